@@ -1,0 +1,3 @@
+import DistributedImaging
+
+print("dip-bench: not written yet")

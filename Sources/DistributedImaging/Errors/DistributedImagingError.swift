@@ -1,0 +1,83 @@
+/// An error raised by DistributedImaging.
+///
+/// Every error carries a ``Code`` that programs can switch on and a message for people that
+/// names the input at fault: the file, the configuration key, the filter or the node.
+public struct DistributedImagingError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What kind of failure this is. A struct over a private enum so that codes can be added
+    /// without breaking the API.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Value: String, Sendable, Hashable {
+            case invalidImage
+            case unsupportedImage
+            case imageTooLarge
+            case fileTooLarge
+            case io
+            case invalidPipeline
+            case invalidArgument
+            case invalidConfiguration
+            case pathOutsideStorageRoot
+            case notFound
+            case rejected
+            case unavailable
+            case cancelled
+            case timedOut
+            case unauthenticated
+            case internalError
+        }
+
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
+        /// The input is not a decodable PNG or JPEG: corrupt, truncated, empty or another format.
+        public static let invalidImage = Self(.invalidImage)
+        /// The input is a valid image of a kind this build cannot decode (for example 12-bit JPEG).
+        public static let unsupportedImage = Self(.unsupportedImage)
+        /// The image declares more pixels than the configured limit.
+        public static let imageTooLarge = Self(.imageTooLarge)
+        /// The file is larger than the configured limit.
+        public static let fileTooLarge = Self(.fileTooLarge)
+        /// Reading or writing a file failed.
+        public static let io = Self(.io)
+        /// A pipeline spec could not be parsed or names an unknown filter.
+        public static let invalidPipeline = Self(.invalidPipeline)
+        /// A value passed to an API is out of range.
+        public static let invalidArgument = Self(.invalidArgument)
+        /// A configuration file or flag is invalid.
+        public static let invalidConfiguration = Self(.invalidConfiguration)
+        /// A path resolves outside the shared storage root.
+        public static let pathOutsideStorageRoot = Self(.pathOutsideStorageRoot)
+        /// A file or directory does not exist.
+        public static let notFound = Self(.notFound)
+        /// A node declined a task.
+        public static let rejected = Self(.rejected)
+        /// A peer (server or node) cannot be reached.
+        public static let unavailable = Self(.unavailable)
+        /// The operation was cancelled.
+        public static let cancelled = Self(.cancelled)
+        /// The operation did not finish in time.
+        public static let timedOut = Self(.timedOut)
+        /// The credentials were missing or wrong.
+        public static let unauthenticated = Self(.unauthenticated)
+        /// A bug: an invariant did not hold.
+        public static let internalError = Self(.internalError)
+
+        public var description: String { self.value.rawValue }
+    }
+
+    /// What kind of failure this is.
+    public var code: Code
+    /// A human-readable message that names the input at fault.
+    public var message: String
+
+    public init(code: Code, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { self.message }
+}
+
+extension DistributedImagingError {
+    static func invalidArgument(_ message: String) -> Self { Self(code: .invalidArgument, message: message) }
+    static func invalidPipeline(_ message: String) -> Self { Self(code: .invalidPipeline, message: message) }
+}

@@ -1,0 +1,6 @@
+/// Returns the image unchanged.
+public struct IdentityFilter: ImageFilter {
+    public init() {}
+
+    public func apply(to image: Image) throws -> Image { image }
+}
