@@ -11,13 +11,20 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "DistributedImaging", targets: ["DistributedImaging"]),
+        .library(name: "DistributedImagingGRPC", targets: ["DistributedImagingGRPC"]),
         .executable(name: "dip-client", targets: ["dip-client"]),
+        .executable(name: "dip-server", targets: ["dip-server"]),
+        .executable(name: "dip-node", targets: ["dip-node"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C face of libpng and libjpeg-turbo. Every setjmp/longjmp stays in here.
@@ -36,12 +43,51 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The network transport: grpc-swift 2 over SwiftNIO HTTP/2. `Protos/` is the wire
+        // contract; `Generated/` is committed (scripts/generate-protos.sh regenerates it).
+        .target(
+            name: "DistributedImagingGRPC",
+            dependencies: [
+                "DistributedImaging",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["Protos"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "dip-client",
             dependencies: [
                 "DistributedImaging",
+                "DistributedImagingGRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "dip-server",
+            dependencies: [
+                "DistributedImaging",
+                "DistributedImagingGRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "dip-node",
+            dependencies: [
+                "DistributedImaging",
+                "DistributedImagingGRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -55,6 +101,17 @@ let package = Package(
             name: "DistributedImagingTests",
             dependencies: ["DistributedImaging"],
             resources: [.copy("Resources")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DistributedImagingGRPCTests",
+            dependencies: [
+                "DistributedImaging",
+                "DistributedImagingGRPC",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

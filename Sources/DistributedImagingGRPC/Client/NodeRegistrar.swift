@@ -1,0 +1,137 @@
+import DistributedImaging
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+
+/// The node side of `dip.v1.RegistryService`: registers a node with its server, registers again
+/// every heartbeat, and deregisters on graceful shutdown.
+///
+/// While the server cannot be reached the registrar retries (every second, then every
+/// heartbeat), logging a warning; a server that speaks another protocol revision, or refuses the
+/// advertisement, ends ``run()`` with the error, since no retry can fix that.
+public final class NodeRegistrar: Service {
+    /// The server registered with.
+    public let server: PeerAddress
+
+    private let client: GRPCClient<HTTP2ClientTransport.Posix>
+    private let advertisement: @Sendable () async throws -> NodeAdvertisement
+    private let retryInterval: Duration
+    private let logger: Logger
+    private let peer: String
+
+    /// Creates a registrar.
+    ///
+    /// - Parameters:
+    ///   - server: The server's address.
+    ///   - retryInterval: The wait between attempts while the server cannot be reached.
+    ///   - logger: Where it logs.
+    ///   - advertisement: What the node says about itself, read at every heartbeat (load and
+    ///     in-flight tasks change). It may wait, e.g. for the node's port to be bound.
+    public init(
+        server: PeerAddress,
+        retryInterval: Duration = .seconds(1),
+        logger: Logger,
+        advertisement: @escaping @Sendable () async throws -> NodeAdvertisement
+    ) throws {
+        self.server = server
+        self.peer = "dip-server at \(server)"
+        do {
+            self.client = GRPCClient(
+                transport: try HTTP2ClientTransport.Posix(target: server.target, transportSecurity: .plaintext))
+        } catch {
+            throw DistributedImagingError(code: .invalidConfiguration, message: "\(self.peer): \(error)")
+        }
+        self.advertisement = advertisement
+        self.retryInterval = retryInterval
+        self.logger = logger
+    }
+
+    /// Runs the connection to the server until ``close()`` (``run()`` does this itself).
+    public func runConnections() async throws {
+        try await self.client.runConnections()
+    }
+
+    /// Stops accepting calls; ``runConnections()`` returns once calls in flight finish.
+    public func close() {
+        self.client.beginGracefulShutdown()
+    }
+
+    /// Registers once (``runConnections()`` must be running).
+    ///
+    /// - Returns: The heartbeat interval the server asks for.
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` (`unavailable`, `invalidConfiguration`
+    ///   on a protocol mismatch, `invalidArgument` for a refused advertisement).
+    public func register() async throws -> Duration {
+        let registry = Dip_V1_RegistryService.Client(wrapping: self.client)
+        var options = CallOptions.defaults
+        options.waitForReady = false
+        options.timeout = .seconds(10)
+        let node = Dip_V1_NodeInfo(try await self.advertisement())
+        do {
+            let response = try await registry.registerNode(
+                .with {
+                    $0.protocolVersion = WireProtocol.wireValue
+                    $0.node = node
+                }, options: options)
+            let interval = response.heartbeatIntervalSeconds
+            return interval.isFinite && interval >= 0.05 ? .seconds(double: interval) : .seconds(5)
+        } catch {
+            throw DistributedImagingError.fromRPC(error, peer: self.peer)
+        }
+    }
+
+    /// Deregisters (best effort: a server that is gone is fine; ``runConnections()`` must be running).
+    public func deregister() async {
+        let registry = Dip_V1_RegistryService.Client(wrapping: self.client)
+        var options = CallOptions.defaults
+        options.waitForReady = false
+        options.timeout = .seconds(2)
+        do {
+            let name = try await self.advertisement().name
+            _ = try await registry.deregisterNode(
+                .with {
+                    $0.protocolVersion = WireProtocol.wireValue
+                    $0.name = name.rawValue
+                }, options: options)
+            self.logger.info("deregistered", metadata: ["server": "\(self.server)"])
+        } catch {
+            self.logger.debug("deregistration failed", metadata: ["server": "\(self.server)", "error": "\(error)"])
+        }
+    }
+
+    /// Registers and heartbeats until graceful shutdown, then deregisters.
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await self.client.runConnections() }
+            defer { self.client.beginGracefulShutdown() }
+            try await self.heartbeat()
+            await self.deregister()
+        }
+    }
+
+    private func heartbeat() async throws {
+        var registered = false
+        var wait = self.retryInterval
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                wait = try await self.register()
+                if !registered {
+                    self.logger.info("registered with the server", metadata: ["server": "\(self.server)"])
+                    registered = true
+                }
+            } catch let error as DistributedImagingError where error.code == .unavailable || error.code == .timedOut {
+                self.logger.warning(
+                    "cannot register with the server; retrying", metadata: ["server": "\(self.server)", "error": "\(error)"])
+                registered = false
+                wait = self.retryInterval
+            }
+            let pause = wait
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+            } catch {
+                return
+            }
+        }
+    }
+}

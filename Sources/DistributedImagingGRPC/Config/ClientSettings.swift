@@ -1,0 +1,75 @@
+import DistributedImaging
+
+/// The `client` section of a ``DeploymentConfiguration``: how `dip-client submit --server`
+/// reaches the server and what it asks for by default.
+public struct ClientSettings: Sendable, Hashable, Codable {
+    /// The server's `HOST:PORT` (flag `--server`; no default).
+    public var server: String?
+    /// The client's own mount of the shared storage (flag `--storage-root`). When set, absolute
+    /// paths given to the client must lie under it and are sent relative to it; when unset,
+    /// paths are sent as given and the server resolves them under its root.
+    public var storageRoot: String?
+    /// The pipeline when `--pipeline` is not given (default `edges`).
+    public var pipeline: String
+    /// The output format: `png` or `jpeg` (default `png`).
+    public var format: OutputFormat.Kind
+    /// JPEG quality 1...100 (default 95).
+    public var quality: Int
+
+    /// The defaults.
+    public init(
+        server: String? = nil, storageRoot: String? = nil, pipeline: String = JobRequest.defaultPipeline,
+        format: OutputFormat.Kind = .png, quality: Int = 95
+    ) {
+        self.server = server
+        self.storageRoot = storageRoot
+        self.pipeline = pipeline
+        self.format = format
+        self.quality = quality
+    }
+
+    private enum CodingKeys: String, CodingKey, CaseIterable {
+        case server, storageRoot, pipeline, format, quality
+    }
+
+    /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
+    public init(from decoder: any Decoder) throws {
+        try ConfigurationKeys.refuseUnknown(in: decoder, known: CodingKeys.allCases.map(\.rawValue), section: "client")
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = Self()
+        self.server = try container.decodeIfPresent(String.self, forKey: .server)
+        self.storageRoot = try container.decodeIfPresent(String.self, forKey: .storageRoot)
+        self.pipeline = try container.decodeIfPresent(String.self, forKey: .pipeline) ?? defaults.pipeline
+        self.format = try container.decodeIfPresent(OutputFormat.Kind.self, forKey: .format) ?? defaults.format
+        self.quality = try container.decodeIfPresent(Int.self, forKey: .quality) ?? defaults.quality
+    }
+
+    /// The server's address.
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
+    ///   when it is missing or not `HOST:PORT`.
+    public func serverAddress() throws -> PeerAddress {
+        guard let server = self.server else {
+            throw DistributedImagingError(
+                code: .invalidConfiguration, message: "client.server: no server address; pass --server HOST:PORT")
+        }
+        let address = try PeerAddress(parsing: server, key: "client.server (--server)")
+        guard !address.isWildcard, address.port != 0 else {
+            throw DistributedImagingError(
+                code: .invalidConfiguration, message: "client.server (--server): cannot call '\(server)'")
+        }
+        return address
+    }
+
+    /// The output format these settings describe.
+    ///
+    /// - Throws: when `quality` is out of range, naming `client.quality`.
+    public func outputFormat() throws -> OutputFormat {
+        let format = self.format == .png ? OutputFormat.png : OutputFormat.jpeg(quality: self.quality)
+        guard (1...100).contains(self.quality) else {
+            throw DistributedImagingError(
+                code: .invalidConfiguration, message: "client.quality (--quality): must be 1...100, not \(self.quality)")
+        }
+        return format
+    }
+}

@@ -1,0 +1,137 @@
+import DistributedImaging
+
+/// The `node` section of a ``DeploymentConfiguration``: what `dip-node` listens on, what it tells
+/// the server, where the shared storage is mounted, and how it admits tasks.
+public struct NodeSettings: Sendable, Hashable, Codable {
+    /// The node's name, unique in its cluster (flag `--name`; required).
+    public var name: String?
+    /// Where to listen (flag `--listen`; default `0.0.0.0:7100`).
+    public var listen: String
+    /// The address the server should call (flag `--advertise`); default: `listen`, which must
+    /// then not be a wildcard.
+    public var advertise: String?
+    /// The server to register with (flag `--server`); unset: no registration (the server lists
+    /// the node statically).
+    public var server: String?
+    /// The node's mount of the shared storage (flag `--storage-root`; required).
+    public var storageRoot: String?
+    /// `mandatory` or `optional` (flag `--policy`; default `mandatory`).
+    public var policy: NodeAdvertisement.Policy
+    /// Simulated load 0...1 (flag `--load`; default 0).
+    public var load: Double
+    /// Injected delay in seconds (flag `--delay`; default 3, the seed's).
+    public var delay: Double
+    /// Accepted tasks held at once (flag `--max-concurrent`; default 8).
+    public var maxConcurrentTasks: Int
+    /// Seeds the node's decisions; unset draws one from the system.
+    public var seed: UInt64?
+
+    /// The default listening address.
+    public static let defaultListen = "0.0.0.0:7100"
+
+    /// The defaults.
+    public init(
+        name: String? = nil, listen: String = NodeSettings.defaultListen, advertise: String? = nil,
+        server: String? = nil, storageRoot: String? = nil, policy: NodeAdvertisement.Policy = .mandatory,
+        load: Double = 0, delay: Double = 3, maxConcurrentTasks: Int = 8, seed: UInt64? = nil
+    ) {
+        self.name = name
+        self.listen = listen
+        self.advertise = advertise
+        self.server = server
+        self.storageRoot = storageRoot
+        self.policy = policy
+        self.load = load
+        self.delay = delay
+        self.maxConcurrentTasks = maxConcurrentTasks
+        self.seed = seed
+    }
+
+    private enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, listen, advertise, server, storageRoot, policy, load, delay, maxConcurrentTasks, seed
+    }
+
+    /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
+    public init(from decoder: any Decoder) throws {
+        try ConfigurationKeys.refuseUnknown(in: decoder, known: CodingKeys.allCases.map(\.rawValue), section: "node")
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = Self()
+        self.name = try container.decodeIfPresent(String.self, forKey: .name)
+        self.listen = try container.decodeIfPresent(String.self, forKey: .listen) ?? defaults.listen
+        self.advertise = try container.decodeIfPresent(String.self, forKey: .advertise)
+        self.server = try container.decodeIfPresent(String.self, forKey: .server)
+        self.storageRoot = try container.decodeIfPresent(String.self, forKey: .storageRoot)
+        if let policy = try container.decodeIfPresent(String.self, forKey: .policy) {
+            guard let parsed = NodeAdvertisement.Policy(rawValue: policy) else {
+                throw DistributedImagingError(
+                    code: .invalidConfiguration, message: "node.policy: '\(policy)' is not mandatory or optional")
+            }
+            self.policy = parsed
+        } else {
+            self.policy = defaults.policy
+        }
+        self.load = try container.decodeIfPresent(Double.self, forKey: .load) ?? defaults.load
+        self.delay = try container.decodeIfPresent(Double.self, forKey: .delay) ?? defaults.delay
+        self.maxConcurrentTasks =
+            try container.decodeIfPresent(Int.self, forKey: .maxConcurrentTasks) ?? defaults.maxConcurrentTasks
+        self.seed = try container.decodeIfPresent(UInt64.self, forKey: .seed)
+    }
+
+    /// The listening address.
+    public func listenAddress() throws -> PeerAddress {
+        try PeerAddress(parsing: self.listen, key: "node.listen (--listen)")
+    }
+
+    /// The address the server calls: `advertise`, or `listen` when that is callable.
+    ///
+    /// - Parameter bound: The address actually bound (its port replaces a 0 port).
+    public func advertisedAddress(bound: PeerAddress? = nil) throws -> PeerAddress {
+        if let advertise = self.advertise {
+            var address = try PeerAddress(parsing: advertise, key: "node.advertise (--advertise)")
+            if address.port == 0, let bound { address.port = bound.port }
+            guard !address.isWildcard, address.port != 0 else {
+                throw DistributedImagingError(
+                    code: .invalidConfiguration, message: "node.advertise (--advertise): cannot be called: '\(advertise)'")
+            }
+            return address
+        }
+        var address = try self.listenAddress()
+        if let bound { address.port = bound.port }
+        guard !address.isWildcard else {
+            throw DistributedImagingError(
+                code: .invalidConfiguration,
+                message: "node.listen (--listen) is the wildcard '\(self.listen)': pass --advertise HOST:PORT, the "
+                    + "address the server should call")
+        }
+        return address
+    }
+
+    /// The server to register with, if any.
+    public func serverAddress() throws -> PeerAddress? {
+        guard let server = self.server else { return nil }
+        let address = try PeerAddress(parsing: server, key: "node.server (--server)")
+        guard !address.isWildcard, address.port != 0 else {
+            throw DistributedImagingError(code: .invalidConfiguration, message: "node.server (--server): cannot call '\(server)'")
+        }
+        return address
+    }
+
+    /// Checks the network keys (the admission keys are checked by the node role).
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
+    ///   naming the key and the value.
+    public func validate() throws {
+        guard let name = self.name, !name.isEmpty else {
+            throw DistributedImagingError(code: .invalidConfiguration, message: "node.name (--name): required, not set")
+        }
+        guard self.storageRoot?.isEmpty == false else {
+            throw DistributedImagingError(
+                code: .invalidConfiguration, message: "node.storageRoot (--storage-root): required, not set")
+        }
+        _ = try self.listenAddress()
+        if self.server != nil {
+            _ = try self.advertisedAddress(bound: PeerAddress(host: "0.0.0.0", port: 1))
+        }
+        _ = try self.serverAddress()
+    }
+}

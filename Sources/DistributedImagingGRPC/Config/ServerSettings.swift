@@ -1,0 +1,120 @@
+import DistributedImaging
+
+/// The `server` section of a ``DeploymentConfiguration``: what `dip-server` listens on, where
+/// the shared storage is mounted, how it places tasks, and its static nodes.
+public struct ServerSettings: Sendable, Hashable, Codable {
+    /// A node listed in the configuration rather than registering itself.
+    public struct StaticNode: Sendable, Hashable, Codable {
+        /// The node's name (its `--name`).
+        public var name: String
+        /// `HOST:PORT` where the node listens (its `--advertise`, or `--listen`).
+        public var address: String
+
+        /// A static node.
+        public init(name: String, address: String) {
+            self.name = name
+            self.address = address
+        }
+    }
+
+    /// Where to listen (flag `--listen`; default `0.0.0.0:7000`).
+    public var listen: String
+    /// The server's mount of the shared storage (flag `--storage-root`; no default).
+    public var storageRoot: String?
+    /// Placements tried per task before it fails (default 40).
+    public var maxAttempts: Int
+    /// Tasks of one job in flight at once (default 64).
+    public var maxConcurrentTasks: Int
+    /// Seeds placements and job ids; unset draws one from the system.
+    public var seed: UInt64?
+    /// Seconds between a registered node's heartbeats (default 5); a node silent for three
+    /// intervals is not placed on until it registers again.
+    public var heartbeatInterval: Double
+    /// The longest one task may take on a node, in seconds, delay included; unset for no limit.
+    public var taskTimeout: Double?
+    /// Nodes known without registration (default none).
+    public var nodes: [StaticNode]
+
+    /// The default listening address.
+    public static let defaultListen = "0.0.0.0:7000"
+
+    /// The defaults.
+    public init(
+        listen: String = ServerSettings.defaultListen, storageRoot: String? = nil, maxAttempts: Int = 40,
+        maxConcurrentTasks: Int = 64, seed: UInt64? = nil, heartbeatInterval: Double = 5, taskTimeout: Double? = nil,
+        nodes: [StaticNode] = []
+    ) {
+        self.listen = listen
+        self.storageRoot = storageRoot
+        self.maxAttempts = maxAttempts
+        self.maxConcurrentTasks = maxConcurrentTasks
+        self.seed = seed
+        self.heartbeatInterval = heartbeatInterval
+        self.taskTimeout = taskTimeout
+        self.nodes = nodes
+    }
+
+    private enum CodingKeys: String, CodingKey, CaseIterable {
+        case listen, storageRoot, maxAttempts, maxConcurrentTasks, seed, heartbeatInterval, taskTimeout, nodes
+    }
+
+    /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
+    public init(from decoder: any Decoder) throws {
+        try ConfigurationKeys.refuseUnknown(in: decoder, known: CodingKeys.allCases.map(\.rawValue), section: "server")
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = Self()
+        self.listen = try container.decodeIfPresent(String.self, forKey: .listen) ?? defaults.listen
+        self.storageRoot = try container.decodeIfPresent(String.self, forKey: .storageRoot)
+        self.maxAttempts = try container.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? defaults.maxAttempts
+        self.maxConcurrentTasks =
+            try container.decodeIfPresent(Int.self, forKey: .maxConcurrentTasks) ?? defaults.maxConcurrentTasks
+        self.seed = try container.decodeIfPresent(UInt64.self, forKey: .seed)
+        self.heartbeatInterval =
+            try container.decodeIfPresent(Double.self, forKey: .heartbeatInterval) ?? defaults.heartbeatInterval
+        self.taskTimeout = try container.decodeIfPresent(Double.self, forKey: .taskTimeout)
+        self.nodes = try container.decodeIfPresent([StaticNode].self, forKey: .nodes) ?? []
+    }
+
+    /// The listening address.
+    public func listenAddress() throws -> PeerAddress {
+        try PeerAddress(parsing: self.listen, key: "server.listen (--listen)")
+    }
+
+    /// The static nodes as the registry takes them.
+    public func staticNodes() throws -> [NodeAdvertisement] {
+        try self.nodes.enumerated().map { index, node in
+            guard !node.name.isEmpty else {
+                throw DistributedImagingError(code: .invalidConfiguration, message: "server.nodes[\(index)].name is empty")
+            }
+            let address = try PeerAddress(parsing: node.address, key: "server.nodes[\(index)].address")
+            guard !address.isWildcard, address.port != 0 else {
+                throw DistributedImagingError(
+                    code: .invalidConfiguration,
+                    message: "server.nodes[\(index)].address: cannot call '\(node.address)'")
+            }
+            return NodeAdvertisement(name: NodeID(node.name), address: "\(address)", source: .static)
+        }
+    }
+
+    /// Checks the network keys (the placement keys are checked by the server role).
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
+    ///   naming the key and the value.
+    public func validate() throws {
+        _ = try self.listenAddress()
+        _ = try self.staticNodes()
+        guard self.storageRoot?.isEmpty == false else {
+            throw DistributedImagingError(
+                code: .invalidConfiguration, message: "server.storageRoot (--storage-root): required, not set")
+        }
+        guard self.heartbeatInterval.isFinite, (0.05...3600).contains(self.heartbeatInterval) else {
+            throw DistributedImagingError(
+                code: .invalidConfiguration,
+                message: "server.heartbeatInterval: must be 0.05...3600 seconds, not \(self.heartbeatInterval)")
+        }
+        if let timeout = self.taskTimeout, !(timeout.isFinite && timeout > 0) {
+            throw DistributedImagingError(
+                code: .invalidConfiguration, message: "server.taskTimeout: must be a positive number of seconds, not \(timeout)")
+        }
+    }
+}

@@ -1,0 +1,438 @@
+import DistributedImaging
+import GRPCCore
+
+// Every mapping between the wire types (`Dip_V1_*`) and the library's model lives here.
+
+// MARK: - Output format
+
+extension Dip_V1_OutputFormat {
+    init(_ format: OutputFormat) {
+        self.init()
+        self.kind = format.kind == .jpeg ? .jpeg : .png
+        self.quality = Int32(clamping: format.quality)
+        self.compressionLevel = Int32(clamping: format.compressionLevel)
+    }
+}
+
+extension OutputFormat {
+    init(_ wire: Dip_V1_OutputFormat?) {
+        guard let wire else {
+            self = .png
+            return
+        }
+        var format = OutputFormat(kind: wire.kind == .jpeg ? .jpeg : .png)
+        if wire.quality != 0 { format.quality = Int(wire.quality) }
+        if wire.hasCompressionLevel { format.compressionLevel = Int(wire.compressionLevel) }
+        self = format
+    }
+}
+
+// MARK: - Job request
+
+extension Dip_V1_JobRequest {
+    init(_ request: JobRequest) {
+        self.init()
+        self.inputDirectory = request.inputDirectory
+        if let output = request.outputDirectory { self.outputDirectory = output }
+        self.pipeline = request.pipeline
+        self.outputFormat = Dip_V1_OutputFormat(request.outputFormat)
+        self.recursive = request.recursive
+    }
+}
+
+extension JobRequest {
+    init(_ wire: Dip_V1_JobRequest) {
+        self.init(
+            inputDirectory: wire.inputDirectory,
+            outputDirectory: wire.hasOutputDirectory ? wire.outputDirectory : nil,
+            pipeline: wire.pipeline.isEmpty ? JobRequest.defaultPipeline : wire.pipeline,
+            outputFormat: OutputFormat(wire.hasOutputFormat ? wire.outputFormat : nil),
+            recursive: wire.recursive
+        )
+    }
+}
+
+// MARK: - Job receipt
+
+extension Dip_V1_JobTask {
+    init(_ task: JobReceipt.Task) {
+        self.init()
+        self.input = task.input
+        if let output = task.output { self.output = output }
+        self.status = Dip_V1_TaskOutcome(task.status)
+        if let node = task.node { self.node = node.rawValue }
+        self.attempts = Int32(clamping: task.attempts)
+        self.rejections = Int32(clamping: task.rejections)
+        self.delayed = task.delayed
+        self.elapsedSeconds = task.elapsed
+        if let error = task.error { self.error = error }
+    }
+}
+
+extension JobReceipt.Task {
+    init(_ wire: Dip_V1_JobTask) throws(RPCError) {
+        self.init(
+            input: wire.input,
+            output: wire.hasOutput ? wire.output : nil,
+            status: try JobReceipt.Outcome(wire.status),
+            node: wire.hasNode ? NodeID(wire.node) : nil,
+            attempts: Int(wire.attempts),
+            rejections: Int(wire.rejections),
+            delayed: wire.delayed,
+            elapsed: wire.elapsedSeconds,
+            error: wire.hasError ? wire.error : nil
+        )
+    }
+}
+
+extension Dip_V1_TaskOutcome {
+    init(_ outcome: JobReceipt.Outcome) {
+        switch outcome {
+        case .succeeded: self = .succeeded
+        case .failed: self = .failed
+        case .skipped: self = .skipped
+        case .cancelled: self = .cancelled
+        }
+    }
+}
+
+extension JobReceipt.Outcome {
+    init(_ wire: Dip_V1_TaskOutcome) throws(RPCError) {
+        switch wire {
+        case .succeeded: self = .succeeded
+        case .failed: self = .failed
+        case .skipped: self = .skipped
+        case .cancelled: self = .cancelled
+        case .unspecified, .UNRECOGNIZED: throw malformed("task outcome \(wire.rawValue)")
+        }
+    }
+}
+
+extension Dip_V1_JobStatus {
+    init(_ status: JobStatus) {
+        switch status {
+        case .succeeded: self = .succeeded
+        case .failed: self = .failed
+        case .cancelled: self = .cancelled
+        }
+    }
+}
+
+extension JobStatus {
+    init(_ wire: Dip_V1_JobStatus) throws(RPCError) {
+        switch wire {
+        case .succeeded: self = .succeeded
+        case .failed: self = .failed
+        case .cancelled: self = .cancelled
+        case .unspecified, .UNRECOGNIZED: throw malformed("job status \(wire.rawValue)")
+        }
+    }
+}
+
+extension Dip_V1_JobReceipt {
+    init(_ receipt: JobReceipt) {
+        self.init()
+        self.jobID = receipt.jobID.rawValue
+        self.status = Dip_V1_JobStatus(receipt.status)
+        self.input = receipt.input
+        self.output = receipt.output
+        self.pipeline = receipt.pipeline
+        self.tasks = receipt.tasks.map(Dip_V1_JobTask.init)
+        self.counts = Dip_V1_JobCounts(receipt.counts)
+        self.elapsedSeconds = receipt.elapsed
+        self.message = receipt.message
+    }
+}
+
+extension Dip_V1_JobCounts {
+    init(_ counts: JobReceipt.Counts) {
+        self.init()
+        self.total = Int32(clamping: counts.total)
+        self.succeeded = Int32(clamping: counts.succeeded)
+        self.failed = Int32(clamping: counts.failed)
+        self.skipped = Int32(clamping: counts.skipped)
+        self.cancelled = Int32(clamping: counts.cancelled)
+        self.rejections = Int32(clamping: counts.rejections)
+        self.delayed = Int32(clamping: counts.delayed)
+    }
+}
+
+extension JobReceipt {
+    /// The receipt; counts are recomputed from the tasks (the wire's are informative).
+    init(_ wire: Dip_V1_JobReceipt) throws(RPCError) {
+        var tasks: [JobReceipt.Task] = []
+        tasks.reserveCapacity(wire.tasks.count)
+        for task in wire.tasks { tasks.append(try JobReceipt.Task(task)) }
+        self.init(
+            jobID: JobID(wire.jobID), status: try JobStatus(wire.status), input: wire.input, output: wire.output,
+            pipeline: wire.pipeline, tasks: tasks, elapsed: wire.elapsedSeconds, message: wire.message)
+    }
+}
+
+// MARK: - Job events
+
+extension Dip_V1_JobEvent {
+    init(_ event: JobEvent) {
+        self.init()
+        switch event {
+        case .started(let jobID, let tasks, let skipped):
+            self.started = .with {
+                $0.jobID = jobID.rawValue
+                $0.tasks = Int32(clamping: tasks)
+                $0.skipped = Int32(clamping: skipped)
+            }
+        case .placed(let taskIndex, let input, let node, let attempt):
+            self.placed = .with {
+                $0.taskIndex = Int32(clamping: taskIndex)
+                $0.input = input
+                $0.node = node.rawValue
+                $0.attempt = Int32(clamping: attempt)
+            }
+        case .rejected(let taskIndex, let input, let node, let attempt, let reason):
+            self.rejected = .with {
+                $0.taskIndex = Int32(clamping: taskIndex)
+                $0.input = input
+                $0.node = node.rawValue
+                $0.attempt = Int32(clamping: attempt)
+                $0.reason = reason
+            }
+        case .completed(let task):
+            self.completed = Dip_V1_JobTask(task)
+        case .finished(let receipt):
+            self.finished = Dip_V1_JobReceipt(receipt)
+        }
+    }
+}
+
+extension JobEvent {
+    init(_ wire: Dip_V1_JobEvent) throws(RPCError) {
+        switch wire.event {
+        case .started(let started):
+            self = .started(jobID: JobID(started.jobID), tasks: Int(started.tasks), skipped: Int(started.skipped))
+        case .placed(let placed):
+            self = .placed(
+                taskIndex: Int(placed.taskIndex), input: placed.input, node: NodeID(placed.node),
+                attempt: Int(placed.attempt))
+        case .rejected(let rejected):
+            self = .rejected(
+                taskIndex: Int(rejected.taskIndex), input: rejected.input, node: NodeID(rejected.node),
+                attempt: Int(rejected.attempt), reason: rejected.reason)
+        case .completed(let task):
+            self = .completed(try JobReceipt.Task(task))
+        case .finished(let receipt):
+            self = .finished(try JobReceipt(receipt))
+        case .none:
+            throw malformed("job event without a case")
+        }
+    }
+}
+
+// MARK: - Tasks
+
+extension Dip_V1_TaskRequest {
+    init(_ task: TaskRequest) {
+        self.init()
+        self.jobID = task.jobID.rawValue
+        self.taskIndex = Int32(clamping: task.taskIndex)
+        self.inputPath = task.inputPath
+        self.outputPath = task.outputPath
+        self.pipeline = task.pipeline
+        self.outputFormat = Dip_V1_OutputFormat(task.outputFormat)
+        self.attempt = Int32(clamping: task.attempt)
+    }
+}
+
+extension TaskRequest {
+    init(_ wire: Dip_V1_TaskRequest) {
+        self.init(
+            jobID: JobID(wire.jobID), taskIndex: Int(wire.taskIndex), inputPath: wire.inputPath,
+            outputPath: wire.outputPath, pipeline: wire.pipeline,
+            outputFormat: OutputFormat(wire.hasOutputFormat ? wire.outputFormat : nil),
+            attempt: Int(wire.attempt))
+    }
+}
+
+extension Dip_V1_TaskReceipt {
+    init(_ receipt: TaskReceipt) {
+        self.init()
+        self.jobID = receipt.jobID.rawValue
+        self.taskIndex = Int32(clamping: receipt.taskIndex)
+        self.attempt = Int32(clamping: receipt.attempt)
+        switch receipt.status {
+        case .succeeded: self.status = .succeeded
+        case .failed: self.status = .failed
+        case .rejected: self.status = .rejected
+        }
+        self.node = receipt.node.rawValue
+        self.elapsedSeconds = receipt.elapsed
+        self.delayed = receipt.delayed
+        if let error = receipt.error { self.error = error }
+    }
+}
+
+extension TaskReceipt {
+    init(_ wire: Dip_V1_TaskReceipt) throws(RPCError) {
+        let status: TaskStatus
+        switch wire.status {
+        case .succeeded: status = .succeeded
+        case .failed: status = .failed
+        case .rejected: status = .rejected
+        case .unspecified, .UNRECOGNIZED: throw malformed("task status \(wire.status.rawValue)")
+        }
+        self.init(
+            jobID: JobID(wire.jobID), taskIndex: Int(wire.taskIndex), attempt: Int(wire.attempt), status: status,
+            node: NodeID(wire.node), elapsed: wire.elapsedSeconds, delayed: wire.delayed,
+            error: wire.hasError ? wire.error : nil)
+    }
+}
+
+// MARK: - Nodes and status
+
+extension Dip_V1_NodeInfo {
+    init(_ node: NodeAdvertisement) {
+        self.init()
+        self.name = node.name.rawValue
+        self.address = node.address
+        switch node.policy {
+        case .mandatory: self.policy = .mandatory
+        case .optional: self.policy = .optional
+        case .none: self.policy = .unspecified
+        }
+        self.load = node.load
+        self.maxConcurrentTasks = Int32(clamping: node.maxConcurrentTasks)
+        self.activeTasks = Int32(clamping: node.activeTasks)
+        self.softwareVersion = node.softwareVersion
+        self.source = node.source.rawValue
+    }
+}
+
+extension NodeAdvertisement {
+    init(_ wire: Dip_V1_NodeInfo) {
+        let policy: NodeAdvertisement.Policy?
+        switch wire.policy {
+        case .mandatory: policy = .mandatory
+        case .optional: policy = .optional
+        case .unspecified, .UNRECOGNIZED: policy = nil
+        }
+        self.init(
+            name: NodeID(wire.name), address: wire.address, policy: policy, load: wire.load,
+            maxConcurrentTasks: Int(wire.maxConcurrentTasks), activeTasks: Int(wire.activeTasks),
+            softwareVersion: wire.softwareVersion,
+            source: NodeAdvertisement.Source(rawValue: wire.source) ?? .registered)
+    }
+}
+
+extension Dip_V1_GetStatusResponse {
+    init(_ status: PeerStatus) {
+        self.init()
+        self.protocolVersion = Dip_V1_ProtocolVersion(rawValue: status.protocolVersion) ?? .unspecified
+        self.softwareVersion = status.softwareVersion
+        self.role = status.role == .server ? .server : .node
+        self.serving = status.serving
+        if let node = status.node { self.node = Dip_V1_NodeInfo(node) }
+        self.nodes = status.nodes.map(Dip_V1_NodeInfo.init)
+    }
+}
+
+extension PeerStatus {
+    init(_ wire: Dip_V1_GetStatusResponse) {
+        self.init(
+            role: wire.role == .server ? .server : .node,
+            protocolVersion: wire.protocolVersion.rawValue,
+            softwareVersion: wire.softwareVersion,
+            serving: wire.serving,
+            node: wire.hasNode ? NodeAdvertisement(wire.node) : nil,
+            nodes: wire.nodes.map(NodeAdvertisement.init))
+    }
+}
+
+// MARK: - Errors
+
+/// Keys of the response metadata that carries a ``DistributedImagingError`` across the wire.
+enum ErrorMetadata {
+    /// The error's ``DistributedImagingError/Code`` description, e.g. `pathOutsideStorageRoot`.
+    static let codeKey = "dip-error-code"
+
+    /// Every code, by its description.
+    static let codes: [String: DistributedImagingError.Code] = {
+        let all: [DistributedImagingError.Code] = [
+            .invalidImage, .unsupportedImage, .imageTooLarge, .fileTooLarge, .io, .invalidPipeline, .invalidArgument,
+            .invalidConfiguration, .pathOutsideStorageRoot, .notFound, .rejected, .unavailable, .cancelled,
+            .timedOut, .unauthenticated, .internalError,
+        ]
+        return Dictionary(all.map { ($0.description, $0) }, uniquingKeysWith: { first, _ in first })
+    }()
+}
+
+extension RPCError {
+    /// The status a served ``DistributedImagingError`` travels as; its code rides along in the
+    /// `dip-error-code` trailer so a Swift caller gets the same error back.
+    init(_ error: DistributedImagingError) {
+        let code: RPCError.Code
+        switch error.code {
+        case .invalidPipeline, .invalidArgument, .invalidConfiguration, .invalidImage, .unsupportedImage,
+            .imageTooLarge, .fileTooLarge:
+            code = .invalidArgument
+        case .pathOutsideStorageRoot: code = .permissionDenied
+        case .notFound: code = .notFound
+        case .unavailable: code = .unavailable
+        case .cancelled: code = .cancelled
+        case .timedOut: code = .deadlineExceeded
+        case .unauthenticated: code = .unauthenticated
+        case .rejected: code = .resourceExhausted
+        default: code = .internalError
+        }
+        self.init(code: code, message: error.message, metadata: [ErrorMetadata.codeKey: .string(error.code.description)])
+    }
+}
+
+extension DistributedImagingError {
+    /// The library error for a failed call to `peer` (e.g. "dip-server at 127.0.0.1:7000").
+    static func fromRPC(_ error: any Error, peer: String) -> DistributedImagingError {
+        if let error = error as? DistributedImagingError { return error }
+        if let rpc = error as? RPCError {
+            if let name = rpc.metadata[stringValues: ErrorMetadata.codeKey].first(where: { _ in true }),
+                let code = ErrorMetadata.codes[name]
+            {
+                return DistributedImagingError(code: code, message: rpc.message)
+            }
+            switch rpc.code {
+            case .unavailable:
+                return DistributedImagingError(code: .unavailable, message: "cannot reach \(peer): \(rpc.message)")
+            case .deadlineExceeded:
+                return DistributedImagingError(code: .timedOut, message: "\(peer) did not answer in time: \(rpc.message)")
+            case .cancelled:
+                return DistributedImagingError(code: .cancelled, message: "the call to \(peer) was cancelled")
+            case .failedPrecondition:
+                return DistributedImagingError(code: .invalidConfiguration, message: "\(peer): \(rpc.message)")
+            case .unimplemented:
+                return DistributedImagingError(
+                    code: .invalidConfiguration,
+                    message: "\(peer) does not serve this call (is it the right kind of process, and the same "
+                        + "DistributedImaging release?): \(rpc.message)")
+            case .invalidArgument:
+                return DistributedImagingError(code: .invalidArgument, message: rpc.message)
+            case .permissionDenied:
+                return DistributedImagingError(code: .pathOutsideStorageRoot, message: rpc.message)
+            case .notFound:
+                return DistributedImagingError(code: .notFound, message: rpc.message)
+            case .unauthenticated:
+                return DistributedImagingError(code: .unauthenticated, message: "\(peer): \(rpc.message)")
+            default:
+                return DistributedImagingError(code: .internalError, message: "\(peer) failed: \(rpc.code): \(rpc.message)")
+            }
+        }
+        if let runtime = error as? RuntimeError {
+            return DistributedImagingError(code: .unavailable, message: "cannot reach \(peer): \(runtime.message)")
+        }
+        if error is CancellationError {
+            return DistributedImagingError(code: .cancelled, message: "the call to \(peer) was cancelled")
+        }
+        return DistributedImagingError(code: .internalError, message: "calling \(peer) failed: \(error)")
+    }
+}
+
+/// A message that does not follow the contract.
+func malformed(_ what: String) -> RPCError {
+    RPCError(code: .internalError, message: "malformed dip.v1 message: unexpected \(what)")
+}

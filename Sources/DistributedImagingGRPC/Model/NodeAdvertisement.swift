@@ -1,0 +1,52 @@
+import DistributedImaging
+
+/// What a node tells the server about itself when it registers, and what status calls report.
+public struct NodeAdvertisement: Sendable, Hashable, Codable {
+    /// How the node admits tasks (mirrors the node's scheduling policy on the wire).
+    public enum Policy: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Accepts every task.
+        case mandatory
+        /// Rejects tasks with probability `load`.
+        case optional
+    }
+
+    /// How the server learnt about a node.
+    public enum Source: String, Sendable, Hashable, Codable {
+        /// Listed in the server's configuration.
+        case `static`
+        /// Registered itself over `dip.v1.RegistryService`.
+        case registered
+    }
+
+    /// The node's name, unique in its cluster.
+    public var name: NodeID
+    /// `HOST:PORT` where the server reaches the node.
+    public var address: String
+    /// The node's policy, when known.
+    public var policy: Policy?
+    /// The simulated load, 0...1.
+    public var load: Double
+    /// Accepted tasks held at once.
+    public var maxConcurrentTasks: Int
+    /// Tasks in flight (status only).
+    public var activeTasks: Int
+    /// The node's software version.
+    public var softwareVersion: String
+    /// Static or registered.
+    public var source: Source
+
+    /// Creates an advertisement.
+    public init(
+        name: NodeID, address: String, policy: Policy? = nil, load: Double = 0, maxConcurrentTasks: Int = 0,
+        activeTasks: Int = 0, softwareVersion: String = WireProtocol.softwareVersion, source: Source = .registered
+    ) {
+        self.name = name
+        self.address = address
+        self.policy = policy
+        self.load = load
+        self.maxConcurrentTasks = maxConcurrentTasks
+        self.activeTasks = activeTasks
+        self.softwareVersion = softwareVersion
+        self.source = source
+    }
+}

@@ -1,0 +1,67 @@
+import DistributedImaging
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import ServiceLifecycle
+
+/// A gRPC server on HTTP/2 (plaintext) serving some of the `dip.v1` services: the listening half
+/// of `dip-server` and `dip-node`.
+///
+/// As a `Service`, ``run()`` serves until graceful shutdown, then stops accepting calls and
+/// returns once calls in flight finish.
+///
+/// ```swift
+/// let endpoint = GRPCEndpoint(listen: PeerAddress(host: "127.0.0.1", port: 0),
+///                             services: [NodeServiceProvider(executor: node)])
+/// // in a task: try await endpoint.run()
+/// let address = try await endpoint.listeningAddress   // the bound port
+/// ```
+public final class GRPCEndpoint: Service {
+    private let transport: HTTP2ServerTransport.Posix
+    private let server: GRPCServer<HTTP2ServerTransport.Posix>
+
+    /// Creates an endpoint; nothing is bound until ``run()``.
+    ///
+    /// - Parameters:
+    ///   - listen: Where to listen; port 0 picks a free port (read it from ``listeningAddress``).
+    ///   - services: The services to serve.
+    public init(listen: PeerAddress, services: [any RegistrableRPCService]) {
+        self.transport = HTTP2ServerTransport.Posix(address: listen.bindAddress, transportSecurity: .plaintext)
+        self.server = GRPCServer(transport: self.transport, services: services)
+    }
+
+    /// The bound address, once ``run()`` has bound it.
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `unavailable` when binding
+    ///   failed (the port is taken, say) or the endpoint stopped.
+    public var listeningAddress: PeerAddress {
+        get async throws {
+            do {
+                let address = try await self.transport.listeningAddress
+                guard let peer = PeerAddress(address) else {
+                    throw DistributedImagingError(code: .internalError, message: "listening on \(address), not IP")
+                }
+                return peer
+            } catch let error as DistributedImagingError {
+                throw error
+            } catch {
+                throw DistributedImagingError(code: .unavailable, message: "cannot listen: \(error)")
+            }
+        }
+    }
+
+    /// Serves until graceful shutdown or ``beginGracefulShutdown()``.
+    ///
+    /// - Throws: when the address cannot be bound.
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await self.server.serve()
+        } onGracefulShutdown: {
+            self.server.beginGracefulShutdown()
+        }
+    }
+
+    /// Stops accepting calls; ``run()`` returns once calls in flight finish.
+    public func beginGracefulShutdown() {
+        self.server.beginGracefulShutdown()
+    }
+}

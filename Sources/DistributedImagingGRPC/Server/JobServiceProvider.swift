@@ -1,0 +1,53 @@
+import DistributedImaging
+import GRPCCore
+import Logging
+import Synchronization
+
+/// Serves any ``DistributedImaging/JobSubmitter`` as `dip.v1.JobService`: the server side of
+/// `dip-client submit --server`.
+///
+/// Each `SubmitJob` call runs one job; every ``DistributedImaging/JobEvent`` is written to the
+/// response stream in order, the receipt last. A job refused as a whole ends the call with the
+/// status that matches its ``DistributedImaging/DistributedImagingError`` (and the library code in the
+/// `dip-error-code` trailer). Cancelling the call cancels the job.
+public struct JobServiceProvider: Dip_V1_JobService.SimpleServiceProtocol {
+    private let submitter: any JobSubmitter
+    private let logger: Logger
+
+    /// Serves `submitter`.
+    ///
+    /// - Parameters:
+    ///   - submitter: Runs the jobs (for `dip-server`, the `ImagingServer`).
+    ///   - logger: Where refused calls are logged (`debug`).
+    public init(submitter: any JobSubmitter, logger: Logger) {
+        self.submitter = submitter
+        self.logger = logger
+    }
+
+    /// Handles `SubmitJob`.
+    public func submitJob(
+        request: Dip_V1_SubmitJobRequest,
+        response: RPCWriter<Dip_V1_SubmitJobResponse>,
+        context: ServerContext
+    ) async throws {
+        try WireProtocol.check(request.protocolVersion, by: "dip-server")
+        let job = JobRequest(request.job)
+        let finishedWritten = Atomic<Bool>(false)
+        let receipt: JobReceipt
+        do {
+            receipt = try await self.submitter.submit(job) { event in
+                if case .finished = event { finishedWritten.store(true, ordering: .relaxed) }
+                // A write fails only when the caller went away; the job then ends by cancellation.
+                try? await response.write(.with { $0.event = Dip_V1_JobEvent(event) })
+            }
+        } catch let error as DistributedImagingError {
+            self.logger.debug(
+                "job refused",
+                metadata: ["dip.error.code": "\(error.code)", "error": "\(error.message)", "peer": "\(context.remotePeer)"])
+            throw RPCError(error)
+        }
+        if !finishedWritten.load(ordering: .relaxed) {
+            try await response.write(.with { $0.event = Dip_V1_JobEvent(.finished(receipt)) })
+        }
+    }
+}

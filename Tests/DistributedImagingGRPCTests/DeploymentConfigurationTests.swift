@@ -1,0 +1,84 @@
+import DistributedImaging
+import DistributedImagingGRPC
+import Foundation
+import Testing
+
+@Suite("Configuration file")
+struct DeploymentConfigurationTests {
+    /// The repository's `config.example.json`.
+    static var examplePath: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config.example.json").path
+    }
+
+    @Test("config.example.json decodes, sets every key, and validates")
+    func example() throws {
+        let configuration = try DeploymentConfiguration.load(path: Self.examplePath)
+        #expect(configuration.client.server != nil)
+        #expect(configuration.client.storageRoot != nil)
+        #expect(configuration.server.nodes.count >= 1)
+        #expect(configuration.server.taskTimeout != nil && configuration.server.seed != nil)
+        #expect(configuration.node.advertise != nil && configuration.node.server != nil && configuration.node.seed != nil)
+        try configuration.server.validate()
+        try configuration.node.validate()
+        _ = try configuration.client.serverAddress()
+        _ = try configuration.client.outputFormat()
+        // Every key of every section is present in the example.
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.examplePath)))
+        let sections = try #require(json as? [String: [String: Any]])
+        #expect(Set(sections["client"]?.keys.map { $0 } ?? []) == ["server", "storageRoot", "pipeline", "format", "quality"])
+        #expect(
+            Set(sections["server"]?.keys.map { $0 } ?? [])
+                == ["listen", "storageRoot", "maxAttempts", "maxConcurrentTasks", "seed", "heartbeatInterval", "taskTimeout", "nodes"])
+        #expect(
+            Set(sections["node"]?.keys.map { $0 } ?? [])
+                == ["name", "listen", "advertise", "server", "storageRoot", "policy", "load", "delay", "maxConcurrentTasks", "seed"])
+    }
+
+    @Test("An empty file takes every default")
+    func defaults() throws {
+        let configuration = try DeploymentConfiguration.decode(Data("{}".utf8))
+        #expect(configuration == DeploymentConfiguration())
+        #expect(configuration.server.listen == "0.0.0.0:7000")
+        #expect(configuration.node.delay == 3)
+    }
+
+    @Test(
+        "A bad file names the key and the value",
+        arguments: [
+            (#"{"node": {"policy": "sometimes"}}"#, ["node.policy", "sometimes"]),
+            (#"{"server": {"listen": "nowhere"}}"#, ["server.listen", "nowhere"]),
+            (#"{"node": {"lod": 0.5}}"#, ["node.lod"]),
+            (#"{"nodes": []}"#, ["nodes"]),
+            (#"{"node": {"load": "high"}}"#, ["node.load", "a number"]),
+            (#"{"server": {"nodes": [{"name": "a"}]}}"#, ["server.nodes[0].address"]),
+        ])
+    func bad(json: String, mentions: [String]) throws {
+        let error = #expect(throws: DistributedImagingError.self) {
+            var configuration = try DeploymentConfiguration.decode(Data(json.utf8), source: "test.json")
+            configuration.server.storageRoot = "/tmp"
+            try configuration.server.validate()
+        }
+        #expect(error?.code == .invalidConfiguration)
+        for mention in mentions {
+            #expect(error?.message.contains(mention) == true, "\(error?.message ?? "") should mention \(mention)")
+        }
+    }
+
+    @Test("Decoding errors name the file")
+    func namesFile() {
+        let error = #expect(throws: DistributedImagingError.self) {
+            try DeploymentConfiguration.decode(Data(#"{"node": {"load": true}}"#.utf8), source: "test.json")
+        }
+        #expect(error?.message.hasPrefix("test.json: key 'node.load'") == true, "\(error?.message ?? "")")
+    }
+
+    @Test("A wildcard listen address needs --advertise")
+    func advertise() throws {
+        var node = NodeSettings(name: "n", listen: "0.0.0.0:0", server: "127.0.0.1:7000", storageRoot: "/tmp")
+        #expect(throws: DistributedImagingError.self) { try node.validate() }
+        node.advertise = "127.0.0.1:0"
+        try node.validate()
+        #expect(try node.advertisedAddress(bound: PeerAddress(host: "0.0.0.0", port: 4242)).description == "127.0.0.1:4242")
+    }
+}

@@ -1,0 +1,156 @@
+import DistributedImaging
+@testable import DistributedImagingGRPC
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import Testing
+
+/// What only the network transport has: versions, unreachable peers, registration, health.
+@Suite("gRPC transport", .timeLimit(.minutes(1)))
+struct GRPCTransportTests {
+    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// A port nothing listens on: bound by an endpoint that then stopped.
+    func closedPort() async throws -> PeerAddress {
+        try await withEndpoint([]) { $0 }
+    }
+
+    @Test("A node that cannot be reached is `unavailable`")
+    func unreachableNode() async throws {
+        let address = try await self.closedPort()
+        let connection = try GRPCNodeConnection(node: NodeID("gone"), address: address)
+        let error = await #expect(throws: DistributedImagingError.self) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await connection.runConnections() }
+                defer { connection.close() }
+                _ = try await connection.run(TransportConformanceTests.tasks[0])
+            }
+        }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("gone") == true)
+    }
+
+    @Test("A server that cannot be reached is `unavailable`")
+    func unreachableServer() async throws {
+        let address = try await self.closedPort()
+        let error = await #expect(throws: DistributedImagingError.self) {
+            try await GRPCJobSubmitter.withSubmitter(server: address) { try await $0.submit(JobRequest(inputDirectory: "x")) }
+        }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("\(address)") == true)
+    }
+
+    @Test("Another protocol revision is refused with a message naming both", arguments: [0, 2, 99])
+    func protocolMismatch(version: Int) async throws {
+        let registry = try NodeRegistry(logger: self.logger)
+        let services: [any RegistrableRPCService] = [
+            NodeServiceProvider(executor: FakeExecutor()),
+            JobServiceProvider(submitter: FakeSubmitter(), logger: self.logger),
+            RegistryServiceProvider(registry: registry),
+        ]
+        try await withEndpoint(services) { address in
+            try await withGRPCClient(
+                transport: try HTTP2ClientTransport.Posix(target: address.target, transportSecurity: .plaintext)
+            ) { client in
+                let wire = Dip_V1_ProtocolVersion(rawValue: version) ?? .unspecified
+                let calls: [@Sendable () async throws -> Void] = [
+                    {
+                        _ = try await Dip_V1_NodeService.Client(wrapping: client).runTask(
+                            .with {
+                                $0.protocolVersion = wire
+                                $0.task = Dip_V1_TaskRequest(TransportConformanceTests.tasks[0])
+                            })
+                    },
+                    {
+                        try await Dip_V1_JobService.Client(wrapping: client).submitJob(
+                            .with {
+                                $0.protocolVersion = wire
+                                $0.job.inputDirectory = "photos"
+                            }
+                        ) { response in for try await _ in response.messages {} }
+                    },
+                    {
+                        _ = try await Dip_V1_RegistryService.Client(wrapping: client).registerNode(
+                            .with {
+                                $0.protocolVersion = wire
+                                $0.node.name = "n"
+                                $0.node.address = "127.0.0.1:1"
+                            })
+                    },
+                ]
+                for call in calls {
+                    let error = await #expect(throws: RPCError.self) { try await call() }
+                    #expect(error?.code == .failedPrecondition)
+                    #expect(error?.message.contains("protocol version mismatch") == true)
+                    #expect(error?.message.contains("dip.v1 revision 1") == true)
+                    let mapped = error.map { DistributedImagingError.fromRPC($0, peer: "peer") }
+                    #expect(mapped?.code == .invalidConfiguration)
+                }
+            }
+        }
+        #expect(registry.connections().isEmpty)
+    }
+
+    @Test("A node registers, takes tasks through the registry, and deregisters on shutdown")
+    func registration() async throws {
+        let registry = try NodeRegistry(heartbeatInterval: .milliseconds(100), logger: self.logger)
+        let executor = FakeExecutor(node: NodeID("node-a"))
+        try await withThrowingDiscardingTaskGroup { outer in
+            outer.addTask { try await registry.run() }
+            defer { registry.beginGracefulShutdown() }
+            try await withEndpoint([RegistryServiceProvider(registry: registry)]) { serverAddress in
+                try await withEndpoint([NodeServiceProvider(executor: executor)]) { nodeAddress in
+                    let registrar = try NodeRegistrar(server: serverAddress, logger: self.logger) {
+                        NodeAdvertisement(name: executor.node, address: "\(nodeAddress)", policy: .optional, load: 0.25)
+                    }
+                    try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask { try await registrar.runConnections() }
+                    defer { registrar.close() }
+                    _ = try await registrar.register()
+                    let connections = registry.connections()
+                    try #require(connections.count == 1)
+                    #expect(connections[0].node == executor.node)
+                    #expect(registry.advertisements().first?.policy == .optional)
+                    #expect(registry.advertisements().first?.load == 0.25)
+                    let receipt = try await connections[0].run(TransportConformanceTests.tasks[0])
+                    #expect(receipt.status == .succeeded && receipt.node == executor.node)
+                    await registrar.deregister()
+                    #expect(registry.connections().isEmpty)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("A registration that stops heartbeating expires")
+    func expiry() async throws {
+        let registry = try NodeRegistry(heartbeatInterval: .milliseconds(20), expiry: .milliseconds(60), logger: self.logger)
+        defer { registry.beginGracefulShutdown() }
+        try registry.register(NodeAdvertisement(name: NodeID("n"), address: "127.0.0.1:9"))
+        #expect(registry.connections().count == 1)
+        try await Task.sleep(for: .milliseconds(120))
+        #expect(registry.connections().isEmpty)
+        try registry.register(NodeAdvertisement(name: NodeID("n"), address: "127.0.0.1:9"))
+        #expect(registry.connections().count == 1)
+    }
+
+    @Test("Registration refuses an address the server cannot call", arguments: ["0.0.0.0:7000", "127.0.0.1:0", "nonsense"])
+    func badAdvertisement(address: String) throws {
+        let registry = try NodeRegistry(logger: self.logger)
+        defer { registry.beginGracefulShutdown() }
+        #expect(throws: DistributedImagingError.self) {
+            try registry.register(NodeAdvertisement(name: NodeID("n"), address: address))
+        }
+    }
+
+    @Test("Health status reports role, versions and nodes")
+    func health() async throws {
+        let status = PeerStatus(
+            role: .server, nodes: [NodeAdvertisement(name: NodeID("n1"), address: "127.0.0.1:7001", policy: .mandatory)])
+        try await withEndpoint([HealthServiceProvider { status }]) { address in
+            let answered = try await HealthClient.status(of: address)
+            #expect(answered == status)
+            #expect(answered.protocolVersion == WireProtocol.version)
+        }
+    }
+}
