@@ -18,15 +18,21 @@ import ServiceLifecycle
 public final class GRPCEndpoint: Service {
     private let transport: HTTP2ServerTransport.Posix
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
+    private let onListening: @Sendable (PeerAddress) -> Void
 
     /// Creates an endpoint; nothing is bound until ``run()``.
     ///
     /// - Parameters:
     ///   - listen: Where to listen; port 0 picks a free port (read it from ``listeningAddress``).
     ///   - services: The services to serve.
-    public init(listen: PeerAddress, services: [any RegistrableRPCService]) {
+    ///   - onListening: Called once with the bound address (e.g. to print it).
+    public init(
+        listen: PeerAddress, services: [any RegistrableRPCService],
+        onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in }
+    ) {
         self.transport = HTTP2ServerTransport.Posix(address: listen.bindAddress, transportSecurity: .plaintext)
         self.server = GRPCServer(transport: self.transport, services: services)
+        self.onListening = onListening
     }
 
     /// The bound address, once ``run()`` has bound it.
@@ -54,7 +60,11 @@ public final class GRPCEndpoint: Service {
     /// - Throws: when the address cannot be bound.
     public func run() async throws {
         try await withGracefulShutdownHandler {
-            try await self.server.serve()
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await self.server.serve() }
+                // Fails only when binding failed, which serve() reports itself.
+                if let address = try? await self.listeningAddress { self.onListening(address) }
+            }
         } onGracefulShutdown: {
             self.server.beginGracefulShutdown()
         }

@@ -1,0 +1,63 @@
+import DistributedImaging
+import Logging
+import ServiceLifecycle
+
+/// Everything `dip-node` runs besides the node role itself, wired: a ``GRPCEndpoint`` serving
+/// `NodeService` and `HealthService` for a ``DistributedImaging/TaskExecutor``, and, when a
+/// server is configured, a ``NodeRegistrar`` that registers the node and heartbeats.
+///
+/// Run the node role first, then ``services``, in a `ServiceGroup`: on shutdown the node
+/// deregisters, stops accepting calls (tasks in flight finish), then drains.
+public final class GRPCNodeHost: Sendable {
+    /// The listening endpoint.
+    public let endpoint: GRPCEndpoint
+    /// The registrar, when the node registers with a server.
+    public let registrar: NodeRegistrar?
+
+    /// Wires a node.
+    ///
+    /// - Parameters:
+    ///   - settings: The `node` section (listen, advertise, server, policy, load, ...).
+    ///   - executor: The node role.
+    ///   - activeTasks: Tasks in flight now, for status and heartbeats.
+    ///   - logger: Where it logs.
+    ///   - onListening: Called with the bound address.
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`.
+    public init(
+        settings: NodeSettings,
+        executor: any TaskExecutor,
+        activeTasks: @escaping @Sendable () -> Int = { 0 },
+        logger: Logger,
+        onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in }
+    ) throws {
+        try settings.validate()
+        let listen = try settings.listenAddress()
+        let describe: @Sendable (PeerAddress?) -> NodeAdvertisement = { bound in
+            let address = (try? settings.advertisedAddress(bound: bound)).map { "\($0)" } ?? settings.listen
+            return NodeAdvertisement(
+                name: executor.node, address: address, policy: settings.policy, load: settings.load,
+                maxConcurrentTasks: settings.maxConcurrentTasks, activeTasks: activeTasks())
+        }
+        let endpoint = GRPCEndpoint(
+            listen: listen,
+            services: [
+                NodeServiceProvider(executor: executor),
+                HealthServiceProvider { PeerStatus(role: .node, node: describe(nil)) },
+            ],
+            onListening: onListening)
+        self.endpoint = endpoint
+        if let server = try settings.serverAddress() {
+            self.registrar = try NodeRegistrar(server: server, logger: logger) {
+                describe(try await endpoint.listeningAddress)
+            }
+        } else {
+            self.registrar = nil
+        }
+    }
+
+    /// The services to run, in start order (after the node role).
+    public var services: [any Service] {
+        if let registrar = self.registrar { return [self.endpoint, registrar] }
+        return [self.endpoint]
+    }
+}

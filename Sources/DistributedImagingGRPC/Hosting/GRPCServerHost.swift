@@ -1,0 +1,85 @@
+import DistributedImaging
+import Logging
+import ServiceLifecycle
+
+/// Everything `dip-server` runs, wired: a ``NodeRegistry`` (static and registered nodes) and a
+/// ``GRPCEndpoint`` serving `JobService`, `RegistryService` and `HealthService`.
+///
+/// Run ``services`` in a `ServiceGroup`, in order: on shutdown the endpoint stops first (jobs in
+/// flight finish), then the registry closes the node connections.
+///
+/// ```swift
+/// let host = try GRPCServerHost(settings: settings, logger: logger) { nodes in
+///     try ImagingServer(configuration: configuration, storage: storage, nodes: nodes, logger: logger)
+/// }
+/// try await ServiceGroup(services: host.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+/// ```
+public final class GRPCServerHost: Sendable {
+    /// The nodes.
+    public let registry: NodeRegistry
+    /// The listening endpoint.
+    public let endpoint: GRPCEndpoint
+
+    private let logger: Logger
+
+    /// Wires a server.
+    ///
+    /// - Parameters:
+    ///   - settings: The `server` section (listen address, heartbeat, task timeout, static nodes).
+    ///   - logger: Where the server logs.
+    ///   - onListening: Called with the bound address.
+    ///   - makeSubmitter: Makes the job runner for the nodes live when a job starts.
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`.
+    public init(
+        settings: ServerSettings,
+        logger: Logger,
+        onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in },
+        makeSubmitter: @escaping @Sendable ([any NodeConnection]) throws -> any JobSubmitter
+    ) throws {
+        try settings.validate()
+        let registry = try NodeRegistry(
+            staticNodes: try settings.staticNodes(),
+            heartbeatInterval: .seconds(double: settings.heartbeatInterval),
+            taskTimeout: settings.taskTimeout.map { .seconds(double: $0) },
+            logger: logger)
+        let submitter = RegistryJobSubmitter(registry: registry, makeSubmitter: makeSubmitter)
+        self.registry = registry
+        self.endpoint = GRPCEndpoint(
+            listen: try settings.listenAddress(),
+            services: [
+                JobServiceProvider(submitter: submitter, logger: logger),
+                RegistryServiceProvider(registry: registry),
+                HealthServiceProvider { PeerStatus(role: .server, nodes: registry.advertisements()) },
+            ],
+            onListening: onListening)
+        self.logger = logger
+    }
+
+    /// The services to run, in start order.
+    public var services: [any Service] { [self.registry, self.endpoint] }
+
+    /// Asks every static node for its status and logs the ones that cannot be reached or speak
+    /// another protocol revision (they stay configured: a node may start later).
+    ///
+    /// - Returns: One line per problem.
+    @discardableResult
+    public func checkStaticNodes(timeout: Duration = .seconds(2)) async -> [String] {
+        let nodes = self.registry.advertisements().filter { $0.source == .static }
+        var problems: [String] = []
+        for node in nodes {
+            do {
+                let address = try PeerAddress(parsing: node.address)
+                let status = try await HealthClient.status(of: address, timeout: timeout)
+                if status.protocolVersion != WireProtocol.version {
+                    problems.append(
+                        "static node '\(node.name)' at \(node.address) speaks \(WireProtocol.describe(status.protocolVersion)), "
+                            + "this dip-server speaks \(WireProtocol.describe(WireProtocol.version)): its tasks will fail")
+                }
+            } catch {
+                problems.append("static node '\(node.name)' at \(node.address) cannot be reached yet: \(error)")
+            }
+        }
+        for problem in problems { self.logger.warning("\(problem)") }
+        return problems
+    }
+}
