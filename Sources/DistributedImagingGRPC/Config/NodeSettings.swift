@@ -61,20 +61,27 @@ public struct NodeSettings: Sendable, Hashable, Codable {
         self.advertise = try container.decodeIfPresent(String.self, forKey: .advertise)
         self.server = try container.decodeIfPresent(String.self, forKey: .server)
         self.storageRoot = try container.decodeIfPresent(String.self, forKey: .storageRoot)
+        self.policy = defaults.policy
         if let policy = try container.decodeIfPresent(String.self, forKey: .policy) {
-            guard let parsed = NodeAdvertisement.Policy(rawValue: policy) else {
-                throw DistributedImagingError(
-                    code: .invalidConfiguration, message: "node.policy: '\(policy)' is not mandatory or optional")
-            }
-            self.policy = parsed
-        } else {
-            self.policy = defaults.policy
+            try self.setPolicy(policy, key: "node.policy")
         }
         self.load = try container.decodeIfPresent(Double.self, forKey: .load) ?? defaults.load
         self.delay = try container.decodeIfPresent(Double.self, forKey: .delay) ?? defaults.delay
         self.maxConcurrentTasks =
             try container.decodeIfPresent(Int.self, forKey: .maxConcurrentTasks) ?? defaults.maxConcurrentTasks
         self.seed = try container.decodeIfPresent(UInt64.self, forKey: .seed)
+    }
+
+    /// Sets ``policy`` from its name.
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
+    ///   naming `key` and the value.
+    public mutating func setPolicy(_ name: String, key: String) throws {
+        guard let policy = NodeAdvertisement.Policy(rawValue: name.lowercased()) else {
+            throw DistributedImagingError(
+                code: .invalidConfiguration, message: "\(key): '\(name)' is not mandatory or optional")
+        }
+        self.policy = policy
     }
 
     /// The listening address.

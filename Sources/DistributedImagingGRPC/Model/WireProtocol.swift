@@ -14,6 +14,11 @@ public enum WireProtocol {
     /// The software version sent beside the protocol version, for logs and status.
     public static var softwareVersion: String { DistributedImagingVersion.current }
 
+    /// What `--version` prints: the software version and the protocol revision.
+    public static var versionDescription: String {
+        "\(Self.softwareVersion) (wire protocol \(Self.describe(Self.version)))"
+    }
+
     /// A human description of the revision, e.g. `dip.v1 revision 1`.
     public static func describe(_ version: Int) -> String {
         version == 0 ? "no protocol version" : "dip.v1 revision \(version)"

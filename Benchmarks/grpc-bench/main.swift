@@ -1,0 +1,127 @@
+// Per-task overhead of the gRPC transport over loopback: a `RunTask` round trip through
+// `GRPCNodeConnection` → HTTP/2 on 127.0.0.1 → `NodeServiceProvider` → a node.
+//
+//   swift run -c release dip-grpc-bench [--tasks N] [--concurrency C] [--image PATH --storage-root DIR]
+//
+// Without --image the node answers at once (pure transport overhead). With --image the node is a
+// real `ImagingNode` running the `identity` pipeline on that image (decode + encode included), and
+// the same tasks are also timed with direct in-process calls, so the difference is the transport.
+import DistributedImaging
+import DistributedImagingGRPC
+import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Answers every task at once.
+struct ImmediateExecutor: TaskExecutor {
+    let node = NodeID("bench")
+    func execute(_ task: TaskRequest) async -> TaskReceipt {
+        TaskReceipt(for: task, status: .succeeded, node: self.node)
+    }
+}
+
+struct DirectConnection: NodeConnection {
+    let executor: any TaskExecutor
+    var node: NodeID { self.executor.node }
+    func run(_ task: TaskRequest) async throws -> TaskReceipt { await self.executor.execute(task) }
+}
+
+func argument(_ name: String) -> String? {
+    let arguments = CommandLine.arguments
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+    return arguments[index + 1]
+}
+
+func microseconds(_ duration: Duration) -> Double {
+    let (seconds, attoseconds) = duration.components
+    return Double(seconds) * 1e6 + Double(attoseconds) / 1e12
+}
+
+func format(_ value: Double) -> String { String(format: "%.1f", value) }
+
+/// Times `count` sequential calls and `count` calls `concurrency` at a time.
+func measure(
+    _ label: String, connection: any NodeConnection, tasks: [TaskRequest], concurrency: Int
+) async throws {
+    // Warm up: connect, JIT the paths.
+    for task in tasks.prefix(50) { _ = try await connection.run(task) }
+    var latencies: [Double] = []
+    latencies.reserveCapacity(tasks.count)
+    let clock = ContinuousClock()
+    let sequentialStart = clock.now
+    for task in tasks {
+        let start = clock.now
+        let receipt = try await connection.run(task)
+        precondition(receipt.status == .succeeded, "task failed: \(receipt.error ?? "")")
+        latencies.append(microseconds(clock.now - start))
+    }
+    let sequential = clock.now - sequentialStart
+    latencies.sort()
+    let mean = latencies.reduce(0, +) / Double(latencies.count)
+    let p50 = latencies[latencies.count / 2]
+    let p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
+
+    let concurrentStart = clock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        var iterator = tasks.makeIterator()
+        for _ in 0..<concurrency {
+            guard let task = iterator.next() else { break }
+            group.addTask { _ = try await connection.run(task) }
+        }
+        while try await group.next() != nil {
+            guard let task = iterator.next() else { continue }
+            group.addTask { _ = try await connection.run(task) }
+        }
+    }
+    let concurrent = clock.now - concurrentStart
+    let perSecond = Double(tasks.count) / (microseconds(concurrent) / 1e6)
+    print(
+        "\(label): \(tasks.count) tasks; sequential mean \(format(mean)) µs, p50 \(format(p50)) µs, "
+            + "p99 \(format(p99)) µs (\(format(microseconds(sequential) / 1e6)) s); "
+            + "\(concurrency) in flight: \(format(perSecond)) tasks/s")
+}
+
+let count = Int(argument("--tasks") ?? "") ?? 2000
+let concurrency = Int(argument("--concurrency") ?? "") ?? 16
+let logger = Logger(label: "dip-grpc-bench", factory: { _ in SwiftLogNoOpLogHandler() })
+
+let executor: any TaskExecutor
+let tasks: [TaskRequest]
+if let image = argument("--image"), let root = argument("--storage-root") {
+    let storage = try SharedStorage(root: root)
+    let node = try ImagingNode(
+        configuration: NodeConfiguration(name: "bench", policy: .mandatory, load: 0, delay: 0, maxConcurrentTasks: 64),
+        storage: storage, logger: logger)
+    executor = node
+    let input = try storage.relativePath(image)
+    tasks = (0..<count).map { index in
+        TaskRequest(
+            jobID: JobID("bench"), taskIndex: index, inputPath: input, outputPath: "bench-out/\(index % 64).png",
+            pipeline: "identity")
+    }
+    try await measure("in-process (identity on \(input))", connection: DirectConnection(executor: node), tasks: tasks, concurrency: concurrency)
+} else {
+    executor = ImmediateExecutor()
+    tasks = (0..<count).map { index in
+        TaskRequest(
+            jobID: JobID("bench"), taskIndex: index, inputPath: "photos/\(index).png", outputPath: "out/\(index).png",
+            pipeline: "identity")
+    }
+    try await measure("in-process (no work)", connection: DirectConnection(executor: executor), tasks: tasks, concurrency: concurrency)
+}
+
+let endpoint = GRPCEndpoint(
+    listen: PeerAddress(host: "127.0.0.1", port: 0), services: [NodeServiceProvider(executor: executor)])
+try await withThrowingTaskGroup(of: Void.self) { group in
+    group.addTask { try await endpoint.run() }
+    defer { endpoint.beginGracefulShutdown() }
+    let address = try await endpoint.listeningAddress
+    let connection = try GRPCNodeConnection(node: executor.node, address: address)
+    group.addTask { try await connection.runConnections() }
+    defer { connection.close() }
+    try await measure("gRPC loopback \(address)", connection: connection, tasks: tasks, concurrency: concurrency)
+}
