@@ -62,14 +62,14 @@ public struct NodeSettings: Sendable, Hashable, Codable {
         self.server = try container.decodeIfPresent(String.self, forKey: .server)
         self.storageRoot = try container.decodeIfPresent(String.self, forKey: .storageRoot)
         self.policy = defaults.policy
-        if let policy = try container.decodeIfPresent(String.self, forKey: .policy) {
-            try self.setPolicy(policy, key: "node.policy")
-        }
         self.load = try container.decodeIfPresent(Double.self, forKey: .load) ?? defaults.load
         self.delay = try container.decodeIfPresent(Double.self, forKey: .delay) ?? defaults.delay
         self.maxConcurrentTasks =
             try container.decodeIfPresent(Int.self, forKey: .maxConcurrentTasks) ?? defaults.maxConcurrentTasks
         self.seed = try container.decodeIfPresent(UInt64.self, forKey: .seed)
+        if let policy = try container.decodeIfPresent(String.self, forKey: .policy) {
+            try self.setPolicy(policy, key: "node.policy")
+        }
     }
 
     /// Sets ``policy`` from its name.
