@@ -47,53 +47,6 @@ enum POSIX {
         }
     }
 
-    /// Writes `bytes` to a new file `path`, failing if it exists (`O_EXCL`).
-    /// - Returns: `false` if the file already existed.
-    static func writeNewFile(_ path: String, bytes: [UInt8]) throws -> Bool {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if descriptor < 0 {
-            if errno == EEXIST { return false }
-            throw DistributedImagingError.io("cannot create '\(path)': \(self.errorMessage)")
-        }
-        defer { close(descriptor) }
-        try bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(descriptor, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw DistributedImagingError.io("cannot write '\(path)': \(self.errorMessage)")
-                }
-                offset += written
-            }
-        }
-        return true
-    }
-
-    /// Reads a whole file.
-    static func readFile(_ path: String, maxBytes: Int) throws -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        if descriptor < 0 {
-            let code: DistributedImagingError.Code = errno == ENOENT ? .notFound : .io
-            throw DistributedImagingError(code: code, message: "cannot read '\(path)': \(self.errorMessage)")
-        }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw DistributedImagingError.io("cannot read '\(path)': \(self.errorMessage)")
-            }
-            if count == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<count])
-            if bytes.count > maxBytes {
-                throw DistributedImagingError(code: .fileTooLarge, message: "'\(path)' is larger than \(maxBytes) bytes")
-            }
-        }
-    }
-
     static func rename(_ from: String, _ to: String) throws {
         #if canImport(Glibc)
         let result = Glibc.rename(from, to)

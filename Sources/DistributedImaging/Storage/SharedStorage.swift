@@ -100,7 +100,7 @@ public struct SharedStorage: Sendable, Hashable {
     /// - Throws: code `pathOutsideStorageRoot`, `notFound`, `fileTooLarge` or `io`, naming the path.
     public func read(_ path: String) throws -> [UInt8] {
         let resolved = try self.resolve(path)
-        return try POSIX.readFile(resolved, maxBytes: self.maxFileBytes)
+        return try FileIO.readFile(atPath: resolved, maxBytes: self.maxFileBytes)
     }
 
     /// Writes `bytes` to `path` atomically, creating missing parent directories.
@@ -119,13 +119,11 @@ public struct SharedStorage: Sendable, Hashable {
         // Creating the directories cannot move them outside, but re-check in case of a race.
         _ = try self.resolve(directory)
         let name = resolved[resolved.index(after: resolved.lastIndex(of: "/") ?? resolved.startIndex)...]
-        var temporary = ""
-        var created = false
-        while !created {
-            temporary = "\(directory)/.\(name).\(POSIX.processID)-\(Self.nextTemporaryID()).tmp"
-            created = try POSIX.writeNewFile(temporary, bytes: bytes)
-        }
+        // pid + process-wide counter + random: unique across threads, processes and nodes
+        // sharing the directory; O_EXCL makes a collision an error rather than a shared file.
+        let temporary = "\(directory)/.\(name).\(POSIX.processID)-\(Self.nextTemporaryID()).tmp"
         do {
+            try FileIO.writeFile(atPath: temporary, bytes: bytes, exclusive: true)
             try POSIX.rename(temporary, resolved)
         } catch {
             POSIX.remove(temporary)
