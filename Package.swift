@@ -51,9 +51,18 @@ let package = Package(
             path: "Benchmarks/dip-bench",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "EmbeddedCluster",
+            dependencies: ["DistributedImaging"],
+            path: "Examples/EmbeddedCluster",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "DistributedImagingTests",
-            dependencies: ["DistributedImaging"],
+            dependencies: [
+                "DistributedImaging",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             resources: [.copy("Resources")],
             swiftSettings: swiftSettings
         ),
