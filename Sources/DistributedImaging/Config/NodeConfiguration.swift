@@ -18,7 +18,7 @@ public struct NodeConfiguration: Sendable, Hashable, Codable {
     /// The injected delay in seconds (the seed's 3 s by default).
     public var delay: Double
     /// How many accepted tasks the node holds at once (waiting out a delay or processing).
-    /// When full, a Mandatory node queues further tasks, an Optional node rejects them.
+    /// When full, further accepted tasks queue (under both policies; only the policy rejects).
     public var maxConcurrentTasks: Int
     /// Seeds the node's decisions; `nil` draws a seed from the system.
     public var seed: UInt64?

@@ -19,7 +19,7 @@ struct AdmissionStateMachine {
 
     enum AdmitAction {
         case admitted
-        case full(active: Int)
+        case full
         case draining
     }
 
@@ -27,7 +27,7 @@ struct AdmissionStateMachine {
     mutating func tryAdmit() -> AdmitAction {
         if self.isDraining { return .draining }
         guard self.active < self.capacity, self.waiterHead == self.waiters.count else {
-            return .full(active: self.active)
+            return .full
         }
         self.active += 1
         return .admitted

@@ -8,8 +8,10 @@ import Synchronization
 ///
 /// Accepted tasks run concurrently up to ``NodeConfiguration/maxConcurrentTasks``. A task holds
 /// its slot while it waits out an injected delay and while it is processed. When every slot is
-/// taken, a Mandatory node queues further tasks (first come, first served) and an Optional node
-/// rejects them. CPU work runs on a `NIOThreadPool`, never on Swift's cooperative pool.
+/// taken, further accepted tasks queue (first come, first served) — under both policies:
+/// rejections come only from the ``Scheduler``, so the seed's load model holds exactly, and the
+/// server never burns its attempts re-placing tasks on full nodes in a tight loop. CPU work runs
+/// on a `NIOThreadPool`, never on Swift's cooperative pool.
 ///
 /// ```swift
 /// let node = try ImagingNode(
@@ -32,7 +34,6 @@ public final class ImagingNode: TaskExecutor, Service {
     private let codec: ImageCodec
     private let threadPool: NIOThreadPool
     private let seed: UInt64
-    private let queuesWhenFull: Bool
     private let logger: Logger
     private let admission: Mutex<AdmissionStateMachine>
     private let pipelines = Mutex<[String: Pipeline]>([:])
@@ -66,7 +67,6 @@ public final class ImagingNode: TaskExecutor, Service {
         self.codec = codec
         self.threadPool = threadPool
         self.seed = configuration.seed ?? SystemRandomNumberGenerator().seedValue
-        self.queuesWhenFull = configuration.policy == .mandatory
         var logger = logger
         logger[metadataKey: "dip.node.id"] = "\(configuration.name)"
         self.logger = logger
@@ -105,10 +105,7 @@ public final class ImagingNode: TaskExecutor, Service {
             break
         case .draining:
             return receipt(.rejected, error: "node '\(self.node)' is shutting down")
-        case .full(let active):
-            guard self.queuesWhenFull else {
-                return receipt(.rejected, error: "node '\(self.node)' is at capacity (\(active) tasks)")
-            }
+        case .full:
             do {
                 try await self.waitForSlot()
             } catch {
