@@ -88,14 +88,14 @@ public final class ImagingNode: TaskExecutor, Service {
         logger[metadataKey: "dip.task.id"] = "\(task.taskIndex)"
 
         if self.admission.withLock({ $0.isDraining }) {
-            return receipt(.rejected, error: "node '\(self.node)' is shutting down")
+            return receipt(.rejected, error: "node is shutting down")
         }
         var generator = self.generator(for: task)
         let delay: Duration
         switch self.scheduler.decide(on: task, load: self.configuration.load, using: &generator) {
         case .reject(let reason):
             logger.debug("rejected task", metadata: ["reason": "\(reason)"])
-            return receipt(.rejected, error: "node '\(self.node)': \(reason)")
+            return receipt(.rejected, error: reason)
         case .accept(let chosen):
             delay = chosen
         }
@@ -104,7 +104,7 @@ public final class ImagingNode: TaskExecutor, Service {
         case .admitted:
             break
         case .draining:
-            return receipt(.rejected, error: "node '\(self.node)' is shutting down")
+            return receipt(.rejected, error: "node is shutting down")
         case .full:
             do {
                 try await self.waitForSlot()

@@ -240,6 +240,7 @@ public final class ImagingServer: JobSubmitter {
             tried.append(connection.node)
             lastNode = connection.node
             await onEvent(.placed(taskIndex: base.taskIndex, input: base.inputPath, node: connection.node, attempt: attempt))
+            var reason = ""
             do {
                 let receipt = try await connection.run(request)
                 switch receipt.status {
@@ -254,18 +255,19 @@ public final class ImagingServer: JobSubmitter {
                     return result
                 case .rejected:
                     rejections += 1
-                    lastReason = receipt.error ?? "node '\(connection.node)' rejected the task"
+                    reason = receipt.error ?? "rejected"
                 }
             } catch {
                 if Task.isCancelled { return cancelled() }
                 unreachable += 1
-                lastReason = "node '\(connection.node)' unreachable: \(error)"
+                reason = "unreachable: \(error)"
             }
+            lastReason = "node '\(connection.node)': \(reason)"
             logger.debug(
                 "attempt declined",
                 metadata: ["dip.task.id": "\(base.taskIndex)", "dip.node.id": "\(connection.node)", "reason": "\(lastReason)"])
             await onEvent(
-                .rejected(taskIndex: base.taskIndex, input: base.inputPath, node: connection.node, attempt: attempt, reason: lastReason))
+                .rejected(taskIndex: base.taskIndex, input: base.inputPath, node: connection.node, attempt: attempt, reason: reason))
         }
         let breakdown = unreachable > 0 ? " (\(rejections) rejected, \(unreachable) unreachable)" : ""
         let result = entry(

@@ -98,7 +98,7 @@ struct ImagingServerTests {
                 if case .rejected(_, _, _, _, let reason) = event { return reason } else { return nil }
             }
             #expect(!reasons.isEmpty)
-            #expect(reasons.allSatisfy { $0.contains("node 'down' unreachable") && $0.contains("connection refused") })
+            #expect(reasons.allSatisfy { $0.hasPrefix("unreachable: ") && $0.contains("connection refused") })
 
             let allDown = try await self.server(storage, [ScriptedConnection.unreachable("down")], maxAttempts: 3)
                 .submit(JobRequest(inputDirectory: "in", pipeline: "identity"))
