@@ -47,7 +47,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "dip-bench",
-            dependencies: ["DistributedImaging"],
+            dependencies: [
+                "DistributedImaging",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/dip-bench",
             swiftSettings: swiftSettings
         ),
