@@ -127,6 +127,24 @@ struct LocalClusterTests {
         }
     }
 
+    @Test("Cancelling a job stops it promptly with a cancelled receipt", .timeLimit(.minutes(1)))
+    func cancellation() async throws {
+        try await withTemporaryDirectory { root in
+            try TestImages.writePNGs(count: 20, into: "\(root)/in")
+            let cluster = try LocalCluster(
+                storageRoot: root, nodes: [.init(name: "slow", policy: .mandatory, load: 1, delay: 30, maxConcurrentTasks: 2)],
+                server: .init(maxConcurrentTasks: 4), seed: 5)
+            let job = Task { try await cluster.submit(JobRequest(inputDirectory: "in", pipeline: "identity")) }
+            try await Task.sleep(for: .milliseconds(100))
+            let start = ContinuousClock.now
+            job.cancel()
+            let receipt = try await job.value
+            #expect(ContinuousClock.now - start < .seconds(5))
+            #expect(receipt.status == .cancelled)
+            #expect(receipt.counts.cancelled == 20)
+        }
+    }
+
     @Test("Draining: a node rejects new tasks and waits for those in flight")
     func drain() async throws {
         try await withTemporaryDirectory { root in
