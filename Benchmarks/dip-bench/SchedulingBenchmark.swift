@@ -1,10 +1,14 @@
 // Scheduling overhead, in process: how much the job → tasks → nodes → receipts flow costs per
 // task when the work itself is trivial (the `identity` pipeline on 4×4 PNGs).
 //
-// Usage: swift run -c release dip-bench scheduling [--tasks N] [--runs N]
+// Usage: swift run -c release dip-bench scheduling [--tasks N] [--runs N] [--dir SCRATCH_DIR]
 //
-// Three figures, each the median of --runs jobs of --tasks tasks on an embedded cluster of two
+// SCRATCH_DIR defaults to the temporary directory; on a disk file system the file creation and
+// rename of every output dominate, so use a tmpfs (/dev/shm) to see the CPU cost.
+//
+// Four figures, each the median of --runs jobs of --tasks tasks on an embedded cluster of two
 // nodes (load 0, no delay):
+// - work only: the task's work in a plain loop on one thread (no server, no node), the baseline;
 // - dispatch: nodes answer at once (no file access): listing, naming, placement, events and
 //   receipts — the server's overhead;
 // - task: real nodes: admission, a hop to the NIO thread pool, read + decode + identity +
@@ -27,25 +31,27 @@ enum SchedulingBenchmark {
     static func main(arguments: [String]) async {
         var tasks = 2000
         var runs = 5
+        var directory = FileManager.default.temporaryDirectory.path
         var iterator = arguments.makeIterator()
         while let argument = iterator.next() {
             switch argument {
             case "--tasks": tasks = Int(iterator.next() ?? "") ?? tasks
             case "--runs": runs = Int(iterator.next() ?? "") ?? runs
+            case "--dir": directory = iterator.next() ?? directory
             default:
-                print("usage: dip-bench scheduling [--tasks N] [--runs N]")
+                print("usage: dip-bench scheduling [--tasks N] [--runs N] [--dir SCRATCH_DIR]")
                 return
             }
         }
         do {
-            try await self.run(tasks: tasks, runs: runs)
+            try await self.run(tasks: tasks, runs: runs, directory: directory)
         } catch {
             print("dip-bench scheduling: error: \(error)")
         }
     }
 
-    static func run(tasks: Int, runs: Int) async throws {
-        let root = FileManager.default.temporaryDirectory.path + "/dip-bench-scheduling-\(UUID().uuidString)"
+    static func run(tasks: Int, runs: Int, directory: String) async throws {
+        let root = directory + "/dip-bench-scheduling-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: root + "/in", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
         let image = try Image(width: 4, height: 4, channels: 3, pixels: (0..<48).map { UInt8($0 * 5) })
@@ -55,10 +61,23 @@ enum SchedulingBenchmark {
         }
         let logger = Logger(label: "dip-bench", factory: { _ in SwiftLogNoOpLogHandler() })
         let request = JobRequest(inputDirectory: "in", pipeline: "identity")
-        print("Scheduling overhead: \(tasks) tasks of `identity` on a 4×4 PNG, 2 nodes, median of \(runs) jobs")
+        print("Scheduling overhead: \(tasks) tasks of `identity` on a 4×4 PNG, 2 nodes, median of \(runs) jobs, files in \(directory)")
+
+        // The work alone, sequentially on this thread: what a task costs without any scheduling.
+        let storage = try SharedStorage(root: root)
+        let pipeline = try Pipeline(parsing: "identity")
+        let names = (0..<tasks).map { String(format: "%05d", $0) }
+        try await self.measure("work only (sequential)", tasks: tasks, runs: runs) {
+            for name in names {
+                let image = try ImageCodec.default.decode(try storage.read("in/\(name).png"), name: name)
+                try storage.write(try ImageCodec.default.encode(try pipeline.apply(to: image), as: .png), to: "work/\(name).png")
+            }
+            return JobReceipt(
+                jobID: JobID("work"), status: .succeeded, input: "in", output: "work", pipeline: "identity",
+                tasks: names.map { JobReceipt.Task(input: $0, output: nil, status: .succeeded, attempts: 1) }, elapsed: 0, message: "")
+        }
 
         // Dispatch only: the server against nodes that answer at once.
-        let storage = try SharedStorage(root: root)
         let transport = InProcessTransport()
         transport.register(InstantNode(node: NodeID("a")))
         transport.register(InstantNode(node: NodeID("b")))
