@@ -48,6 +48,11 @@ static CImageCodec_Status png_open(png_structp *png, png_infop *info, png_source
         return CImageCodec_NO_MEMORY;
     }
     png_set_read_fn(*png, source, png_read_memory);
+    // Bound what libpng allocates for one ancillary chunk (text, ICC profile, EXIF): a chunk
+    // header may declare gigabytes in a file of a few bytes. The image size is checked
+    // separately against the caller's pixel limit.
+    png_set_chunk_malloc_max(*png, 16u << 20);
+    png_set_chunk_cache_max(*png, 1000);
     return CImageCodec_OK;
 }
 
