@@ -35,8 +35,23 @@ static void png_warn(png_structp png, png_const_charp text) {
     (void)text;  // Ancillary-chunk problems; the image data is intact.
 }
 
+/// libpng's own allocations (row buffers, ancillary chunks) never need more than this; a
+/// larger request comes from a chunk header that lies about its length.
+#define CImageCodec_PNG_MAX_ALLOCATION ((png_alloc_size_t)64 << 20)
+
+static png_voidp png_bounded_malloc(png_structp png, png_alloc_size_t size) {
+    (void)png;
+    return size > CImageCodec_PNG_MAX_ALLOCATION ? NULL : malloc(size);
+}
+
+static void png_bounded_free(png_structp png, png_voidp pointer) {
+    (void)png;
+    free(pointer);
+}
+
 static CImageCodec_Status png_open(png_structp *png, png_infop *info, png_source *source, char *message) {
-    *png = png_create_read_struct(PNG_LIBPNG_VER_STRING, message, png_fail, png_warn);
+    *png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, message, png_fail, png_warn, NULL, png_bounded_malloc,
+                                    png_bounded_free);
     if (*png == NULL) {
         CImageCodec_set_message(message, "out of memory creating the PNG decoder");
         return CImageCodec_NO_MEMORY;
@@ -48,6 +63,11 @@ static CImageCodec_Status png_open(png_structp *png, png_infop *info, png_source
         return CImageCodec_NO_MEMORY;
     }
     png_set_read_fn(*png, source, png_read_memory);
+    // Bound what libpng allocates for one ancillary chunk (text, ICC profile, EXIF): a chunk
+    // header may declare gigabytes in a file of a few bytes, and libpng only warns about it.
+    // The image size is checked separately against the caller's pixel limit.
+    png_set_chunk_malloc_max(*png, 16u << 20);
+    png_set_chunk_cache_max(*png, 1000);
     return CImageCodec_OK;
 }
 
