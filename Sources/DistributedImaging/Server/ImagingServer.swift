@@ -69,6 +69,10 @@ public final class ImagingServer: JobSubmitter {
 
     /// Runs `request` to completion.
     ///
+    /// `onEvent` is called from the task that runs each task of the job, so calls for different
+    /// tasks may overlap; the events of one task come in order, ``JobEvent/started(jobID:tasks:skipped:)``
+    /// comes first and ``JobEvent/finished(_:)`` last, after every other call returned.
+    ///
     /// - Returns: The receipt; a job with a failed task, or whose input directory is missing,
     ///   returns status ``JobStatus/failed``. Cancelling the calling task stops placing tasks and
     ///   returns status ``JobStatus/cancelled``.

@@ -154,7 +154,7 @@ struct LocalClusterTests {
                 storage: try SharedStorage(root: root), logger: silentLogger)
             let task = TaskRequest(jobID: JobID("j"), taskIndex: 0, inputPath: "in/img-0000.png", outputPath: "out/a.png", pipeline: "identity")
             async let first = node.execute(task)
-            try await Task.sleep(for: .milliseconds(30))
+            while node.activeTasks == 0 { try await Task.sleep(for: .milliseconds(1)) }
             await node.drain()
             #expect(node.activeTasks == 0)
             #expect(await first.status == .succeeded)
