@@ -8,22 +8,22 @@ struct Submit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Process every image of a directory on a cluster.",
         discussion: """
-            With --embedded, a server and --nodes nodes run inside this process (no network). Each
-            image becomes a task; the server places it on a node chosen uniformly at random; a node
-            with policy 'optional' rejects it with probability equal to its load (the server then
-            places it again, up to 40 attempts), and every node delays an accepted task by --delay
-            seconds with probability equal to its load. The defaults (4 optional nodes at loads
-            0.8, 0.6, 0.5, 0.2, 0.5 s delay) make rejections and delays visible; the library's
+            With --embedded, a server and --nodes nodes run inside this process (no network). Each \
+            image becomes a task; the server places it on a node chosen uniformly at random; a node \
+            with policy 'optional' rejects it with probability equal to its load (the server then \
+            places it again, up to 40 attempts), and every node delays an accepted task by --delay \
+            seconds with probability equal to its load. The defaults (4 optional nodes at loads \
+            0.8, 0.6, 0.5, 0.2, 0.5 s delay) make rejections and delays visible; the library's \
             default delay is the seed design's 3 s.
 
-            Paths: the storage root (default: the input directory's parent) holds every input and
-            output. Outputs go to --output (default: the sibling '<INPUT_DIR>-out'), named
+            Paths: the storage root (default: the input directory's parent) holds every input and \
+            output. Outputs go to --output (default: the sibling '<INPUT_DIR>-out'), named \
             '<stem>.<ext>'; inputs that share a stem keep their full name ('a.jpg.png').
 
-            Output: a line per task and a summary; with --json, the job receipt as JSON on stdout
+            Output: a line per task and a summary; with --json, the job receipt as JSON on stdout \
             and the human lines on stderr.
 
-            Exit codes: 0 the job succeeded; 1 the job failed (a task failed, or the input is
+            Exit codes: 0 the job succeeded; 1 the job failed (a task failed, or the input is \
             missing); 2 usage or configuration error; 3 the server or nodes cannot be reached.
             \(PipelineHelp.text)
             """
@@ -73,7 +73,7 @@ struct Submit: AsyncParsableCommand {
     @Flag(name: .long, help: "Log every placement and rejection on stderr.")
     var verbose = false
 
-    @Argument(help: "The directory of images (.png, .jpg, .jpeg).")
+    @Argument(help: ArgumentHelp("The directory of images (.png, .jpg, .jpeg).", valueName: "INPUT_DIR"))
     var input: String
 
     static let demoLoads = [0.8, 0.6, 0.5, 0.2]
