@@ -16,7 +16,7 @@ public struct NodeSettings: Sendable, Hashable, Codable {
     /// The node's mount of the shared storage (flag `--storage-root`; required).
     public var storageRoot: String?
     /// `mandatory` or `optional` (flag `--policy`; default `mandatory`).
-    public var policy: NodeAdvertisement.Policy
+    public var policy: SchedulingPolicy
     /// Simulated load 0...1 (flag `--load`; default 0).
     public var load: Double
     /// Injected delay in seconds (flag `--delay`; default 3, the seed's).
@@ -32,7 +32,7 @@ public struct NodeSettings: Sendable, Hashable, Codable {
     /// The defaults.
     public init(
         name: String? = nil, listen: String = NodeSettings.defaultListen, advertise: String? = nil,
-        server: String? = nil, storageRoot: String? = nil, policy: NodeAdvertisement.Policy = .mandatory,
+        server: String? = nil, storageRoot: String? = nil, policy: SchedulingPolicy = .mandatory,
         load: Double = 0, delay: Double = 3, maxConcurrentTasks: Int = 8, seed: UInt64? = nil
     ) {
         self.name = name
@@ -77,11 +77,34 @@ public struct NodeSettings: Sendable, Hashable, Codable {
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
     ///   naming `key` and the value.
     public mutating func setPolicy(_ name: String, key: String) throws {
-        guard let policy = NodeAdvertisement.Policy(rawValue: name.lowercased()) else {
+        guard let policy = SchedulingPolicy(rawValue: name.lowercased()) else {
             throw DistributedImagingError(
                 code: .invalidConfiguration, message: "\(key): '\(name)' is not mandatory or optional")
         }
         self.policy = policy
+    }
+
+    /// The admission settings for ``DistributedImaging/ImagingNode``, checked.
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
+    ///   naming the key and the value.
+    public func nodeConfiguration() throws -> NodeConfiguration {
+        guard let name = self.name, !name.isEmpty else {
+            throw DistributedImagingError(code: .invalidConfiguration, message: "node.name (--name): required, not set")
+        }
+        let configuration = NodeConfiguration(
+            name: name, policy: self.policy, load: self.load, delay: self.delay,
+            maxConcurrentTasks: self.maxConcurrentTasks, seed: self.seed)
+        try configuration.validate()
+        return configuration
+    }
+
+    /// The shared storage at ``storageRoot``.
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` naming `node.storageRoot` when it is
+    ///   unset or not a directory.
+    public func storage() throws -> SharedStorage {
+        try openStorage(self.storageRoot, key: "node.storageRoot (--storage-root)")
     }
 
     /// The listening address.

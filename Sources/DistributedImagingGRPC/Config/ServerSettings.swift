@@ -75,6 +75,24 @@ public struct ServerSettings: Sendable, Hashable, Codable {
         self.nodes = try container.decodeIfPresent([StaticNode].self, forKey: .nodes) ?? []
     }
 
+    /// The placement settings for ``DistributedImaging/ImagingServer``, checked.
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`.
+    public func serverConfiguration() throws -> ServerConfiguration {
+        let configuration = ServerConfiguration(
+            maxAttempts: self.maxAttempts, maxConcurrentTasks: self.maxConcurrentTasks, seed: self.seed)
+        try configuration.validate()
+        return configuration
+    }
+
+    /// The shared storage at ``storageRoot``.
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` naming `server.storageRoot` when it
+    ///   is unset or not a directory.
+    public func storage() throws -> SharedStorage {
+        try openStorage(self.storageRoot, key: "server.storageRoot (--storage-root)")
+    }
+
     /// The listening address.
     public func listenAddress() throws -> PeerAddress {
         try PeerAddress(parsing: self.listen, key: "server.listen (--listen)")

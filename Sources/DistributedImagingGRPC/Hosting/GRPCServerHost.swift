@@ -1,6 +1,7 @@
 import DistributedImaging
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Everything `dip-server` runs, wired: a ``NodeRegistry`` (static and registered nodes) and a
 /// ``GRPCEndpoint`` serving `JobService`, `RegistryService` and `HealthService`.
@@ -55,6 +56,31 @@ public final class GRPCServerHost: Sendable {
         self.logger = logger
     }
 
+    /// Wires a server whose jobs run on ``DistributedImaging/ImagingServer``.
+    ///
+    /// Each job gets an `ImagingServer` over the nodes live when it starts; with a configured
+    /// `seed`, job *n* is seeded with `seed + n`, so runs repeat and job ids stay distinct.
+    ///
+    /// - Parameters:
+    ///   - settings: The `server` section.
+    ///   - logger: Where the server logs.
+    ///   - onListening: Called with the bound address.
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
+    ///   naming the key and value.
+    public convenience init(
+        settings: ServerSettings, logger: Logger, onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in }
+    ) throws {
+        let configuration = try settings.serverConfiguration()
+        let storage = try settings.storage()
+        let jobs = JobCounter()
+        try self.init(settings: settings, logger: logger, onListening: onListening) { nodes in
+            var perJob = configuration
+            let number = jobs.next()
+            perJob.seed = configuration.seed.map { $0 &+ number }
+            return try ImagingServer(configuration: perJob, storage: storage, nodes: nodes, logger: logger)
+        }
+    }
+
     /// The services to run, in start order.
     public var services: [any Service] { [self.registry, self.endpoint] }
 
@@ -82,4 +108,10 @@ public final class GRPCServerHost: Sendable {
         for problem in problems { self.logger.warning("\(problem)") }
         return problems
     }
+}
+
+/// Numbers jobs.
+private final class JobCounter: Sendable {
+    private let count = Atomic<UInt64>(0)
+    func next() -> UInt64 { self.count.add(1, ordering: .relaxed).oldValue }
 }

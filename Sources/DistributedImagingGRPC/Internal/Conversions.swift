@@ -308,7 +308,7 @@ extension Dip_V1_NodeInfo {
 
 extension NodeAdvertisement {
     init(_ wire: Dip_V1_NodeInfo) {
-        let policy: NodeAdvertisement.Policy?
+        let policy: SchedulingPolicy?
         switch wire.policy {
         case .mandatory: policy = .mandatory
         case .optional: policy = .optional

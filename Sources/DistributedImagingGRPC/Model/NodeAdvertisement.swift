@@ -2,14 +2,6 @@ import DistributedImaging
 
 /// What a node tells the server about itself when it registers, and what status calls report.
 public struct NodeAdvertisement: Sendable, Hashable, Codable {
-    /// How the node admits tasks (mirrors the node's scheduling policy on the wire).
-    public enum Policy: String, Sendable, Hashable, Codable, CaseIterable {
-        /// Accepts every task.
-        case mandatory
-        /// Rejects tasks with probability `load`.
-        case optional
-    }
-
     /// How the server learnt about a node.
     public enum Source: String, Sendable, Hashable, Codable {
         /// Listed in the server's configuration.
@@ -23,7 +15,7 @@ public struct NodeAdvertisement: Sendable, Hashable, Codable {
     /// `HOST:PORT` where the server reaches the node.
     public var address: String
     /// The node's policy, when known.
-    public var policy: Policy?
+    public var policy: SchedulingPolicy?
     /// The simulated load, 0...1.
     public var load: Double
     /// Accepted tasks held at once.
@@ -37,7 +29,7 @@ public struct NodeAdvertisement: Sendable, Hashable, Codable {
 
     /// Creates an advertisement.
     public init(
-        name: NodeID, address: String, policy: Policy? = nil, load: Double = 0, maxConcurrentTasks: Int = 0,
+        name: NodeID, address: String, policy: SchedulingPolicy? = nil, load: Double = 0, maxConcurrentTasks: Int = 0,
         activeTasks: Int = 0, softwareVersion: String = WireProtocol.softwareVersion, source: Source = .registered
     ) {
         self.name = name

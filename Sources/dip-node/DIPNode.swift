@@ -1,0 +1,101 @@
+import ArgumentParser
+import DistributedImaging
+import DistributedImagingGRPC
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `dip-node`: runs the tasks a server places on it, over gRPC.
+@main
+struct DIPNode: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dip-node",
+        abstract: "Run DistributedImaging tasks: decode, filter and write images on shared storage.",
+        discussion: """
+            The node serves dip.v1.NodeService on --listen. With --server it registers there (and \
+            re-registers every few seconds); without, the server must list it in server.nodes. \
+            Task paths are relative to the storage root and resolved under --storage-root; paths \
+            outside it are refused. Policy 'mandatory' accepts every task; 'optional' rejects one \
+            with probability --load. Either way an accepted task waits --delay seconds with \
+            probability --load first. SIGINT or SIGTERM deregisters, finishes tasks in flight, \
+            then exits. Exit codes: 0 after a clean shutdown, 2 for a usage or configuration \
+            error (a server speaking another protocol version included), 1 otherwise.
+            """,
+        version: WireProtocol.versionDescription
+    )
+
+    @Option(name: .long, help: "A JSON configuration file; its 'node' section is read (see config.example.json). Flags override it.")
+    var config: String?
+
+    @Option(name: .long, help: "The node's name, unique in the cluster (required).")
+    var name: String?
+
+    @Option(name: .long, help: "HOST:PORT to listen on (default 0.0.0.0:7100; port 0 picks a free port).")
+    var listen: String?
+
+    @Option(name: .long, help: "HOST:PORT the server should call, when --listen is a wildcard or behind NAT (port 0: the bound port).")
+    var advertise: String?
+
+    @Option(name: .long, help: "HOST:PORT of the dip-server to register with (default: do not register).")
+    var server: String?
+
+    @Option(name: .long, help: "The node's mount of the shared storage (required).")
+    var storageRoot: String?
+
+    @Option(name: .long, help: "Scheduling policy: mandatory (accept every task) or optional (reject with probability --load).")
+    var policy: String?
+
+    @Option(name: .long, help: "Simulated load 0...1 (default 0).")
+    var load: Double?
+
+    @Option(name: .long, help: "Seconds an accepted task waits first, with probability --load (default 3).")
+    var delay: Double?
+
+    @Option(name: .long, help: "Accepted tasks held at once (default 8); beyond it mandatory nodes queue, optional nodes reject.")
+    var maxConcurrent: Int?
+
+    @Option(name: .long, help: "Seed for the node's random choices (default: from the system).")
+    var seed: UInt64?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let logger: Logger
+        let node: ImagingNode
+        let host: GRPCNodeHost
+        do {
+            var settings = try self.config.map(DeploymentConfiguration.load(path:))?.node ?? NodeSettings()
+            if let name = self.name { settings.name = name }
+            if let listen = self.listen { settings.listen = listen }
+            if let advertise = self.advertise { settings.advertise = advertise }
+            if let server = self.server { settings.server = server }
+            if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
+            if let policy = self.policy { try settings.setPolicy(policy, key: "--policy") }
+            if let load = self.load { settings.load = load }
+            if let delay = self.delay { settings.delay = delay }
+            if let maxConcurrent = self.maxConcurrent { settings.maxConcurrentTasks = maxConcurrent }
+            if let seed = self.seed { settings.seed = seed }
+            logger = try Console.logger(label: "dip-node", level: self.logLevel)
+            let configuration = try settings.nodeConfiguration()
+            let storage = try settings.storage()
+            node = try ImagingNode(configuration: configuration, storage: storage, logger: logger)
+            host = try GRPCNodeHost(
+                settings: settings, executor: node, activeTasks: { node.activeTasks }, logger: logger,
+                onListening: { address in
+                    Console.announce("dip-node '\(configuration.name)' listening on \(address) (storage root \(storage.root))")
+                })
+        } catch let error as DistributedImagingError {
+            Console.fail("dip-node", error)
+            throw ExitCode(2)
+        }
+        do {
+            try await ServiceGroup(
+                services: [node] + host.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+            ).run()
+        } catch let error as DistributedImagingError {
+            Console.fail("dip-node", error)
+            throw ExitCode(error.code == .invalidConfiguration || error.code == .invalidArgument ? 2 : 1)
+        }
+    }
+}

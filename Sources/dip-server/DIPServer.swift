@@ -1,0 +1,58 @@
+import ArgumentParser
+import DistributedImaging
+import DistributedImagingGRPC
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `dip-server`: places the tasks of clients' jobs on nodes, over gRPC.
+@main
+struct DIPServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dip-server",
+        abstract: "Serve DistributedImaging jobs: split each into tasks and place them on nodes.",
+        discussion: """
+            Clients call dip.v1.JobService on --listen; nodes either register themselves \
+            (dip-node --server) or are listed in the configuration file's server.nodes. Every path \
+            a client sends is resolved under --storage-root, which every node mounts too; paths \
+            outside it are refused. SIGINT or SIGTERM stops accepting jobs, lets jobs in flight \
+            finish, then exits. Exit codes: 0 after a clean shutdown, 2 for a usage or \
+            configuration error, 1 otherwise.
+            """,
+        version: WireProtocol.versionDescription
+    )
+
+    @Option(name: .long, help: "A JSON configuration file; its 'server' section is read (see config.example.json). Flags override it.")
+    var config: String?
+
+    @Option(name: .long, help: "HOST:PORT to listen on (default 0.0.0.0:7000; port 0 picks a free port).")
+    var listen: String?
+
+    @Option(name: .long, help: "The server's mount of the shared storage; every job path lies under it (required).")
+    var storageRoot: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let logger: Logger
+        let host: GRPCServerHost
+        do {
+            var settings = try self.config.map(DeploymentConfiguration.load(path:))?.server ?? ServerSettings()
+            if let listen = self.listen { settings.listen = listen }
+            if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
+            logger = try Console.logger(label: "dip-server", level: self.logLevel)
+            let root = settings.storageRoot ?? ""
+            host = try GRPCServerHost(settings: settings, logger: logger) { address in
+                Console.announce("dip-server listening on \(address) (storage root \(root))")
+            }
+        } catch let error as DistributedImagingError {
+            Console.fail("dip-server", error)
+            throw ExitCode(2)
+        }
+        await host.checkStaticNodes()
+        try await ServiceGroup(
+            services: host.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+        ).run()
+    }
+}
