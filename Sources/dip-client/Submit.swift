@@ -1,5 +1,6 @@
 import ArgumentParser
 import DistributedImaging
+import DistributedImagingGRPC
 import Foundation
 import Logging
 
@@ -8,6 +9,12 @@ struct Submit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Process every image of a directory on a cluster.",
         discussion: """
+            With --server HOST:PORT, the job runs on a dip-server over gRPC (see dip-server and \
+            dip-node). INPUT_DIR and --output are then paths on the shared storage: relative to \
+            the storage root, or absolute inside the server's --storage-root, or inside this \
+            client's --storage-root when given (they are then sent relative to it). Settings \
+            come from the 'client' section of --config, overridden by flags.
+
             With --embedded, a server and --nodes nodes run inside this process (no network). Each \
             image becomes a task; the server places it on a node chosen uniformly at random; a node \
             with policy 'optional' rejects it with probability equal to its load (the server then \
@@ -32,6 +39,12 @@ struct Submit: AsyncParsableCommand {
     @Flag(name: .long, help: "Run the server and nodes in this process.")
     var embedded = false
 
+    @Option(name: .long, help: "HOST:PORT of a dip-server to run the job on (instead of --embedded).")
+    var server: String?
+
+    @Option(name: .long, help: "A JSON configuration file; its 'client' section is read with --server (see config.example.json). Flags override it.")
+    var config: String?
+
     @Option(name: .long, help: "Number of embedded nodes.")
     var nodes: Int = 4
 
@@ -49,22 +62,24 @@ struct Submit: AsyncParsableCommand {
     @Option(name: .long, help: "Seed for every random choice (placements, rejections, delays): the same seed, the same run.")
     var seed: UInt64?
 
-    @Option(name: .long, help: "The pipeline, e.g. 'grayscale | gaussian(sigma: 2)'.")
-    var pipeline: String = JobRequest.defaultPipeline
+    @Option(name: .long, help: "The pipeline, e.g. 'grayscale | gaussian(sigma: 2)' (default: edges).")
+    var pipeline: String?
 
     @Option(name: .long, help: "Output directory (default: '<INPUT_DIR>-out' beside the input).")
     var output: String?
 
-    @Option(name: .long, help: "Output format: png or jpeg.")
-    var format: OutputFormat.Kind = .png
+    @Option(name: .long, help: "Output format: png or jpeg (default: png).")
+    var format: OutputFormat.Kind?
 
-    @Option(name: .long, help: "JPEG quality 1...100.")
-    var quality: Int = 95
+    @Option(name: .long, help: "JPEG quality 1...100 (default: 95).")
+    var quality: Int?
 
     @Flag(name: .long, help: "Descend into sub-directories; outputs keep the sub-paths.")
     var recursive = false
 
-    @Option(name: .long, help: "The shared storage root (default: the input directory's parent).")
+    @Option(
+        name: .long,
+        help: "The shared storage root (embedded default: the input directory's parent; with --server: none, paths go as given).")
     var storageRoot: String?
 
     @Flag(name: .long, help: "Print the job receipt as JSON on stdout; human text goes to stderr.")
@@ -79,16 +94,64 @@ struct Submit: AsyncParsableCommand {
     static let demoLoads = [0.8, 0.6, 0.5, 0.2]
 
     func validate() throws {
-        guard self.embedded else {
-            throw ValidationError("only embedded clusters are supported so far: pass --embedded")
+        if self.embedded && self.server != nil {
+            throw ValidationError("--embedded and --server exclude each other: pass one")
+        }
+        if self.embedded && self.config != nil {
+            throw ValidationError("--config is read with --server only")
+        }
+    }
+
+    /// How this command prints its human lines.
+    var say: @Sendable (String) -> Void {
+        let toStandardError = self.json
+        return { line in
+            if toStandardError { Console.error(line) } else { print(line) }
         }
     }
 
     func run() async throws {
-        let toStandardError = self.json
-        let say: @Sendable (String) -> Void = { line in
-            if toStandardError { Console.error(line) } else { print(line) }
+        if self.embedded {
+            try await self.runEmbedded()
+        } else {
+            try await self.runRemote()
         }
+    }
+
+    /// `--server`: the job runs on a dip-server over gRPC.
+    func runRemote() async throws {
+        let address: PeerAddress
+        let request: JobRequest
+        do {
+            var settings = try self.config.map(DeploymentConfiguration.load(path:))?.client ?? ClientSettings()
+            if let server = self.server { settings.server = server }
+            if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
+            if let pipeline = self.pipeline { settings.pipeline = pipeline }
+            if let format = self.format { settings.format = format }
+            if let quality = self.quality { settings.quality = quality }
+            guard settings.server != nil else {
+                throw DistributedImagingError(
+                    code: .invalidConfiguration,
+                    message: "no cluster: pass --server HOST:PORT (or client.server in --config), or --embedded")
+            }
+            address = try settings.serverAddress()
+            request = JobRequest(
+                inputDirectory: try settings.storagePath(self.input, key: "INPUT_DIR"),
+                outputDirectory: try self.output.map { try settings.storagePath($0, key: "--output") },
+                pipeline: settings.pipeline, outputFormat: try settings.outputFormat(), recursive: self.recursive)
+        } catch let error as DistributedImagingError {
+            Console.error("dip-client: error: \(error.message)")
+            throw ExitCode(2)
+        }
+        self.say("server: \(address)")
+        try await GRPCJobSubmitter.withSubmitter(server: address) { submitter in
+            try await self.submit(request, to: submitter)
+        }
+    }
+
+    /// `--embedded`: a server and nodes in this process.
+    func runEmbedded() async throws {
+        let say = self.say
         let cluster: LocalCluster
         let request: JobRequest
         do {
@@ -99,21 +162,26 @@ struct Submit: AsyncParsableCommand {
             var logger = Logger(label: "dip-client", factory: { StreamLogHandler.standardError(label: $0) })
             logger.logLevel = self.verbose ? .debug : .warning
             cluster = try LocalCluster(storageRoot: root, nodes: nodes, seed: self.seed, logger: logger)
-            let format = self.format == .png ? OutputFormat.png : OutputFormat.jpeg(quality: self.quality)
+            let format = (self.format ?? .png) == .png ? OutputFormat.png : OutputFormat.jpeg(quality: self.quality ?? 95)
             try format.validate()
             request = JobRequest(
-                inputDirectory: input, outputDirectory: self.output.map(Self.absolute), pipeline: self.pipeline,
-                outputFormat: format, recursive: self.recursive)
+                inputDirectory: input, outputDirectory: self.output.map(Self.absolute),
+                pipeline: self.pipeline ?? JobRequest.defaultPipeline, outputFormat: format, recursive: self.recursive)
             let summary = nodes.map { "\($0.name) \($0.load)" }.joined(separator: ", ")
             say("cluster: \(nodes.count) \(self.policy) nodes (\(summary)), delay \(self.delay) s\(self.seed.map { ", seed \($0)" } ?? "")")
         } catch let error as DistributedImagingError {
             Console.error("dip-client: error: \(error.message)")
             throw ExitCode(2)
         }
+        try await self.submit(request, to: cluster)
+    }
 
+    /// Runs the job, prints its progress and result, and exits with the job's code.
+    func submit(_ request: JobRequest, to submitter: any JobSubmitter) async throws {
+        let say = self.say
         let receipt: JobReceipt
         do {
-            receipt = try await cluster.submit(request) { event in
+            receipt = try await submitter.submit(request) { event in
                 switch event {
                 case .rejected, .completed: say("  \(event)")
                 case .started, .placed, .finished: break

@@ -7,7 +7,7 @@ import Testing
 /// policies and loads, and dip-client submit --server; compares outputs with dip-client apply.
 @Suite("End to end (real executables)", .serialized, .timeLimit(.minutes(2)))
 struct EndToEndTests {
-    static let pipeline = "grayscale | invert"
+    static let pipeline = "invert"
     static let images = ["astronaut.png", "camera.png", "coins.png", "grace_hopper.jpg"]
 
     static var corpus: URL {
@@ -105,7 +105,7 @@ struct EndToEndTests {
     func outsideRoot() async throws {
         try await self.withCluster { root, server, logs in
             let submit = try await runToCompletion(
-                "dip-client", ["submit", "--server", "\(server)", "/etc"], logDirectory: logs, name: "client-outside")
+                "dip-client", ["submit", "--server", "\(server)", "--pipeline", Self.pipeline, "/etc"], logDirectory: logs, name: "client-outside")
             #expect(submit.status == 2, "\(submit.errors)")
             #expect(submit.errors.contains("outside"))
         }

@@ -61,6 +61,30 @@ public struct ClientSettings: Sendable, Hashable, Codable {
         return address
     }
 
+    /// A path to send to the server: relative to the storage root, or absolute.
+    ///
+    /// With ``storageRoot`` set, an absolute `path` must lie under it and is made relative to it
+    /// (symbolic links resolved); a relative path is taken as relative to the root. Without it,
+    /// `path` goes as given and the server resolves it under its own root.
+    ///
+    /// - Parameters:
+    ///   - path: The path as the user gave it.
+    ///   - key: Its flag or argument, for the message.
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `pathOutsideStorageRoot`
+    ///   naming `key` and `path`, or `invalidConfiguration` for a bad root.
+    public func storagePath(_ path: String, key: String) throws -> String {
+        guard !path.isEmpty else {
+            throw DistributedImagingError(code: .invalidArgument, message: "\(key): the path is empty")
+        }
+        guard let root = self.storageRoot, path.hasPrefix("/") else { return path }
+        let storage = try openStorage(root, key: "client.storageRoot (--storage-root)")
+        do {
+            return try storage.relativePath(path)
+        } catch let error as DistributedImagingError {
+            throw DistributedImagingError(code: error.code, message: "\(key): \(error.message)")
+        }
+    }
+
     /// The output format these settings describe.
     ///
     /// - Throws: when `quality` is out of range, naming `client.quality`.

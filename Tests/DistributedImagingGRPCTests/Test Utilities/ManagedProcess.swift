@@ -31,8 +31,8 @@ final class ManagedProcess: @unchecked Sendable {
         self.name = name
         self.standardOutput = logDirectory.appendingPathComponent("\(name).out")
         self.standardError = logDirectory.appendingPathComponent("\(name).err")
-        FileManager.default.createFile(atPath: self.standardOutput.path, contents: nil)
-        FileManager.default.createFile(atPath: self.standardError.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: self.standardOutput.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: self.standardError.path, contents: nil)
         self.process.executableURL = try Self.executable(executable)
         self.process.arguments = arguments
         self.process.standardOutput = try FileHandle(forWritingTo: self.standardOutput)

@@ -7,8 +7,10 @@ import Testing
 /// One way for the server to reach a node and for a client to reach a server. The conformance
 /// suite runs every assertion against each.
 enum TransportKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    /// Direct calls, as in one process.
+    /// Direct calls to the executor and submitter.
     case direct
+    /// The library's `InProcessTransport` (what `LocalCluster` uses).
+    case inProcess
     /// gRPC over HTTP/2 on 127.0.0.1 with an ephemeral port.
     case grpc
 
@@ -21,6 +23,10 @@ enum TransportKind: String, CaseIterable, CustomTestStringConvertible, Sendable 
         switch self {
         case .direct:
             return try await body(DirectConnection(executor: executor))
+        case .inProcess:
+            let transport = InProcessTransport()
+            transport.register(executor)
+            return try await body(transport.connection(to: executor.node))
         case .grpc:
             return try await withEndpoint([NodeServiceProvider(executor: executor)]) { address in
                 let connection = try GRPCNodeConnection(node: executor.node, address: address)
@@ -41,7 +47,8 @@ enum TransportKind: String, CaseIterable, CustomTestStringConvertible, Sendable 
         serving submitter: any JobSubmitter, _ body: (any JobSubmitter) async throws -> Result
     ) async throws -> Result {
         switch self {
-        case .direct:
+        case .direct, .inProcess:
+            // In one process the client holds the server itself.
             return try await body(submitter)
         case .grpc:
             let service = JobServiceProvider(submitter: submitter, logger: .init(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
