@@ -91,6 +91,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Per-task overhead of the gRPC transport over loopback (Docs/Benchmarks.md).
+        .executableTarget(
+            name: "dip-grpc-bench",
+            dependencies: [
+                "DistributedImaging",
+                "DistributedImagingGRPC",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/grpc-bench",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "dip-bench",
             dependencies: [
