@@ -104,6 +104,22 @@ print(f"job: {images} images ({mp} MP), status {receipt['status']}, {receipt['co
       + f"; server-side elapsed {receipt['elapsed']:.3f} s")
 PY
 
+echo "== 2b. the same job in one process (dip-client submit --embedded, 2 mandatory nodes, no delay)"
+ETIMES=()
+for rep in $(seq 1 "$REPS"); do
+    start=$(date +%s.%N)
+    "$BIN/dip-client" submit --embedded --nodes 2 --policy mandatory --load 0 --delay 0 --storage-root "$STORE" \
+        --pipeline "$PIPELINE" --output "$STORE/embedded-$rep" "$STORE/corpus" --json >/dev/null 2>&1
+    end=$(date +%s.%N)
+    ETIMES+=("$(python3 -c "print(f'{$end - $start:.3f}')")")
+done
+python3 - "$IMAGES" "${ETIMES[@]}" <<'PY'
+import statistics, sys
+images, walls = int(sys.argv[1]), [float(t) for t in sys.argv[2:]]
+median = statistics.median(walls)
+print(f"embedded: wall times {walls} s; median {median:.3f} s = {images / median:.2f} images/s")
+PY
+
 if [[ -z "${SKIP_PEERS:-}" ]]; then
     echo "== 3. peers: python3 ../shared/bench/peers.py $CORPUS --skip-ops"
     python3 "$ROOT/../shared/bench/peers.py" "$CORPUS" --skip-ops 2>/dev/null | sed -n '/Pipeline/,$p'
