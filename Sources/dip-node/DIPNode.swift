@@ -96,6 +96,9 @@ struct DIPNode: AsyncParsableCommand {
         } catch let error as DistributedImagingError {
             Console.fail("dip-node", error)
             throw ExitCode(error.code == .invalidConfiguration || error.code == .invalidArgument ? 2 : 1)
+        } catch {
+            Console.fail("dip-node", DistributedImagingError(code: .unavailable, message: "\(error)"))
+            throw ExitCode(1)
         }
     }
 }

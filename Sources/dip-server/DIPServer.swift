@@ -51,8 +51,13 @@ struct DIPServer: AsyncParsableCommand {
             throw ExitCode(2)
         }
         await host.checkStaticNodes()
-        try await ServiceGroup(
-            services: host.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
-        ).run()
+        do {
+            try await ServiceGroup(
+                services: host.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+            ).run()
+        } catch {
+            Console.fail("dip-server", DistributedImagingError(code: .unavailable, message: "\(error)"))
+            throw ExitCode(1)
+        }
     }
 }

@@ -19,6 +19,7 @@ public final class GRPCEndpoint: Service {
     private let transport: HTTP2ServerTransport.Posix
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
     private let onListening: @Sendable (PeerAddress) -> Void
+    private let listen: PeerAddress
 
     /// Creates an endpoint; nothing is bound until ``run()``.
     ///
@@ -33,6 +34,7 @@ public final class GRPCEndpoint: Service {
         self.transport = HTTP2ServerTransport.Posix(address: listen.bindAddress, transportSecurity: .plaintext)
         self.server = GRPCServer(transport: self.transport, services: services)
         self.onListening = onListening
+        self.listen = listen
     }
 
     /// The bound address, once ``run()`` has bound it.
@@ -57,11 +59,19 @@ public final class GRPCEndpoint: Service {
 
     /// Serves until graceful shutdown or ``beginGracefulShutdown()``.
     ///
-    /// - Throws: when the address cannot be bound.
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `unavailable` when the
+    ///   address cannot be bound (in use, not local, ...).
     public func run() async throws {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await self.server.serve() }
+                group.addTask {
+                    do {
+                        try await self.server.serve()
+                    } catch let error as RuntimeError {
+                        let cause = error.cause.map { "\($0)" } ?? error.message
+                        throw DistributedImagingError(code: .unavailable, message: "cannot listen on \(self.listen): \(cause)")
+                    }
+                }
                 // Fails only when binding failed, which serve() reports itself.
                 if let address = try? await self.listeningAddress { self.onListening(address) }
             }
