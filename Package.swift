@@ -117,6 +117,12 @@ let package = Package(
             path: "Examples/EmbeddedCluster",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "RemoteClient",
+            dependencies: ["DistributedImaging", "DistributedImagingGRPC"],
+            path: "Examples/RemoteClient",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "DistributedImagingTests",
             dependencies: [
