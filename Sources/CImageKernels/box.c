@@ -1,0 +1,104 @@
+#include "CImageKernels.h"
+#include "internal.h"
+
+// Horizontal sums of k samples `cn` apart (k ≤ 257, so they fit UInt16).
+CIK_INLINE void box_h(const uint8_t *restrict p, uint16_t *restrict h, int len, int cn, const int k) {
+#pragma clang loop vectorize(assume_safety)
+    for (int j = 0; j < len; j++) {
+        uint16_t s = 0;
+        for (int i = 0; i < k; i++) s = (uint16_t)(s + p[i * cn + j]);
+        h[j] = s;
+    }
+}
+
+CIK_INLINE void box_h_switch(const uint8_t *p, uint16_t *h, int len, int cn, int k) {
+    switch (k) {
+    case 3: box_h(p, h, len, cn, 3); break;
+    case 5: box_h(p, h, len, cn, 5); break;
+    case 7: box_h(p, h, len, cn, 7); break;
+    case 9: box_h(p, h, len, cn, 9); break;
+    case 11: box_h(p, h, len, cn, 11); break;
+    case 13: box_h(p, h, len, cn, 13); break;
+    case 15: box_h(p, h, len, cn, 15); break;
+    default: {
+        // running sum per channel
+        for (int c = 0; c < cn; c++) {
+            uint32_t s = 0;
+            for (int i = 0; i < k; i++) s += p[i * cn + c];
+            for (int j = c; j < len; j += cn) {
+                h[j] = (uint16_t)s;
+                s += (uint32_t)p[j + k * cn] - p[j];
+            }
+        }
+        break;
+    }
+    }
+}
+
+// out = round(sum / d) for sums below 2^24: float reciprocal, then one correction step each way.
+CIK_INLINE void box_v(uint32_t *restrict col, const uint16_t *restrict add, const uint16_t *restrict sub,
+                      uint8_t *restrict out, int len, uint32_t d, int update) {
+    const uint32_t half = d / 2;
+    const float inv = 1.0f / (float)d;
+    if (update) {
+#pragma clang loop vectorize(assume_safety)
+        for (int j = 0; j < len; j++) col[j] = col[j] + add[j] - sub[j];
+    }
+#pragma clang loop vectorize(assume_safety)
+    for (int j = 0; j < len; j++) {
+        uint32_t v = col[j] + half;
+        int32_t q = (int32_t)((float)(int32_t)v * inv);
+        q += ((uint32_t)(q + 1) * d <= v) ? 1 : 0;
+        q -= ((uint32_t)q * d > v) ? 1 : 0;
+        out[j] = (uint8_t)q;
+    }
+}
+
+CIK_INLINE int box_impl(const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k) {
+    const int r = k / 2;
+    const int slots = k + 1;
+    const size_t len = (size_t)width * cn;
+    const uint32_t d = (uint32_t)k * (uint32_t)k;
+    uint8_t *pad = malloc(((size_t)width + 2 * (size_t)r + 1) * cn);
+    uint16_t *ring = malloc(len * (size_t)slots * sizeof(uint16_t));
+    uint32_t *col = calloc(len, sizeof(uint32_t));
+    if (!pad || !ring || !col) {
+        free(pad); free(ring); free(col);
+        return -1;
+    }
+    memset(pad, 0, ((size_t)width + 2 * (size_t)r + 1) * cn);
+    int computed = 0;
+    for (int y = 0; y < height; y++) {
+        int need = y + r < height - 1 ? y + r : height - 1;
+        while (computed <= need) {
+            cik_pad_row(src + (size_t)computed * len, pad, width, cn, r);
+            box_h_switch(pad, ring + (size_t)(computed % slots) * len, (int)len, cn, k);
+            computed++;
+        }
+        if (y == 0) {
+            for (int i = -r; i <= r; i++) {
+                const uint16_t *h = ring + (size_t)(cik_reflect101(i, height) % slots) * len;
+                for (size_t j = 0; j < len; j++) col[j] += h[j];
+            }
+            box_v(col, NULL, NULL, dst, (int)len, d, 0);
+        } else {
+            const uint16_t *add = ring + (size_t)(cik_reflect101(y + r, height) % slots) * len;
+            const uint16_t *sub = ring + (size_t)(cik_reflect101(y - r - 1, height) % slots) * len;
+            box_v(col, add, sub, dst + (size_t)y * len, (int)len, d, 1);
+        }
+    }
+    free(pad); free(ring); free(col);
+    return 0;
+}
+
+CIK_DISPATCH(int, box_run, (const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k), box_impl,
+             (src, dst, width, height, cn, k))
+
+int CImageKernels_box(const uint8_t *src, uint8_t *dst, int width, int height, int channels, int k) {
+    if (k < 1 || (k & 1) == 0 || k > 255) return -1;
+    if (k == 1) {
+        memcpy(dst, src, (size_t)width * height * channels);
+        return 0;
+    }
+    return box_run(src, dst, width, height, channels, k);
+}
