@@ -5,6 +5,8 @@ import DistributedImaging
 struct DIPClient: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dip-client",
-        abstract: "Runs image-processing jobs on a DistributedImaging cluster."
+        abstract: "Runs image-processing jobs on a DistributedImaging cluster.",
+        version: DistributedImagingVersion.current,
+        subcommands: [Apply.self]
     )
 }

@@ -1,0 +1,23 @@
+# The two commands of the README, plus helpers. Each installs what is missing first.
+SWIFT ?= swift
+
+.PHONY: demo test build release bench deps references
+
+deps:
+	@./scripts/install-dependencies.sh
+
+demo: deps
+	$(SWIFT) run dip-client apply --pipeline 'grayscale | gaussian(size: 5) | canny(low: 100, high: 200)' Examples/images/astronaut.png /tmp/astronaut-edges.png
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+bench: deps
+	$(SWIFT) run -c release dip-bench ../shared/corpus

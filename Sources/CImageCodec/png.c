@@ -1,0 +1,257 @@
+// PNG through libpng. Every png_error longjmps back into the function that called setjmp here;
+// nothing longjmps across a Swift frame.
+#include "internal.h"
+
+#include <png.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+    size_t offset;
+    char *message;
+} png_source;
+
+static void png_read_memory(png_structp png, png_bytep out, png_size_t length) {
+    png_source *source = (png_source *)png_get_io_ptr(png);
+    if (source->size - source->offset < length) {
+        png_error(png, "unexpected end of file (truncated PNG)");
+    }
+    memcpy(out, source->data + source->offset, length);
+    source->offset += length;
+}
+
+static void png_fail(png_structp png, png_const_charp text) {
+    char *message = (char *)png_get_error_ptr(png);
+    CImageCodec_set_message(message, "invalid PNG: %s", text);
+    png_longjmp(png, 1);
+}
+
+static void png_warn(png_structp png, png_const_charp text) {
+    (void)png;
+    (void)text;  // Ancillary-chunk problems; the image data is intact.
+}
+
+static CImageCodec_Status png_open(png_structp *png, png_infop *info, png_source *source, char *message) {
+    *png = png_create_read_struct(PNG_LIBPNG_VER_STRING, message, png_fail, png_warn);
+    if (*png == NULL) {
+        CImageCodec_set_message(message, "out of memory creating the PNG decoder");
+        return CImageCodec_NO_MEMORY;
+    }
+    *info = png_create_info_struct(*png);
+    if (*info == NULL) {
+        png_destroy_read_struct(png, NULL, NULL);
+        CImageCodec_set_message(message, "out of memory creating the PNG decoder");
+        return CImageCodec_NO_MEMORY;
+    }
+    png_set_read_fn(*png, source, png_read_memory);
+    return CImageCodec_OK;
+}
+
+CImageCodec_Status CImageCodec_probe_png(const uint8_t *data, size_t size, int *width, int *height, char *message) {
+    png_source source = {data, size, 0, message};
+    png_structp png;
+    png_infop info;
+    CImageCodec_Status status = png_open(&png, &info, &source, message);
+    if (status != CImageCodec_OK) return status;
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return CImageCodec_INVALID;
+    }
+    png_read_info(png, info);
+    *width = (int)png_get_image_width(png, info);
+    *height = (int)png_get_image_height(png, info);
+    png_destroy_read_struct(&png, &info, NULL);
+    return CImageCodec_OK;
+}
+
+CImageCodec_Status CImageCodec_decode_png(const uint8_t *data, size_t size, const CImageCodec_DecodeOptions *options,
+                                          CImageCodec_Image *out, char *message) {
+    png_source source = {data, size, 0, message};
+    png_structp png;
+    png_infop info;
+    CImageCodec_Status status = png_open(&png, &info, &source, message);
+    if (status != CImageCodec_OK) return status;
+
+    // Changed after setjmp, read after a longjmp: volatile.
+    uint8_t *volatile pixels = NULL;
+    png_bytep *volatile rows = NULL;
+    volatile CImageCodec_Status failure = CImageCodec_INVALID;
+
+    if (setjmp(png_jmpbuf(png))) {
+        free(pixels);
+        free(rows);
+        png_destroy_read_struct(&png, &info, NULL);
+        return failure;
+    }
+
+    png_read_info(png, info);
+    png_uint_32 width = 0, height = 0;
+    int bit_depth = 0, color_type = 0, interlace = 0;
+    png_get_IHDR(png, info, &width, &height, &bit_depth, &color_type, &interlace, NULL, NULL);
+
+    if (options->max_pixels > 0 && (uint64_t)width * (uint64_t)height > options->max_pixels) {
+        CImageCodec_set_message(message, "image of %u×%u pixels exceeds the limit of %llu pixels", width, height,
+                                (unsigned long long)options->max_pixels);
+        png_destroy_read_struct(&png, &info, NULL);
+        return CImageCodec_TOO_LARGE;
+    }
+
+    const int has_trns = png_get_valid(png, info, PNG_INFO_tRNS) != 0;
+    const int keep_alpha = options->keep_alpha && ((color_type & PNG_COLOR_MASK_ALPHA) || has_trns);
+
+    // The transformations cv2.imread(IMREAD_COLOR) asks libpng for, except that gray stays gray.
+    if (bit_depth == 16) png_set_strip_16(png);
+    if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if ((color_type & PNG_COLOR_MASK_COLOR) == 0 && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (keep_alpha) {
+        if (has_trns) png_set_tRNS_to_alpha(png);
+        if ((color_type & PNG_COLOR_MASK_COLOR) == 0) png_set_gray_to_rgb(png);
+    } else {
+        png_set_strip_alpha(png);
+    }
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+
+    const int channels = png_get_channels(png, info);
+    const size_t row_bytes = png_get_rowbytes(png, info);
+    if ((channels != 1 && channels != 3 && channels != 4) || row_bytes != (size_t)width * (size_t)channels) {
+        failure = CImageCodec_UNSUPPORTED;
+        png_error(png, "unexpected layout after conversion to 8 bits");
+    }
+
+    pixels = malloc(row_bytes * height);
+    rows = malloc(sizeof(png_bytep) * height);
+    if (pixels == NULL || rows == NULL) {
+        failure = CImageCodec_NO_MEMORY;
+        png_error(png, "out of memory");
+    }
+    for (png_uint_32 y = 0; y < height; y++) rows[y] = pixels + (size_t)y * row_bytes;
+    png_read_image(png, rows);
+    png_read_end(png, info);  // `info`, not NULL: keeps an eXIf chunk that follows the image data
+
+    // OpenCV honours an eXIf chunk before or after the image data.
+    int orientation = 1;
+#ifdef PNG_eXIf_SUPPORTED
+    png_uint_32 exif_length = 0;
+    png_bytep exif = NULL;
+    if (options->apply_orientation && png_get_eXIf_1(png, info, &exif_length, &exif) != 0) {
+        orientation = CImageCodec_exif_orientation(exif, exif_length);
+    }
+#endif
+
+    free(rows);
+    png_destroy_read_struct(&png, &info, NULL);
+    out->pixels = pixels;
+    out->width = (int)width;
+    out->height = (int)height;
+    out->channels = channels;
+    if (orientation != 1) {
+        CImageCodec_Status rotated = CImageCodec_apply_orientation(out, orientation, message);
+        if (rotated != CImageCodec_OK) {
+            free(out->pixels);
+            memset(out, 0, sizeof(*out));
+            return rotated;
+        }
+    }
+    return CImageCodec_OK;
+}
+
+// MARK: - Encoding
+
+typedef struct {
+    uint8_t *data;
+    size_t size;
+    size_t capacity;
+    int failed;
+} png_sink;
+
+static void png_write_memory(png_structp png, png_bytep bytes, png_size_t length) {
+    png_sink *sink = (png_sink *)png_get_io_ptr(png);
+    if (sink->capacity - sink->size < length) {
+        size_t capacity = sink->capacity * 2;
+        if (capacity < sink->size + length) capacity = sink->size + length;
+        uint8_t *grown = realloc(sink->data, capacity);
+        if (grown == NULL) {
+            sink->failed = 1;
+            png_error(png, "out of memory");
+        }
+        sink->data = grown;
+        sink->capacity = capacity;
+    }
+    memcpy(sink->data + sink->size, bytes, length);
+    sink->size += length;
+}
+
+static void png_flush_memory(png_structp png) { (void)png; }
+
+static void png_write_fail(png_structp png, png_const_charp text) {
+    char *message = (char *)png_get_error_ptr(png);
+    CImageCodec_set_message(message, "PNG encoding failed: %s", text);
+    png_longjmp(png, 1);
+}
+
+CImageCodec_Status CImageCodec_encode_png(const uint8_t *pixels, int width, int height, int channels, int level,
+                                          uint8_t **out, size_t *out_size, char *message) {
+    if (pixels == NULL || out == NULL || out_size == NULL || width <= 0 || height <= 0 ||
+        (channels != 1 && channels != 3 && channels != 4) || level < 0 || level > 9) {
+        CImageCodec_set_message(message, "invalid arguments for PNG encoding");
+        return CImageCodec_BAD_ARGUMENT;
+    }
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, message, png_write_fail, png_warn);
+    if (png == NULL) {
+        CImageCodec_set_message(message, "out of memory creating the PNG encoder");
+        return CImageCodec_NO_MEMORY;
+    }
+    png_infop info = png_create_info_struct(png);
+    if (info == NULL) {
+        png_destroy_write_struct(&png, NULL);
+        CImageCodec_set_message(message, "out of memory creating the PNG encoder");
+        return CImageCodec_NO_MEMORY;
+    }
+    // Allocated before setjmp and only written through pointers afterwards, so the handler sees
+    // their current values.
+    png_sink *sink = calloc(1, sizeof(png_sink));
+    png_bytep *rows = malloc(sizeof(png_bytep) * (size_t)height);
+    if (sink != NULL) {
+        sink->capacity = (size_t)width * (size_t)height * (size_t)channels / 2 + 1024;
+        sink->data = malloc(sink->capacity);
+    }
+    if (sink == NULL || sink->data == NULL || rows == NULL) {
+        if (sink != NULL) free(sink->data);
+        free(sink);
+        free(rows);
+        png_destroy_write_struct(&png, &info);
+        CImageCodec_set_message(message, "out of memory encoding PNG");
+        return CImageCodec_NO_MEMORY;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        CImageCodec_Status failure = sink->failed ? CImageCodec_NO_MEMORY : CImageCodec_INVALID;
+        free(rows);
+        free(sink->data);
+        free(sink);
+        png_destroy_write_struct(&png, &info);
+        return failure;
+    }
+    png_set_write_fn(png, sink, png_write_memory, png_flush_memory);
+    // OpenCV's defaults: zlib level 1, Z_RLE strategy, the Sub filter.
+    png_set_compression_level(png, level);
+    png_set_compression_strategy(png, Z_RLE);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
+    const int color_type = channels == 1 ? PNG_COLOR_TYPE_GRAY : channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGB_ALPHA;
+    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, color_type, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
+    png_write_info(png, info);
+    for (int y = 0; y < height; y++) rows[y] = (png_bytep)(pixels + (size_t)y * (size_t)width * (size_t)channels);
+    png_write_image(png, rows);
+    png_write_end(png, info);
+    free(rows);
+    png_destroy_write_struct(&png, &info);
+    *out = sink->data;
+    *out_size = sink->size;
+    free(sink);
+    return CImageCodec_OK;
+}

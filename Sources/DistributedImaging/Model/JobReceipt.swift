@@ -1,0 +1,119 @@
+/// How a job ended.
+public enum JobStatus: String, Sendable, Codable, Hashable, CaseIterable {
+    /// Every task succeeded (a job with no images succeeds too).
+    case succeeded
+    /// At least one task failed, or the job could not start.
+    case failed
+    /// The client cancelled the job; tasks not started were not placed.
+    case cancelled
+}
+
+/// The server's answer to a ``JobRequest``: one entry per file of the input directory.
+///
+/// Its JSON form is the one `dip-client submit --json` prints and `receipt.json` holds.
+public struct JobReceipt: Sendable, Codable, Hashable {
+    /// How one file of the job ended.
+    public enum Outcome: String, Sendable, Codable, Hashable, CaseIterable {
+        case succeeded
+        case failed
+        /// Not an image by its name (`.png`, `.jpg`, `.jpeg`, any case): not processed.
+        case skipped
+        /// Not placed because the job was cancelled first.
+        case cancelled
+    }
+
+    /// One file of the job.
+    public struct Task: Sendable, Codable, Hashable {
+        /// The input path, relative to the storage root.
+        public var input: String
+        /// The output path, relative to the storage root; `nil` for skipped files.
+        public var output: String?
+        public var status: Outcome
+        /// The node whose answer ended the task (the last one tried).
+        public var node: NodeID?
+        /// Placements tried, rejections included.
+        public var attempts: Int
+        /// How many of those attempts were rejected.
+        public var rejections: Int
+        /// Whether the final node injected the load delay.
+        public var delayed: Bool
+        /// Seconds from the first placement to the final answer.
+        public var elapsed: Double
+        /// Why the task failed, was skipped or cancelled.
+        public var error: String?
+
+        public init(
+            input: String, output: String?, status: Outcome, node: NodeID? = nil, attempts: Int = 0,
+            rejections: Int = 0, delayed: Bool = false, elapsed: Double = 0, error: String? = nil
+        ) {
+            self.input = input
+            self.output = output
+            self.status = status
+            self.node = node
+            self.attempts = attempts
+            self.rejections = rejections
+            self.delayed = delayed
+            self.elapsed = elapsed
+            self.error = error
+        }
+    }
+
+    /// Totals over ``tasks``.
+    public struct Counts: Sendable, Codable, Hashable {
+        public var total: Int = 0
+        public var succeeded: Int = 0
+        public var failed: Int = 0
+        public var skipped: Int = 0
+        public var cancelled: Int = 0
+        /// Rejected placements over all tasks.
+        public var rejections: Int = 0
+        /// Tasks whose node injected the load delay.
+        public var delayed: Int = 0
+
+        public init() {}
+
+        public init(_ tasks: [Task]) {
+            self.total = tasks.count
+            for task in tasks {
+                switch task.status {
+                case .succeeded: self.succeeded += 1
+                case .failed: self.failed += 1
+                case .skipped: self.skipped += 1
+                case .cancelled: self.cancelled += 1
+                }
+                self.rejections += task.rejections
+                if task.delayed { self.delayed += 1 }
+            }
+        }
+    }
+
+    public var jobID: JobID
+    public var status: JobStatus
+    /// The input directory, relative to the storage root.
+    public var input: String
+    /// The output directory, relative to the storage root.
+    public var output: String
+    /// The canonical pipeline spec.
+    public var pipeline: String
+    public var tasks: [Task]
+    public var counts: Counts
+    /// Seconds from the request to the receipt.
+    public var elapsed: Double
+    /// A one-line summary, or why the job failed as a whole.
+    public var message: String
+
+    public init(
+        jobID: JobID, status: JobStatus, input: String, output: String, pipeline: String, tasks: [Task],
+        elapsed: Double, message: String
+    ) {
+        self.jobID = jobID
+        self.status = status
+        self.input = input
+        self.output = output
+        self.pipeline = pipeline
+        self.tasks = tasks
+        self.counts = Counts(tasks)
+        self.elapsed = elapsed
+        self.message = message
+    }
+}

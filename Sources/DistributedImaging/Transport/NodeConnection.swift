@@ -1,0 +1,26 @@
+/// The server's handle on one node: "run this task".
+///
+/// ``InProcessTransport`` connects to nodes in the same process; the gRPC transport
+/// (`DistributedImagingGRPC`) connects over the network. The server never knows which.
+public protocol NodeConnection: Sendable {
+    /// The node's name.
+    var node: NodeID { get }
+
+    /// Asks the node to run `task` and waits for its answer.
+    ///
+    /// A node that declines answers with a ``TaskReceipt`` whose status is ``TaskStatus/rejected``;
+    /// a task that ran and failed answers ``TaskStatus/failed``.
+    ///
+    /// - Throws: when the node cannot be reached or the call is cut (the server then treats the
+    ///   attempt as lost and may place the task elsewhere).
+    func run(_ task: TaskRequest) async throws -> TaskReceipt
+}
+
+/// What a node offers to the transport: the node role implements it, a transport server calls it.
+public protocol TaskExecutor: Sendable {
+    /// The node's name.
+    var node: NodeID { get }
+
+    /// Decides on `task` (accept or reject) and, when accepted, runs it to completion.
+    func execute(_ task: TaskRequest) async -> TaskReceipt
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+/// Paths the tests read: the shared public corpus beside the repository, and scratch folders.
+enum TestPaths {
+    /// The package root (the folder holding Package.swift).
+    static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    }()
+
+    /// `../shared/corpus`, or `DIP_CORPUS` when set.
+    static let corpus: URL = {
+        if let path = ProcessInfo.processInfo.environment["DIP_CORPUS"] { return URL(fileURLWithPath: path) }
+        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+    }()
+
+    static func corpusFile(_ relativePath: String) -> String { corpus.appendingPathComponent(relativePath).path }
+
+    /// A fresh temporary directory; remove it with `removeTemporaryDirectory`.
+    static func makeTemporaryDirectory(_ prefix: String = "dip-test") throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+/// Runs `body` with a fresh temporary directory that is removed afterwards, also on failure.
+func withTemporaryDirectory<T>(_ body: (URL) async throws -> T) async throws -> T {
+    let directory = try TestPaths.makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    return try await body(directory)
+}
+
+/// FNV-1a, 64 bits: the checksum Tests/References/decode_checksums.py prints.
+func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    for byte in bytes {
+        hash ^= UInt64(byte)
+        hash = hash &* 0x100_0000_01B3
+    }
+    return hash
+}
