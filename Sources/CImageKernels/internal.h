@@ -12,6 +12,10 @@
 #define CIK_AVX2 __attribute__((target("avx2")))
 #endif
 
+/// Whether the AVX2 code paths may run: the CPU has AVX2 and the environment variable
+/// CIMAGEKERNELS_DISABLE_AVX2 is not set (read once).
+int cik_avx2_enabled(void);
+
 /// Defines `name(params)` that runs `impl(args)` compiled for AVX2 when the CPU has it and for the
 /// baseline otherwise. `impl` must be CIK_INLINE so that its loops are generated for each target.
 #ifdef CIK_X86
@@ -19,7 +23,7 @@
     static ret name##_base params { return impl args; } \
     CIK_AVX2 static ret name##_avx2 params { return impl args; } \
     static ret name params { \
-        if (__builtin_cpu_supports("avx2")) return name##_avx2 args; \
+        if (cik_avx2_enabled()) return name##_avx2 args; \
         return name##_base args; \
     }
 #else

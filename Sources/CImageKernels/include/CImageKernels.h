@@ -16,7 +16,8 @@ extern "C" {
 /// run time when the CPU has it. Functions that allocate scratch memory return 0 on success and
 /// -1 when memory is exhausted; the others cannot fail.
 
-/// Returns 1 when the AVX2 code paths are used on this CPU, 0 otherwise.
+/// Returns 1 when the AVX2 code paths are used (the CPU has AVX2 and the environment variable
+/// CIMAGEKERNELS_DISABLE_AVX2 is unset or "0"), 0 when the SSE2 baseline runs.
 int CImageKernels_usesAVX2(void);
 
 /// Y = (9798 R + 19235 G + 3735 B + 16384) >> 15 (cv2.COLOR_RGB2GRAY). `channels` is 3 or 4
