@@ -54,6 +54,88 @@ CIK_INLINE void box_v(uint32_t *restrict col, const uint16_t *restrict add, cons
     }
 }
 
+// k ≤ 15: column sums fit UInt16 (k²·255 + k²/2 < 2^16) and out = ((v · m) >> 16) >> shift with a
+// multiplier checked exhaustively for every reachable v, so the whole vertical pass runs in
+// 16-bit lanes.
+CIK_INLINE void box_v16(uint16_t *restrict col, const uint16_t *restrict add, const uint16_t *restrict sub,
+                        uint8_t *restrict out, int len, uint16_t half, uint16_t m, int shift, int update) {
+    if (update) {
+#pragma clang loop vectorize(assume_safety)
+        for (int j = 0; j < len; j++) {
+            uint16_t c = (uint16_t)(col[j] + add[j] - sub[j]);
+            col[j] = c;
+            uint16_t v = (uint16_t)(c + half);
+            uint16_t hi = (uint16_t)(((uint32_t)v * m) >> 16);
+            out[j] = (uint8_t)(hi >> shift);
+        }
+        return;
+    }
+#pragma clang loop vectorize(assume_safety)
+    for (int j = 0; j < len; j++) {
+        uint16_t v = (uint16_t)(col[j] + half);
+        uint16_t hi = (uint16_t)(((uint32_t)v * m) >> 16);
+        out[j] = (uint8_t)(hi >> shift);
+    }
+}
+
+/// Finds m < 2^16 and shift with ((v·m) >> 16) >> shift == v / d for every v ≤ vmax.
+static int box_magic(uint32_t d, uint32_t vmax, uint16_t *m_out, int *shift_out) {
+    for (int shift = 0; shift < 16; shift++) {
+        uint64_t m = (((uint64_t)1 << (16 + shift)) + d - 1) / d;
+        if (m >= 65536) break;
+        int ok = 1;
+        for (uint32_t v = 0; v <= vmax && ok; v++)
+            if (((((uint32_t)v * (uint32_t)m) >> 16) >> shift) != v / d) ok = 0;
+        if (ok) {
+            *m_out = (uint16_t)m;
+            *shift_out = shift;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+CIK_INLINE int box16_impl(const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k,
+                          uint16_t m, int shift) {
+    const int r = k / 2;
+    const int slots = k + 1;
+    const size_t len = (size_t)width * cn;
+    const uint16_t half = (uint16_t)((k * k) / 2);
+    uint8_t *pad = calloc(((size_t)width + 2 * (size_t)r + 1) * cn, 1);
+    uint16_t *ring = malloc(len * (size_t)slots * sizeof(uint16_t));
+    uint16_t *col = calloc(len, sizeof(uint16_t));
+    if (!pad || !ring || !col) {
+        free(pad); free(ring); free(col);
+        return -1;
+    }
+    int computed = 0;
+    for (int y = 0; y < height; y++) {
+        int need = y + r < height - 1 ? y + r : height - 1;
+        while (computed <= need) {
+            cik_pad_row(src + (size_t)computed * len, pad, width, cn, r);
+            box_h_switch(pad, ring + (size_t)(computed % slots) * len, (int)len, cn, k);
+            computed++;
+        }
+        if (y == 0) {
+            for (int i = -r; i <= r; i++) {
+                const uint16_t *h = ring + (size_t)(cik_reflect101(i, height) % slots) * len;
+                for (size_t j = 0; j < len; j++) col[j] = (uint16_t)(col[j] + h[j]);
+            }
+            box_v16(col, NULL, NULL, dst, (int)len, half, m, shift, 0);
+        } else {
+            const uint16_t *add = ring + (size_t)(cik_reflect101(y + r, height) % slots) * len;
+            const uint16_t *sub = ring + (size_t)(cik_reflect101(y - r - 1, height) % slots) * len;
+            box_v16(col, add, sub, dst + (size_t)y * len, (int)len, half, m, shift, 1);
+        }
+    }
+    free(pad); free(ring); free(col);
+    return 0;
+}
+
+CIK_DISPATCH(int, box16_run,
+             (const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k, uint16_t m, int shift),
+             box16_impl, (src, dst, width, height, cn, k, m, shift))
+
 CIK_INLINE int box_impl(const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k) {
     const int r = k / 2;
     const int slots = k + 1;
@@ -99,6 +181,21 @@ int CImageKernels_box(const uint8_t *src, uint8_t *dst, int width, int height, i
     if (k == 1) {
         memcpy(dst, src, (size_t)width * height * channels);
         return 0;
+    }
+    if (k <= 15) {
+        static _Atomic uint32_t magic[16];  // (m << 8 | shift) + 1 per k, 0 = not computed yet
+        uint32_t cached = magic[k];
+        if (cached == 0) {
+            uint16_t m = 0;
+            int shift = 0;
+            uint32_t d = (uint32_t)(k * k);
+            cached = box_magic(d, d * 255 + d / 2, &m, &shift) ? (((uint32_t)m << 8) | (uint32_t)shift) + 1 : 1;
+            magic[k] = cached;
+        }
+        if (cached > 1) {
+            uint32_t value = cached - 1;
+            return box16_run(src, dst, width, height, channels, k, (uint16_t)(value >> 8), (int)(value & 0xFF));
+        }
     }
     return box_run(src, dst, width, height, channels, k);
 }

@@ -11,6 +11,7 @@ CIK_INLINE void gauss_h(const uint8_t *restrict p, uint16_t *restrict h, int len
 #pragma clang loop vectorize(assume_safety)
     for (int j = 0; j < len; j++) {
         uint16_t s = (uint16_t)(t[r] * p[r * cn + j]);
+#pragma clang loop unroll(full)
         for (int i = 0; i < r; i++)
             s = (uint16_t)(s + t[i] * (uint16_t)(p[i * cn + j] + p[(n - 1 - i) * cn + j]));
         h[j] = s;
@@ -28,6 +29,7 @@ CIK_INLINE void gauss_v(const uint16_t *const *rows, uint8_t *restrict out, int 
 #pragma clang loop vectorize(assume_safety)
     for (int j = 0; j < len; j++) {
         uint32_t s = t[r] * (uint32_t)rp[r][j];
+#pragma clang loop unroll(full)
         for (int i = 0; i < r; i++) s += t[i] * ((uint32_t)rp[i][j] + rp[n - 1 - i][j]);
         out[j] = (uint8_t)((s + 32768u) >> 16);
     }

@@ -3,10 +3,10 @@ public struct InvertFilter: ImageFilter {
     public init() {}
 
     public func apply(to image: Image) throws -> Image {
-        var output = image
-        output.pixels.withUnsafeMutableBufferPointer { samples in
-            for index in samples.indices { samples[index] = ~samples[index] }
+        Image(width: image.width, height: image.height, channels: image.channels) { output in
+            image.pixels.withUnsafeBufferPointer { input in
+                for index in 0..<input.count { output[index] = ~input[index] }
+            }
         }
-        return output
     }
 }

@@ -1,3 +1,5 @@
+import CImageKernels
+
 /// OpenCV's INTER_AREA downscaling for 8-bit images (`resizeAreaFast_` and `ResizeArea_Invoker`).
 enum AreaResampler {
     /// One source-to-destination weight: destination sample `di` gets `alpha · source[si]`.
@@ -12,6 +14,13 @@ enum AreaResampler {
         let scaleY = 1.0 / (Double(height) / Double(image.height))
         let integerX = scaleX.rounded(), integerY = scaleY.rounded()
         if abs(scaleX - integerX) < Double.ulpOfOne, abs(scaleY - integerY) < Double.ulpOfOne {
+            if integerX == 2, integerY == 2, let size = try? image.cSize(for: "resize") {
+                return Image(width: width, height: height, channels: image.channels) { output in
+                    image.pixels.withUnsafeBufferPointer { input in
+                        CImageKernels_halve(input.baseAddress, output.baseAddress, size.width, size.height, Int32(image.channels))
+                    }
+                }
+            }
             return self.resizeBlocks(image, width: width, height: height, blockX: Int(integerX), blockY: Int(integerY))
         }
         return self.resizeWeighted(image, width: width, height: height, scaleX: scaleX, scaleY: scaleY)
