@@ -54,25 +54,16 @@ CIK_INLINE void box_v(uint32_t *restrict col, const uint16_t *restrict add, cons
     }
 }
 
-// k ≤ 15: column sums fit UInt16 (k²·255 + k²/2 < 2^16) and out = ((v · m) >> 16) >> shift with a
-// multiplier checked exhaustively for every reachable v, so the whole vertical pass runs in
-// 16-bit lanes.
-CIK_INLINE void box_v16(uint16_t *restrict col, const uint16_t *restrict add, const uint16_t *restrict sub,
-                        uint8_t *restrict out, int len, uint16_t half, uint16_t m, int shift, int update) {
-    if (update) {
-#pragma clang loop vectorize(assume_safety)
-        for (int j = 0; j < len; j++) {
-            uint16_t c = (uint16_t)(col[j] + add[j] - sub[j]);
-            col[j] = c;
-            uint16_t v = (uint16_t)(c + half);
-            uint16_t hi = (uint16_t)(((uint32_t)v * m) >> 16);
-            out[j] = (uint8_t)(hi >> shift);
-        }
-        return;
-    }
+// k ≤ 15: sums fit UInt16 (k²·255 + k²/2 < 2^16) and out = ((v · m) >> 16) >> shift with a
+// multiplier checked exhaustively for every reachable v, so everything runs in 16-bit lanes.
+// Vertical first: running column sums straight from the source rows, then k column sums across.
+CIK_INLINE void box_h16(const uint16_t *restrict colpad, uint8_t *restrict out, int len, int cn, const int k,
+                        uint16_t half, uint16_t m, int shift) {
 #pragma clang loop vectorize(assume_safety)
     for (int j = 0; j < len; j++) {
-        uint16_t v = (uint16_t)(col[j] + half);
+        uint16_t v = half;
+#pragma clang loop unroll(full)
+        for (int i = 0; i < k; i++) v = (uint16_t)(v + colpad[i * cn + j]);
         uint16_t hi = (uint16_t)(((uint32_t)v * m) >> 16);
         out[j] = (uint8_t)(hi >> shift);
     }
@@ -98,37 +89,41 @@ static int box_magic(uint32_t d, uint32_t vmax, uint16_t *m_out, int *shift_out)
 CIK_INLINE int box16_impl(const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k,
                           uint16_t m, int shift) {
     const int r = k / 2;
-    const int slots = k + 1;
     const size_t len = (size_t)width * cn;
     const uint16_t half = (uint16_t)((k * k) / 2);
-    uint8_t *pad = calloc(((size_t)width + 2 * (size_t)r + 1) * cn, 1);
-    uint16_t *ring = malloc(len * (size_t)slots * sizeof(uint16_t));
-    uint16_t *col = calloc(len, sizeof(uint16_t));
-    if (!pad || !ring || !col) {
-        free(pad); free(ring); free(col);
-        return -1;
+    uint16_t *colpad = calloc(((size_t)width + 2 * (size_t)r) * cn, sizeof(uint16_t));
+    if (!colpad) return -1;
+    uint16_t *restrict col = colpad + (size_t)r * cn;
+    for (int i = -r; i <= r; i++) {
+        const uint8_t *row = src + (size_t)cik_reflect101(i, height) * len;
+        for (size_t j = 0; j < len; j++) col[j] = (uint16_t)(col[j] + row[j]);
     }
-    int computed = 0;
     for (int y = 0; y < height; y++) {
-        int need = y + r < height - 1 ? y + r : height - 1;
-        while (computed <= need) {
-            cik_pad_row(src + (size_t)computed * len, pad, width, cn, r);
-            box_h_switch(pad, ring + (size_t)(computed % slots) * len, (int)len, cn, k);
-            computed++;
+        if (y > 0) {
+            const uint8_t *restrict add = src + (size_t)cik_reflect101(y + r, height) * len;
+            const uint8_t *restrict sub = src + (size_t)cik_reflect101(y - r - 1, height) * len;
+#pragma clang loop vectorize(assume_safety)
+            for (size_t j = 0; j < len; j++) col[j] = (uint16_t)(col[j] + add[j] - sub[j]);
         }
-        if (y == 0) {
-            for (int i = -r; i <= r; i++) {
-                const uint16_t *h = ring + (size_t)(cik_reflect101(i, height) % slots) * len;
-                for (size_t j = 0; j < len; j++) col[j] = (uint16_t)(col[j] + h[j]);
+        for (int i = 0; i < r; i++) {
+            int left = cik_reflect101(i - r, width), right = cik_reflect101(width + i, width);
+            for (int c = 0; c < cn; c++) {
+                colpad[(size_t)i * cn + c] = col[(size_t)left * cn + c];
+                colpad[(size_t)(r + width + i) * cn + c] = col[(size_t)right * cn + c];
             }
-            box_v16(col, NULL, NULL, dst, (int)len, half, m, shift, 0);
-        } else {
-            const uint16_t *add = ring + (size_t)(cik_reflect101(y + r, height) % slots) * len;
-            const uint16_t *sub = ring + (size_t)(cik_reflect101(y - r - 1, height) % slots) * len;
-            box_v16(col, add, sub, dst + (size_t)y * len, (int)len, half, m, shift, 1);
+        }
+        uint8_t *out = dst + (size_t)y * len;
+        switch (k) {
+        case 3: box_h16(colpad, out, (int)len, cn, 3, half, m, shift); break;
+        case 5: box_h16(colpad, out, (int)len, cn, 5, half, m, shift); break;
+        case 7: box_h16(colpad, out, (int)len, cn, 7, half, m, shift); break;
+        case 9: box_h16(colpad, out, (int)len, cn, 9, half, m, shift); break;
+        case 11: box_h16(colpad, out, (int)len, cn, 11, half, m, shift); break;
+        case 13: box_h16(colpad, out, (int)len, cn, 13, half, m, shift); break;
+        default: box_h16(colpad, out, (int)len, cn, 15, half, m, shift); break;
         }
     }
-    free(pad); free(ring); free(col);
+    free(colpad);
     return 0;
 }
 

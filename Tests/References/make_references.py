@@ -79,6 +79,7 @@ SPECS = {
     "box(size: 3)": lambda a: cv2.blur(a, (3, 3)),
     "box(size: 5)": lambda a: cv2.blur(a, (5, 5)),
     "box(size: 7)": lambda a: cv2.blur(a, (7, 7)),
+    "box(size: 15)": lambda a: cv2.blur(a, (15, 15)),
     "box(size: 17)": lambda a: cv2.blur(a, (17, 17)),
     "box(size: 31)": lambda a: cv2.blur(a, (31, 31)),
     "sharpen": lambda a: cv2.filter2D(a, -1, SHARPEN),
