@@ -68,3 +68,38 @@ struct FilterExactnessTests {
         )
     }
 }
+
+@Suite("Filters on degenerate sizes")
+struct FilterEdgeCaseTests {
+    @Test("Every filter accepts 1×1, 1×N and N×1 images in 1, 3 and 4 channels", arguments: [1, 3, 4])
+    func tinyImages(channels: Int) throws {
+        for (width, height) in [(1, 1), (1, 7), (7, 1), (2, 2)] {
+            let pixels = (0..<(width * height * channels)).map { UInt8(truncatingIfNeeded: $0 &* 37) }
+            let image = try Image(width: width, height: height, channels: channels, pixels: pixels)
+            for entry in FilterRegistry.standard.all where entry.name != "resize" {
+                let output = try Pipeline(parsing: entry.name).apply(to: image)
+                #expect(output.width == width && output.height == height, "\(entry.name) on \(width)×\(height)")
+                #expect(output.pixels.count == output.width * output.height * output.channels)
+            }
+            if width >= 2, height >= 2 {
+                let half = try Pipeline(parsing: "resize").apply(to: image)
+                #expect(half.width == width / 2 && half.height == height / 2)
+            }
+        }
+    }
+
+    @Test("resize refuses to produce an empty image")
+    func resizeToNothing() throws {
+        let image = try Image(width: 1, height: 9, channels: 3)
+        #expect(throws: DistributedImagingError.self) { try Pipeline(parsing: "resize(scale: 0.5)").apply(to: image) }
+    }
+
+    @Test("Sobel and Canny give one channel; colour filters keep the channels")
+    func channels() throws {
+        let image = try Image(width: 8, height: 6, channels: 4, repeating: 90)
+        #expect(try Pipeline(parsing: "sobel").apply(to: image).channels == 1)
+        #expect(try Pipeline(parsing: "canny").apply(to: image).channels == 1)
+        #expect(try Pipeline(parsing: "grayscale").apply(to: image).channels == 1)
+        #expect(try Pipeline(parsing: "gaussian | box | sharpen | threshold | invert | edges").apply(to: image).channels == 4)
+    }
+}
