@@ -3,6 +3,7 @@
 // Usage: swift run -c release dip-bench [CORPUS_DIR_OR_FILE ...] [--groups filters,codec,pipeline]
 //                                       [--ops gauss_sigma2,canny_100_200,...] [--min-runs 5]
 //                                       [--min-time 0.2] [--pipeline-reps 3]
+//                                       [--spec NAME=SPEC] [--gray-spec NAME=SPEC]
 //
 // Methodology follows ../shared/bench/peers.py so that figures can be compared: files are read
 // once up front; each op runs once to warm up, then max(min-runs, runs that fit in min-time)
@@ -21,6 +22,7 @@ struct Options {
     var minRuns = 5
     var minTime = 0.2
     var pipelineReps = 3
+    var extraOps: [(name: String, kind: String, spec: String)] = []
 }
 
 func parseOptions() -> Options {
@@ -32,9 +34,14 @@ func parseOptions() -> Options {
         case "--ops": options.ops = Set((arguments.next() ?? "").split(separator: ",").map(String.init))
         case "--min-runs": options.minRuns = Int(arguments.next() ?? "") ?? options.minRuns
         case "--min-time": options.minTime = Double(arguments.next() ?? "") ?? options.minTime
+        case "--spec", "--gray-spec":
+            // --spec NAME=SPEC times any pipeline on the RGB (or, with --gray-spec, gray) input
+            let value = arguments.next() ?? ""
+            let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { options.extraOps.append((parts[0], argument == "--spec" ? "rgb" : "gray", parts[1])) }
         case "--pipeline-reps": options.pipelineReps = Int(arguments.next() ?? "") ?? options.pipelineReps
         case "-h", "--help":
-            print("usage: dip-bench [PATH ...] [--groups filters,codec,pipeline] [--ops a,b] [--min-runs N] [--min-time S] [--pipeline-reps N]")
+            print("usage: dip-bench [PATH ...] [--groups filters,codec,pipeline] [--ops a,b] [--spec NAME=SPEC] [--gray-spec NAME=SPEC] [--min-runs N] [--min-time S] [--pipeline-reps N]")
             exit(0)
         default: options.paths.append(argument)
         }
@@ -117,7 +124,6 @@ func rgb(_ image: Image) -> Image {
     case 4: return image.droppingAlpha()
     default:
         return image.pixels.withUnsafeBufferPointer { gray in
-            // swiftlint:disable:next force_try
             (try? Image(width: image.width, height: image.height, channels: 3, pixels: gray.flatMap { [$0, $0, $0] }))
                 ?? image
         }
@@ -140,7 +146,7 @@ let totalMP = items.reduce(0) { $0 + $1.megapixels }
 note("\(items.count) decodable images, \(String(format: "%.2f", totalMP)) MP; AVX2 kernels: \(FilterKernels.usesAVX2)")
 
 // op name (as in peers.py where it exists) -> (input kind, pipeline spec)
-let filterOps: [(name: String, kind: String, spec: String)] = [
+let filterOps: [(name: String, kind: String, spec: String)] = options.extraOps + [
     ("grayscale", "rgb", "grayscale"),
     ("gauss_sigma2", "rgb", "gaussian(sigma: 2)"),
     ("gauss_5x5", "rgb", "gaussian(size: 5)"),

@@ -25,6 +25,34 @@ CIK_INLINE void canny_gradient(const uint8_t *restrict u, const uint8_t *restric
     }
 }
 
+// Non-maximum suppression of one row, branch-free so that it vectorises. `mp`, `ma`, `mn` are
+// the magnitudes of the rows above, at and below, offset by one (index x + 1 is column x).
+// Writes 2 (strong edge), 0 (candidate: above low, a local maximum) or 1 (not an edge).
+CIK_INLINE void canny_nms_row(const int16_t *restrict gx, const int16_t *restrict gy, const int32_t *restrict mp,
+                              const int32_t *restrict ma, const int32_t *restrict mn, uint8_t *restrict m, int width,
+                              int low, int high) {
+#pragma clang loop vectorize(assume_safety)
+    for (int x = 0; x < width; x++) {
+        int v = ma[x + 1];
+        int xs = gx[x], ys = gy[x];
+        int ax = xs < 0 ? -xs : xs;
+        int ay = (ys < 0 ? -ys : ys) << 15;
+        int tg22x = ax * 13573;
+        int tg67x = tg22x + (ax << 16);
+        int opposite = (xs ^ ys) < 0;  // s = -1: above-right and below-left; s = +1: above-left and below-right
+        int p0 = mp[x], p2 = mp[x + 2], n0 = mn[x], n2 = mn[x + 2];
+        int sel = -opposite;  // all ones when opposite: a bitwise select, not a gather
+        int dp = p0 ^ ((p0 ^ p2) & sel);
+        int dn = n2 ^ ((n2 ^ n0) & sel);
+        int keepH = (v > ma[x]) & (v >= ma[x + 2]);
+        int keepV = (v > mp[x + 1]) & (v >= mn[x + 1]);
+        int keepD = (v > dp) & (v > dn);
+        int keep = ay < tg22x ? keepH : (ay > tg67x ? keepV : keepD);
+        keep &= v > low;
+        m[x] = (uint8_t)(keep ? (v > high ? 2 : 0) : 1);
+    }
+}
+
 CIK_INLINE int canny_impl(const uint8_t *src, uint8_t *dst, int width, int height, int low, int high) {
     const size_t w = (size_t)width, mapstep = w + 2;
     int32_t *magbuf = calloc(4 * mapstep, sizeof(int32_t));  // 3 rows + 1 zero row
@@ -55,40 +83,18 @@ CIK_INLINE int canny_impl(const uint8_t *src, uint8_t *dst, int width, int heigh
         uint8_t *m = map + mapstep * ((size_t)y + 1) + 1;
         m[-1] = 1;
         m[width] = 1;
-        for (int x = 0; x < width; x++) {
-            int v = ma[x + 1];
-            if (v > low) {
-                int xs = gx[x], ys = gy[x];
-                int ax = xs < 0 ? -xs : xs;
-                int ay = (ys < 0 ? -ys : ys) << 15;
-                int tg22x = ax * 13573;
-                if (ay < tg22x) {
-                    if (v > ma[x] && v >= ma[x + 2]) goto push;
-                } else {
-                    int tg67x = tg22x + (ax << 16);
-                    if (ay > tg67x) {
-                        if (v > mp[x + 1] && v >= mn[x + 1]) goto push;
-                    } else {
-                        int s = (xs ^ ys) < 0 ? -1 : 1;
-                        if (v > mp[x + 1 - s] && v > mn[x + 1 + s]) goto push;
-                    }
-                }
+        canny_nms_row(gx, gy, mp, ma, mn, m, width, low, high);
+        // push the strong pixels of this row
+        uint8_t *p = m, *end = m + width;
+        while ((p = memchr(p, 2, (size_t)(end - p))) != NULL) {
+            if (sp == capacity) {
+                capacity *= 2;
+                uint8_t **grown = realloc(stack, capacity * sizeof(uint8_t *));
+                if (!grown) { free(magbuf); free(gbuf); free(map); free(stack); return -1; }
+                stack = grown;
             }
-            m[x] = 1;
-            continue;
-        push:
-            if (v > high) {
-                m[x] = 2;
-                if (sp == capacity) {
-                    capacity *= 2;
-                    uint8_t **grown = realloc(stack, capacity * sizeof(uint8_t *));
-                    if (!grown) { free(magbuf); free(gbuf); free(map); free(stack); return -1; }
-                    stack = grown;
-                }
-                stack[sp++] = m + x;
-            } else {
-                m[x] = 0;
-            }
+            stack[sp++] = p;
+            p++;
         }
     }
 #undef ROW
