@@ -106,21 +106,38 @@ enum AreaResampler {
                             }
                         }
                         var previousRow = yTable.first?.di ?? 0
-                        for entry in yTable {
-                            let beta = entry.alpha
-                            let row = entry.si * sourceStride
-                            for index in 0..<rowLength { buffer[index] = 0 }
-                            for weight in xTable {
-                                for channel in 0..<channels {
-                                    buffer[weight.di + channel] = buffer[weight.di + channel] + Float(source[row + weight.si + channel]) * weight.alpha
+                        xTable.withUnsafeBufferPointer { xTable in
+                            for entry in yTable {
+                                let beta = entry.alpha
+                                let row = source.baseAddress.map { $0 + entry.si * sourceStride }
+                                guard let row, let buffer = buffer.baseAddress, let sum = sum.baseAddress else { return }
+                                buffer.update(repeating: 0, count: rowLength)
+                                // S·alpha added to buf in table order, exactly as OpenCV's loop
+                                switch channels {
+                                case 1:
+                                    for weight in xTable {
+                                        buffer[weight.di] = buffer[weight.di] + Float(row[weight.si]) * weight.alpha
+                                    }
+                                case 3:
+                                    for weight in xTable {
+                                        let d = buffer + weight.di, s = row + weight.si, alpha = weight.alpha
+                                        d[0] = d[0] + Float(s[0]) * alpha
+                                        d[1] = d[1] + Float(s[1]) * alpha
+                                        d[2] = d[2] + Float(s[2]) * alpha
+                                    }
+                                default:
+                                    for weight in xTable {
+                                        let d = buffer + weight.di, s = row + weight.si, alpha = weight.alpha
+                                        for channel in 0..<channels { d[channel] = d[channel] + Float(s[channel]) * alpha }
+                                    }
                                 }
-                            }
-                            if entry.di != previousRow {
-                                store(row: previousRow)
-                                for index in 0..<rowLength { sum[index] = beta * buffer[index] }
-                                previousRow = entry.di
-                            } else {
-                                for index in 0..<rowLength { sum[index] = sum[index] + beta * buffer[index] }
+                                if entry.di != previousRow {
+                                    store(row: previousRow)
+                                    for index in 0..<rowLength { sum[index] = beta * buffer[index] }
+                                    previousRow = entry.di
+                                } else {
+                                    for index in 0..<rowLength { sum[index] = sum[index] + beta * buffer[index] }
+                                }
                             }
                         }
                         store(row: previousRow)
