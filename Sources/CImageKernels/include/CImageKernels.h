@@ -45,7 +45,7 @@ int CImageKernels_canny(const uint8_t *src, uint8_t *dst, int width, int height,
 
 /// Halves both sides: out = (a + b + c + d + 2) >> 2 over 2×2 blocks (cv2.resize INTER_AREA by
 /// exactly 2). `dst` is (width/2)×(height/2); an odd last row or column is ignored.
-void CImageKernels_halve(const uint8_t *src, uint8_t *dst, int width, int height, int channels);
+int CImageKernels_halve(const uint8_t *src, uint8_t *dst, int width, int height, int channels);
 
 #ifdef __cplusplus
 }

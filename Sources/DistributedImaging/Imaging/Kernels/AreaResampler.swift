@@ -14,12 +14,12 @@ enum AreaResampler {
         let scaleY = 1.0 / (Double(height) / Double(image.height))
         let integerX = scaleX.rounded(), integerY = scaleY.rounded()
         if abs(scaleX - integerX) < Double.ulpOfOne, abs(scaleY - integerY) < Double.ulpOfOne {
-            if integerX == 2, integerY == 2, let size = try? image.cSize(for: "resize") {
-                return Image(width: width, height: height, channels: image.channels) { output in
-                    image.pixels.withUnsafeBufferPointer { input in
-                        CImageKernels_halve(input.baseAddress, output.baseAddress, size.width, size.height, Int32(image.channels))
-                    }
-                }
+            if integerX == 2, integerY == 2, let size = try? image.cSize(for: "resize"),
+                let halved = try? image.mapped(filter: "resize", width: width, height: height, { input, output in
+                    CImageKernels_halve(input, output, size.width, size.height, Int32(image.channels))
+                })
+            {
+                return halved
             }
             return self.resizeBlocks(image, width: width, height: height, blockX: Int(integerX), blockY: Int(integerY))
         }
