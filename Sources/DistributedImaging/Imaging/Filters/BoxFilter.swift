@@ -9,6 +9,8 @@ public struct BoxFilter: ImageFilter {
     /// Window side (odd).
     public let size: Int
 
+    /// A `size`×`size` box filter.
+    ///
     /// - Throws: `invalidArgument` unless `size` is odd and in 1...255.
     public init(size: Int) throws {
         guard size >= 1, size <= 255, size % 2 == 1 else {

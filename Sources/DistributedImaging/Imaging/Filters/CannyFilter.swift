@@ -13,7 +13,9 @@ public struct CannyFilter: ImageFilter {
     /// Upper threshold: stronger gradients always are.
     public let high: Double
 
-    /// - Throws: `invalidArgument` when a threshold is negative or not finite.
+    /// Canny with the given hysteresis thresholds (swapped when `low > high`).
+    ///
+    /// - Throws: `invalidArgument` when a threshold is negative, above 1000000 or not finite.
     public init(low: Double, high: Double) throws {
         guard low.isFinite, high.isFinite, low >= 0, high >= 0, low <= 1e6, high <= 1e6 else {
             throw DistributedImagingError.invalidArgument("canny: thresholds must be in 0...1000000")

@@ -4,6 +4,7 @@
 /// The output has the input's channels. For RGBA input the alpha channel is kept everywhere
 /// (black pixels stay opaque when the input was).
 public struct EdgesFilter: ImageFilter {
+    /// Creates the filter; it has no parameters.
     public init() {}
 
     public func apply(to image: Image) throws -> Image {

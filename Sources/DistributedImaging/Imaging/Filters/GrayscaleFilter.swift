@@ -5,6 +5,7 @@ import CImageKernels
 ///
 /// Gray input is returned unchanged; the alpha channel of RGBA input is dropped.
 public struct GrayscaleFilter: ImageFilter {
+    /// Creates the filter; it has no parameters.
     public init() {}
 
     public func apply(to image: Image) throws -> Image {

@@ -1,5 +1,6 @@
 /// `255 − v` on every channel; equal to `cv2.bitwise_not`.
 public struct InvertFilter: ImageFilter {
+    /// Creates the filter; it has no parameters.
     public init() {}
 
     public func apply(to image: Image) throws -> Image {

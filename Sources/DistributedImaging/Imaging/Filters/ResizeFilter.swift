@@ -12,6 +12,8 @@ public struct ResizeFilter: ImageFilter {
     /// The factor applied to both sides.
     public let scale: Double
 
+    /// Scales both sides by `scale`.
+    ///
     /// - Throws: `invalidArgument` unless `scale` is in 0.001...1.
     public init(scale: Double) throws {
         guard scale >= 0.001, scale <= 1 else {

@@ -4,6 +4,7 @@ import CImageKernels
 /// equal to `cv2.filter2D(img, -1, kernel)` (border reflect-101). Every channel (alpha included)
 /// is filtered alike.
 public struct SharpenFilter: ImageFilter {
+    /// Creates the filter; it has no parameters.
     public init() {}
 
     public func apply(to image: Image) throws -> Image {

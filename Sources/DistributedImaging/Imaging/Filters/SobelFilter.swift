@@ -7,6 +7,7 @@ import CImageKernels
 /// The 3×3 Sobel uses border reflect-101; the magnitude is `sqrtf(gx² + gy²)` in `Float`,
 /// rounded half to even and clamped to 255. The output has one channel.
 public struct SobelFilter: ImageFilter {
+    /// Creates the filter; it has no parameters.
     public init() {}
 
     public func apply(to image: Image) throws -> Image {

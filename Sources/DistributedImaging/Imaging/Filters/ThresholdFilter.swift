@@ -4,6 +4,8 @@ public struct ThresholdFilter: ImageFilter {
     /// Samples strictly above `⌊value⌋` become 255.
     public let value: Double
 
+    /// A binary threshold at `value`.
+    ///
     /// - Throws: `invalidArgument` unless `value` is in 0...255.
     public init(value: Double) throws {
         guard value >= 0, value <= 255 else {
