@@ -50,13 +50,25 @@ let package = Package(
         ),
         .executableTarget(
             name: "dip-bench",
-            dependencies: ["DistributedImaging"],
+            dependencies: [
+                "DistributedImaging",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/dip-bench",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "EmbeddedCluster",
+            dependencies: ["DistributedImaging"],
+            path: "Examples/EmbeddedCluster",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "DistributedImagingTests",
-            dependencies: ["DistributedImaging"],
+            dependencies: [
+                "DistributedImaging",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             resources: [.copy("Resources")],
             swiftSettings: swiftSettings
         ),

@@ -1,6 +1,7 @@
 // dip-bench: single-thread throughput of the filters, the codec and the reference pipeline.
 //
-// Usage: swift run -c release dip-bench [CORPUS_DIR_OR_FILE ...] [--groups filters,codec,pipeline]
+// Usage: swift run -c release dip-bench scheduling [...]   (see SchedulingBenchmark.swift)
+//        swift run -c release dip-bench [CORPUS_DIR_OR_FILE ...] [--groups filters,codec,pipeline]
 //                                       [--ops gauss_sigma2,canny_100_200,...] [--min-runs 5]
 //                                       [--min-time 0.2] [--pipeline-reps 3]
 //                                       [--spec NAME=SPEC] [--gray-spec NAME=SPEC]
@@ -14,6 +15,12 @@
 
 import DistributedImaging
 import Foundation
+
+// `dip-bench scheduling [--tasks N] [--runs N]`: see SchedulingBenchmark.swift.
+if CommandLine.arguments.dropFirst().first == "scheduling" {
+    await SchedulingBenchmark.main(arguments: Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+}
 
 struct Options {
     var paths: [String] = []

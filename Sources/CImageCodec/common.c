@@ -22,26 +22,103 @@ static CImageCodec_Status unknown_format(const uint8_t *data, size_t size, char 
     return CImageCodec_INVALID;
 }
 
-CImageCodec_Status CImageCodec_probe(const uint8_t *data, size_t size, int *width, int *height, char *message) {
-    switch (CImageCodec_detect(data, size)) {
-    case CImageCodec_FORMAT_PNG: return CImageCodec_probe_png(data, size, width, height, message);
-    case CImageCodec_FORMAT_JPEG: return CImageCodec_probe_jpeg(data, size, width, height, message);
-    default: return unknown_format(data, size, message);
+
+struct CImageCodec_Decoder {
+    CImageCodec_Format format;
+    CImageCodec_PNGDecoder *png;
+    CImageCodec_JPEGDecoder *jpeg;
+};
+
+CImageCodec_Status CImageCodec_decoder_open(const uint8_t *data, size_t size, const CImageCodec_DecodeOptions *options,
+                                            CImageCodec_Decoder **result, CImageCodec_Info *info, char *message) {
+    if (result == NULL || info == NULL || options == NULL) {
+        CImageCodec_set_message(message, "internal error: missing argument");
+        return CImageCodec_BAD_ARGUMENT;
     }
+    *result = NULL;
+    CImageCodec_Decoder *decoder = calloc(1, sizeof(CImageCodec_Decoder));
+    if (decoder == NULL) {
+        CImageCodec_set_message(message, "out of memory creating a decoder");
+        return CImageCodec_NO_MEMORY;
+    }
+    decoder->format = CImageCodec_detect(data, size);
+    CImageCodec_Status status;
+    switch (decoder->format) {
+    case CImageCodec_FORMAT_PNG: status = CImageCodec_png_open(data, size, options, &decoder->png, info, message); break;
+    case CImageCodec_FORMAT_JPEG: status = CImageCodec_jpeg_open(data, size, options, &decoder->jpeg, info, message); break;
+    default: status = unknown_format(data, size, message); break;
+    }
+    if (status != CImageCodec_OK) {
+        free(decoder);
+        return status;
+    }
+    *result = decoder;
+    return CImageCodec_OK;
+}
+
+CImageCodec_Status CImageCodec_decoder_read(CImageCodec_Decoder *decoder, uint8_t *pixels, int *orientation,
+                                            char *message) {
+    if (decoder == NULL || pixels == NULL || orientation == NULL) {
+        CImageCodec_set_message(message, "internal error: missing argument");
+        return CImageCodec_BAD_ARGUMENT;
+    }
+    return decoder->png != NULL ? CImageCodec_png_read(decoder->png, pixels, orientation, message)
+                                : CImageCodec_jpeg_read(decoder->jpeg, pixels, orientation, message);
+}
+
+void CImageCodec_decoder_close(CImageCodec_Decoder *decoder) {
+    if (decoder == NULL) return;
+    CImageCodec_png_close(decoder->png);
+    CImageCodec_jpeg_close(decoder->jpeg);
+    free(decoder);
 }
 
 CImageCodec_Status CImageCodec_decode(const uint8_t *data, size_t size, const CImageCodec_DecodeOptions *options,
                                       CImageCodec_Image *out, char *message) {
-    if (out == NULL || options == NULL) {
+    if (out == NULL) {
         CImageCodec_set_message(message, "internal error: missing argument");
         return CImageCodec_BAD_ARGUMENT;
     }
     memset(out, 0, sizeof(*out));
-    switch (CImageCodec_detect(data, size)) {
-    case CImageCodec_FORMAT_PNG: return CImageCodec_decode_png(data, size, options, out, message);
-    case CImageCodec_FORMAT_JPEG: return CImageCodec_decode_jpeg(data, size, options, out, message);
-    default: return unknown_format(data, size, message);
+    CImageCodec_Decoder *decoder = NULL;
+    CImageCodec_Info info;
+    CImageCodec_Status status = CImageCodec_decoder_open(data, size, options, &decoder, &info, message);
+    if (status != CImageCodec_OK) return status;
+    const size_t bytes = (size_t)info.width * (size_t)info.height * (size_t)info.channels;
+    uint8_t *pixels = malloc(bytes);
+    int orientation = 1;
+    if (pixels == NULL) {
+        CImageCodec_set_message(message, "out of memory for a %d×%d image", info.width, info.height);
+        status = CImageCodec_NO_MEMORY;
+    } else {
+        status = CImageCodec_decoder_read(decoder, pixels, &orientation, message);
     }
+    CImageCodec_decoder_close(decoder);
+    if (status == CImageCodec_OK && orientation != 1) {
+        uint8_t *turned = malloc(bytes);
+        if (turned == NULL) {
+            CImageCodec_set_message(message, "out of memory applying the EXIF orientation");
+            status = CImageCodec_NO_MEMORY;
+        } else {
+            CImageCodec_orient(pixels, info.width, info.height, info.channels, orientation, turned);
+            free(pixels);
+            pixels = turned;
+            if (orientation >= 5) {
+                const int width = info.width;
+                info.width = info.height;
+                info.height = width;
+            }
+        }
+    }
+    if (status != CImageCodec_OK) {
+        free(pixels);
+        return status;
+    }
+    out->pixels = pixels;
+    out->width = info.width;
+    out->height = info.height;
+    out->channels = info.channels;
+    return CImageCodec_OK;
 }
 
 void CImageCodec_free(void *pointer) { free(pointer); }
@@ -77,16 +154,11 @@ int CImageCodec_exif_orientation(const uint8_t *tiff, size_t size) {
     return 1;
 }
 
-CImageCodec_Status CImageCodec_apply_orientation(CImageCodec_Image *image, int orientation, char *message) {
-    if (orientation <= 1 || orientation > 8) return CImageCodec_OK;
-    const int w = image->width, h = image->height, c = image->channels;
-    const int swap = orientation >= 5;
+void CImageCodec_orient(const uint8_t *source, int width, int height, int channels, int orientation,
+                        uint8_t *target) {
+    const int w = width, h = height, c = channels;
+    const int swap = orientation >= 5 && orientation <= 8;
     const int ow = swap ? h : w, oh = swap ? w : h;
-    uint8_t *out = malloc((size_t)w * (size_t)h * (size_t)c);
-    if (out == NULL) {
-        CImageCodec_set_message(message, "out of memory applying the EXIF orientation");
-        return CImageCodec_NO_MEMORY;
-    }
     // For every output pixel, the source pixel: orientation 2..8 as OpenCV's ExifTransform
     // (flip, transpose, and their combinations).
     for (int oy = 0; oy < oh; oy++) {
@@ -99,14 +171,10 @@ CImageCodec_Status CImageCodec_apply_orientation(CImageCodec_Image *image, int o
             case 5: sx = oy; sy = ox; break;
             case 6: sx = oy; sy = h - 1 - ox; break;
             case 7: sx = w - 1 - oy; sy = h - 1 - ox; break;
-            default: sx = w - 1 - oy; sy = ox; break;  // 8
+            case 8: sx = w - 1 - oy; sy = ox; break;
+            default: sx = ox; sy = oy; break;
             }
-            memcpy(out + ((size_t)oy * ow + ox) * c, image->pixels + ((size_t)sy * w + sx) * c, (size_t)c);
+            memcpy(target + ((size_t)oy * ow + ox) * c, source + ((size_t)sy * w + sx) * c, (size_t)c);
         }
     }
-    free(image->pixels);
-    image->pixels = out;
-    image->width = ow;
-    image->height = oh;
-    return CImageCodec_OK;
 }

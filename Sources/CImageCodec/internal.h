@@ -19,14 +19,19 @@ static inline void CImageCodec_set_message(char *message, const char *format, ..
 /// Reads the EXIF orientation (1...8) from a TIFF/EXIF block; 1 when absent or malformed.
 int CImageCodec_exif_orientation(const uint8_t *tiff, size_t size);
 
-/// Applies an EXIF orientation to `image` in place as cv2.imread does (may swap width/height).
-CImageCodec_Status CImageCodec_apply_orientation(CImageCodec_Image *image, int orientation, char *message);
 
-CImageCodec_Status CImageCodec_decode_png(const uint8_t *data, size_t size, const CImageCodec_DecodeOptions *options,
-                                          CImageCodec_Image *out, char *message);
-CImageCodec_Status CImageCodec_decode_jpeg(const uint8_t *data, size_t size, const CImageCodec_DecodeOptions *options,
-                                           CImageCodec_Image *out, char *message);
-CImageCodec_Status CImageCodec_probe_png(const uint8_t *data, size_t size, int *width, int *height, char *message);
-CImageCodec_Status CImageCodec_probe_jpeg(const uint8_t *data, size_t size, int *width, int *height, char *message);
+typedef struct CImageCodec_PNGDecoder CImageCodec_PNGDecoder;
+typedef struct CImageCodec_JPEGDecoder CImageCodec_JPEGDecoder;
+
+CImageCodec_Status CImageCodec_png_open(const uint8_t *data, size_t size, const CImageCodec_DecodeOptions *options,
+                                        CImageCodec_PNGDecoder **decoder, CImageCodec_Info *info, char *message);
+CImageCodec_Status CImageCodec_png_read(CImageCodec_PNGDecoder *decoder, uint8_t *pixels, int *orientation, char *message);
+void CImageCodec_png_close(CImageCodec_PNGDecoder *decoder);
+
+CImageCodec_Status CImageCodec_jpeg_open(const uint8_t *data, size_t size, const CImageCodec_DecodeOptions *options,
+                                         CImageCodec_JPEGDecoder **decoder, CImageCodec_Info *info, char *message);
+CImageCodec_Status CImageCodec_jpeg_read(CImageCodec_JPEGDecoder *decoder, uint8_t *pixels, int *orientation, char *message);
+void CImageCodec_jpeg_close(CImageCodec_JPEGDecoder *decoder);
+
 
 #endif

@@ -51,22 +51,6 @@ static void jpeg_install(struct jpeg_decompress_struct *info, jpeg_failure *fail
     failure->unsupported = 0;
 }
 
-CImageCodec_Status CImageCodec_probe_jpeg(const uint8_t *data, size_t size, int *width, int *height, char *message) {
-    struct jpeg_decompress_struct info;
-    jpeg_failure failure;
-    jpeg_install(&info, &failure, message);
-    if (setjmp(failure.jump)) {
-        jpeg_destroy_decompress(&info);
-        return failure.unsupported ? CImageCodec_UNSUPPORTED : CImageCodec_INVALID;
-    }
-    jpeg_create_decompress(&info);
-    jpeg_mem_src(&info, data, (unsigned long)size);
-    jpeg_read_header(&info, TRUE);
-    *width = (int)info.image_width;
-    *height = (int)info.image_height;
-    jpeg_destroy_decompress(&info);
-    return CImageCodec_OK;
-}
 
 /// Adobe CMYK (as libjpeg returns it) to RGB, exactly as OpenCV's icvCvt_CMYK2BGR_8u_C4C3R.
 static void cmyk_to_rgb(const uint8_t *cmyk, uint8_t *rgb, size_t count) {
@@ -87,82 +71,106 @@ static int jpeg_orientation(struct jpeg_decompress_struct *info) {
     return 1;
 }
 
-CImageCodec_Status CImageCodec_decode_jpeg(const uint8_t *data, size_t size, const CImageCodec_DecodeOptions *options,
-                                           CImageCodec_Image *out, char *message) {
+struct CImageCodec_JPEGDecoder {
     struct jpeg_decompress_struct info;
     jpeg_failure failure;
-    jpeg_install(&info, &failure, message);
+    int created;
+    int cmyk;
+    int apply_orientation;
+    uint8_t *cmyk_row;
+    JSAMPROW *rows;
+};
 
-    // Changed after setjmp, read after a longjmp: volatile.
-    uint8_t *volatile pixels = NULL;
-    uint8_t *volatile row = NULL;
+void CImageCodec_jpeg_close(CImageCodec_JPEGDecoder *decoder) {
+    if (decoder == NULL) return;
+    if (decoder->created) jpeg_destroy_decompress(&decoder->info);
+    free(decoder->cmyk_row);
+    free(decoder->rows);
+    free(decoder);
+}
 
-    if (setjmp(failure.jump)) {
-        free(pixels);
-        free(row);
-        jpeg_destroy_decompress(&info);
-        return failure.unsupported ? CImageCodec_UNSUPPORTED : CImageCodec_INVALID;
+CImageCodec_Status CImageCodec_jpeg_open(const uint8_t *data, size_t size, const CImageCodec_DecodeOptions *options,
+                                         CImageCodec_JPEGDecoder **result, CImageCodec_Info *header, char *message) {
+    // Heap-allocated and reached through a pointer that never changes after setjmp.
+    CImageCodec_JPEGDecoder *decoder = calloc(1, sizeof(CImageCodec_JPEGDecoder));
+    if (decoder == NULL) {
+        CImageCodec_set_message(message, "out of memory creating the JPEG decoder");
+        return CImageCodec_NO_MEMORY;
     }
-    jpeg_create_decompress(&info);
-    jpeg_mem_src(&info, data, (unsigned long)size);
-    if (options->apply_orientation) jpeg_save_markers(&info, JPEG_APP0 + 1, 0xFFFF);
-    jpeg_read_header(&info, TRUE);
+    struct jpeg_decompress_struct *info = &decoder->info;
+    jpeg_install(info, &decoder->failure, message);
+    if (setjmp(decoder->failure.jump)) {
+        CImageCodec_Status status = decoder->failure.unsupported ? CImageCodec_UNSUPPORTED : CImageCodec_INVALID;
+        CImageCodec_jpeg_close(decoder);
+        return status;
+    }
+    jpeg_create_decompress(info);
+    decoder->created = 1;
+    jpeg_mem_src(info, data, (unsigned long)size);
+    decoder->apply_orientation = options->apply_orientation;
+    if (options->apply_orientation) jpeg_save_markers(info, JPEG_APP0 + 1, 0xFFFF);
+    jpeg_read_header(info, TRUE);
 
-    if (options->max_pixels > 0 && (uint64_t)info.image_width * (uint64_t)info.image_height > options->max_pixels) {
-        CImageCodec_set_message(message, "image of %u×%u pixels exceeds the limit of %llu pixels", info.image_width,
-                                info.image_height, (unsigned long long)options->max_pixels);
-        jpeg_destroy_decompress(&info);
+    if (options->max_pixels > 0 && (uint64_t)info->image_width * (uint64_t)info->image_height > options->max_pixels) {
+        CImageCodec_set_message(message, "image of %u×%u pixels exceeds the limit of %llu pixels", info->image_width,
+                                info->image_height, (unsigned long long)options->max_pixels);
+        CImageCodec_jpeg_close(decoder);
         return CImageCodec_TOO_LARGE;
     }
 
-    const int cmyk = info.jpeg_color_space == JCS_CMYK || info.jpeg_color_space == JCS_YCCK;
-    if (info.jpeg_color_space == JCS_GRAYSCALE) {
-        info.out_color_space = JCS_GRAYSCALE;
-    } else if (cmyk) {
-        info.out_color_space = JCS_CMYK;
+    decoder->cmyk = info->jpeg_color_space == JCS_CMYK || info->jpeg_color_space == JCS_YCCK;
+    if (info->jpeg_color_space == JCS_GRAYSCALE) {
+        info->out_color_space = JCS_GRAYSCALE;
+    } else if (decoder->cmyk) {
+        info->out_color_space = JCS_CMYK;
     } else {
-        info.out_color_space = JCS_RGB;
+        info->out_color_space = JCS_RGB;
     }
     // libjpeg-turbo's defaults, which OpenCV and Pillow use too: ISLOW IDCT, fancy upsampling.
-    jpeg_start_decompress(&info);
+    jpeg_start_decompress(info);
+    header->width = (int)info->output_width;
+    header->height = (int)info->output_height;
+    header->channels = decoder->cmyk ? 3 : info->output_components;
+    *result = decoder;
+    return CImageCodec_OK;
+}
 
-    const int channels = cmyk ? 3 : info.output_components;
-    const size_t width = info.output_width, height = info.output_height;
-    pixels = malloc(width * height * (size_t)channels);
-    if (cmyk) row = malloc(width * 4);
-    if (pixels == NULL || (cmyk && row == NULL)) {
-        CImageCodec_set_message(message, "out of memory decoding a %zu×%zu JPEG", width, height);
-        free(pixels);
-        free(row);
-        jpeg_destroy_decompress(&info);
-        return CImageCodec_NO_MEMORY;
+CImageCodec_Status CImageCodec_jpeg_read(CImageCodec_JPEGDecoder *decoder, uint8_t *pixels, int *orientation,
+                                         char *message) {
+    struct jpeg_decompress_struct *info = &decoder->info;
+    decoder->failure.message = message;
+    if (setjmp(decoder->failure.jump)) {
+        return decoder->failure.unsupported ? CImageCodec_UNSUPPORTED : CImageCodec_INVALID;
     }
-    while (info.output_scanline < info.output_height) {
-        const size_t y = info.output_scanline;
-        if (cmyk) {
-            JSAMPROW target = row;
-            jpeg_read_scanlines(&info, &target, 1);
-            cmyk_to_rgb(row, pixels + y * width * 3, width);
-        } else {
-            JSAMPROW target = pixels + y * width * (size_t)channels;
-            jpeg_read_scanlines(&info, &target, 1);
+    const size_t width = info->output_width, height = info->output_height;
+    if (decoder->cmyk) {
+        decoder->cmyk_row = malloc(width * 4);
+        if (decoder->cmyk_row == NULL) {
+            CImageCodec_set_message(message, "out of memory decoding a %zu×%zu JPEG", width, height);
+            return CImageCodec_NO_MEMORY;
+        }
+        while (info->output_scanline < info->output_height) {
+            const size_t y = info->output_scanline;
+            JSAMPROW row = decoder->cmyk_row;
+            jpeg_read_scanlines(info, &row, 1);
+            cmyk_to_rgb(decoder->cmyk_row, pixels + y * width * 3, width);
+        }
+    } else {
+        // Straight into the caller's buffer, as many rows per call as libjpeg offers.
+        const size_t stride = width * (size_t)info->output_components;
+        decoder->rows = malloc(sizeof(JSAMPROW) * height);
+        if (decoder->rows == NULL) {
+            CImageCodec_set_message(message, "out of memory decoding a %zu×%zu JPEG", width, height);
+            return CImageCodec_NO_MEMORY;
+        }
+        for (size_t y = 0; y < height; y++) decoder->rows[y] = pixels + y * stride;
+        while (info->output_scanline < info->output_height) {
+            jpeg_read_scanlines(info, decoder->rows + info->output_scanline, info->output_height - info->output_scanline);
         }
     }
-    const int orientation = options->apply_orientation ? jpeg_orientation(&info) : 1;
-    jpeg_finish_decompress(&info);
-    jpeg_destroy_decompress(&info);
-    free(row);
-
-    out->pixels = pixels;
-    out->width = (int)width;
-    out->height = (int)height;
-    out->channels = channels;
-    CImageCodec_Status rotated = CImageCodec_apply_orientation(out, orientation, message);
-    if (rotated != CImageCodec_OK) {
-        free(out->pixels);
-        memset(out, 0, sizeof(*out));
-    }
-    return rotated;
+    *orientation = decoder->apply_orientation ? jpeg_orientation(info) : 1;
+    jpeg_finish_decompress(info);
+    return CImageCodec_OK;
 }
 
 // MARK: - Encoding

@@ -35,8 +35,23 @@ static void png_warn(png_structp png, png_const_charp text) {
     (void)text;  // Ancillary-chunk problems; the image data is intact.
 }
 
+/// libpng's own allocations (row buffers, ancillary chunks) never need more than this; a
+/// larger request comes from a chunk header that lies about its length.
+#define CImageCodec_PNG_MAX_ALLOCATION ((png_alloc_size_t)64 << 20)
+
+static png_voidp png_bounded_malloc(png_structp png, png_alloc_size_t size) {
+    (void)png;
+    return size > CImageCodec_PNG_MAX_ALLOCATION ? NULL : malloc(size);
+}
+
+static void png_bounded_free(png_structp png, png_voidp pointer) {
+    (void)png;
+    free(pointer);
+}
+
 static CImageCodec_Status png_open(png_structp *png, png_infop *info, png_source *source, char *message) {
-    *png = png_create_read_struct(PNG_LIBPNG_VER_STRING, message, png_fail, png_warn);
+    *png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, message, png_fail, png_warn, NULL, png_bounded_malloc,
+                                    png_bounded_free);
     if (*png == NULL) {
         CImageCodec_set_message(message, "out of memory creating the PNG decoder");
         return CImageCodec_NO_MEMORY;
@@ -48,46 +63,54 @@ static CImageCodec_Status png_open(png_structp *png, png_infop *info, png_source
         return CImageCodec_NO_MEMORY;
     }
     png_set_read_fn(*png, source, png_read_memory);
+    // Bound what libpng allocates for one ancillary chunk (text, ICC profile, EXIF): a chunk
+    // header may declare gigabytes in a file of a few bytes, and libpng only warns about it.
+    // The image size is checked separately against the caller's pixel limit.
+    png_set_chunk_malloc_max(*png, 16u << 20);
+    png_set_chunk_cache_max(*png, 1000);
     return CImageCodec_OK;
 }
 
-CImageCodec_Status CImageCodec_probe_png(const uint8_t *data, size_t size, int *width, int *height, char *message) {
-    png_source source = {data, size, 0, message};
+
+struct CImageCodec_PNGDecoder {
     png_structp png;
     png_infop info;
-    CImageCodec_Status status = png_open(&png, &info, &source, message);
-    if (status != CImageCodec_OK) return status;
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_read_struct(&png, &info, NULL);
-        return CImageCodec_INVALID;
+    png_source source;
+    png_bytep *rows;
+    int apply_orientation;
+    png_uint_32 width, height;
+    int channels;
+};
+
+void CImageCodec_png_close(CImageCodec_PNGDecoder *decoder) {
+    if (decoder == NULL) return;
+    png_destroy_read_struct(&decoder->png, &decoder->info, NULL);
+    free(decoder->rows);
+    free(decoder);
+}
+
+CImageCodec_Status CImageCodec_png_open(const uint8_t *data, size_t size, const CImageCodec_DecodeOptions *options,
+                                        CImageCodec_PNGDecoder **result, CImageCodec_Info *header, char *message) {
+    // Heap-allocated and reached through a pointer that never changes after setjmp.
+    CImageCodec_PNGDecoder *decoder = calloc(1, sizeof(CImageCodec_PNGDecoder));
+    if (decoder == NULL) {
+        CImageCodec_set_message(message, "out of memory creating the PNG decoder");
+        return CImageCodec_NO_MEMORY;
     }
-    png_read_info(png, info);
-    *width = (int)png_get_image_width(png, info);
-    *height = (int)png_get_image_height(png, info);
-    png_destroy_read_struct(&png, &info, NULL);
-    return CImageCodec_OK;
-}
-
-CImageCodec_Status CImageCodec_decode_png(const uint8_t *data, size_t size, const CImageCodec_DecodeOptions *options,
-                                          CImageCodec_Image *out, char *message) {
-    png_source source = {data, size, 0, message};
-    png_structp png;
-    png_infop info;
-    CImageCodec_Status status = png_open(&png, &info, &source, message);
-    if (status != CImageCodec_OK) return status;
-
-    // Changed after setjmp, read after a longjmp: volatile.
-    uint8_t *volatile pixels = NULL;
-    png_bytep *volatile rows = NULL;
+    decoder->source = (png_source){data, size, 0, message};
+    decoder->apply_orientation = options->apply_orientation;
+    CImageCodec_Status status = png_open(&decoder->png, &decoder->info, &decoder->source, message);
+    if (status != CImageCodec_OK) {
+        free(decoder);
+        return status;
+    }
     volatile CImageCodec_Status failure = CImageCodec_INVALID;
-
-    if (setjmp(png_jmpbuf(png))) {
-        free(pixels);
-        free(rows);
-        png_destroy_read_struct(&png, &info, NULL);
+    if (setjmp(png_jmpbuf(decoder->png))) {
+        CImageCodec_png_close(decoder);
         return failure;
     }
-
+    png_structp png = decoder->png;
+    png_infop info = decoder->info;
     png_read_info(png, info);
     png_uint_32 width = 0, height = 0;
     int bit_depth = 0, color_type = 0, interlace = 0;
@@ -96,8 +119,8 @@ CImageCodec_Status CImageCodec_decode_png(const uint8_t *data, size_t size, cons
     if (options->max_pixels > 0 && (uint64_t)width * (uint64_t)height > options->max_pixels) {
         CImageCodec_set_message(message, "image of %u×%u pixels exceeds the limit of %llu pixels", width, height,
                                 (unsigned long long)options->max_pixels);
-        png_destroy_read_struct(&png, &info, NULL);
-        return CImageCodec_TOO_LARGE;
+        failure = CImageCodec_TOO_LARGE;
+        png_longjmp(png, 1);
     }
 
     const int has_trns = png_get_valid(png, info, PNG_INFO_tRNS) != 0;
@@ -117,46 +140,46 @@ CImageCodec_Status CImageCodec_decode_png(const uint8_t *data, size_t size, cons
     png_read_update_info(png, info);
 
     const int channels = png_get_channels(png, info);
-    const size_t row_bytes = png_get_rowbytes(png, info);
-    if ((channels != 1 && channels != 3 && channels != 4) || row_bytes != (size_t)width * (size_t)channels) {
+    if ((channels != 1 && channels != 3 && channels != 4) ||
+        png_get_rowbytes(png, info) != (size_t)width * (size_t)channels) {
         failure = CImageCodec_UNSUPPORTED;
         png_error(png, "unexpected layout after conversion to 8 bits");
     }
+    decoder->width = width;
+    decoder->height = height;
+    decoder->channels = channels;
+    header->width = (int)width;
+    header->height = (int)height;
+    header->channels = channels;
+    *result = decoder;
+    return CImageCodec_OK;
+}
 
-    pixels = malloc(row_bytes * height);
-    rows = malloc(sizeof(png_bytep) * height);
-    if (pixels == NULL || rows == NULL) {
+CImageCodec_Status CImageCodec_png_read(CImageCodec_PNGDecoder *decoder, uint8_t *pixels, int *orientation,
+                                        char *message) {
+    decoder->source.message = message;
+    png_set_error_fn(decoder->png, message, png_fail, png_warn);
+    volatile CImageCodec_Status failure = CImageCodec_INVALID;
+    if (setjmp(png_jmpbuf(decoder->png))) return failure;
+    const size_t row_bytes = (size_t)decoder->width * (size_t)decoder->channels;
+    decoder->rows = malloc(sizeof(png_bytep) * decoder->height);
+    if (decoder->rows == NULL) {
         failure = CImageCodec_NO_MEMORY;
-        png_error(png, "out of memory");
+        png_error(decoder->png, "out of memory");
     }
-    for (png_uint_32 y = 0; y < height; y++) rows[y] = pixels + (size_t)y * row_bytes;
-    png_read_image(png, rows);
-    png_read_end(png, info);  // `info`, not NULL: keeps an eXIf chunk that follows the image data
+    for (png_uint_32 y = 0; y < decoder->height; y++) decoder->rows[y] = pixels + (size_t)y * row_bytes;
+    png_read_image(decoder->png, decoder->rows);
+    png_read_end(decoder->png, decoder->info);  // `info`, not NULL: keeps an eXIf chunk after the image data
 
     // OpenCV honours an eXIf chunk before or after the image data.
-    int orientation = 1;
+    *orientation = 1;
 #ifdef PNG_eXIf_SUPPORTED
     png_uint_32 exif_length = 0;
     png_bytep exif = NULL;
-    if (options->apply_orientation && png_get_eXIf_1(png, info, &exif_length, &exif) != 0) {
-        orientation = CImageCodec_exif_orientation(exif, exif_length);
+    if (decoder->apply_orientation && png_get_eXIf_1(decoder->png, decoder->info, &exif_length, &exif) != 0) {
+        *orientation = CImageCodec_exif_orientation(exif, exif_length);
     }
 #endif
-
-    free(rows);
-    png_destroy_read_struct(&png, &info, NULL);
-    out->pixels = pixels;
-    out->width = (int)width;
-    out->height = (int)height;
-    out->channels = channels;
-    if (orientation != 1) {
-        CImageCodec_Status rotated = CImageCodec_apply_orientation(out, orientation, message);
-        if (rotated != CImageCodec_OK) {
-            free(out->pixels);
-            memset(out, 0, sizeof(*out));
-            return rotated;
-        }
-    }
     return CImageCodec_OK;
 }
 

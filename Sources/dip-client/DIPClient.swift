@@ -6,7 +6,26 @@ struct DIPClient: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dip-client",
         abstract: "Runs image-processing jobs on a DistributedImaging cluster.",
+        discussion: "Exit codes: 0 success; 1 the job failed; 2 usage or configuration error; 3 cannot reach the cluster.",
         version: DistributedImagingVersion.current,
-        subcommands: [Apply.self]
+        subcommands: [Apply.self, Submit.self]
     )
+
+    /// Parses and runs, mapping argument-parser's usage errors (its code 64) to our 2.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                Console.error(fullMessage(for: error))
+                Self.exit(withError: ExitCode(2))
+            }
+            Self.exit(withError: error)
+        }
+    }
 }

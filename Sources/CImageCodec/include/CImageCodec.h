@@ -45,11 +45,40 @@ typedef struct {
 /// Detects the format from the first bytes.
 CImageCodec_Format CImageCodec_detect(const uint8_t *data, size_t size);
 
-/// Reads only the header: width, height and channels the decoder would produce.
-CImageCodec_Status CImageCodec_probe(const uint8_t *data, size_t size, int *width, int *height,
-                                     char *message);
 
-/// Decodes a PNG or JPEG held in memory.
+/// What a decoder will produce, known after its header was read.
+typedef struct {
+    int width;
+    int height;
+    int channels;  ///< 1 (gray) or 3 (RGB); 4 (RGBA) only when keep_alpha was requested
+} CImageCodec_Info;
+
+/// A decoder between its header and its pixels. Opaque.
+typedef struct CImageCodec_Decoder CImageCodec_Decoder;
+
+/// Reads the header of a PNG or JPEG held in memory, checks the limits and prepares decoding.
+/// `data` must stay valid until CImageCodec_decoder_close. On success, `*decoder` must be closed.
+CImageCodec_Status CImageCodec_decoder_open(const uint8_t *data, size_t size,
+                                            const CImageCodec_DecodeOptions *options,
+                                            CImageCodec_Decoder **decoder, CImageCodec_Info *info,
+                                            char *message);
+
+/// Decodes the pixels into `pixels` (width × height × channels bytes, rows without padding) and
+/// reports the EXIF orientation (1...8; 1 when absent or not requested) for
+/// CImageCodec_orient. Call once.
+CImageCodec_Status CImageCodec_decoder_read(CImageCodec_Decoder *decoder, uint8_t *pixels, int *orientation,
+                                            char *message);
+
+/// Frees a decoder (NULL is fine).
+void CImageCodec_decoder_close(CImageCodec_Decoder *decoder);
+
+/// Writes `source` turned by an EXIF orientation into `target`, as OpenCV's ExifTransform does.
+/// Orientations 5...8 swap width and height. `target` must not overlap `source`.
+void CImageCodec_orient(const uint8_t *source, int width, int height, int channels, int orientation,
+                        uint8_t *target);
+
+/// Decodes a PNG or JPEG held in memory in one call (open, read, orient, close).
+/// On success `out->pixels` is malloc'ed; free it with CImageCodec_free.
 CImageCodec_Status CImageCodec_decode(const uint8_t *data, size_t size,
                                       const CImageCodec_DecodeOptions *options,
                                       CImageCodec_Image *out, char *message);

@@ -80,4 +80,9 @@ public struct DistributedImagingError: Error, Sendable, Hashable, CustomStringCo
 extension DistributedImagingError {
     static func invalidArgument(_ message: String) -> Self { Self(code: .invalidArgument, message: message) }
     static func invalidPipeline(_ message: String) -> Self { Self(code: .invalidPipeline, message: message) }
+    static func invalidConfiguration(_ message: String) -> Self { Self(code: .invalidConfiguration, message: message) }
+    static func outsideStorageRoot(_ message: String) -> Self { Self(code: .pathOutsideStorageRoot, message: message) }
+    static func notFound(_ message: String) -> Self { Self(code: .notFound, message: message) }
+    static func io(_ message: String) -> Self { Self(code: .io, message: message) }
+    static func unavailable(_ message: String) -> Self { Self(code: .unavailable, message: message) }
 }

@@ -63,31 +63,25 @@ public struct ImageCodec: Sendable {
             keep_alpha: self.keepsAlpha ? 1 : 0,
             apply_orientation: self.appliesOrientation ? 1 : 0
         )
-        var decoded = CImageCodec_Image()
-        let status = Self.withMessage { message in
-            bytes.withUnsafeBufferPointer { buffer in
-                CImageCodec_decode(buffer.baseAddress, buffer.count, &options, &decoded, message)
+        return try bytes.withUnsafeBufferPointer { data in
+            var decoder: OpaquePointer?
+            var info = CImageCodec_Info()
+            let opened = Self.withMessage { message in
+                CImageCodec_decoder_open(data.baseAddress, data.count, &options, &decoder, &info, message)
             }
+            try Self.check(opened.0, message: opened.1, name: name)
+            defer { CImageCodec_decoder_close(decoder) }
+            let width = Int(info.width), height = Int(info.height), channels = Int(info.channels)
+            var orientation: Int32 = 1
+            // The decoder writes straight into the image's storage: no intermediate copy.
+            let image = try Image(width: width, height: height, channels: channels) { pixels in
+                let read = Self.withMessage { message in
+                    CImageCodec_decoder_read(decoder, pixels.baseAddress, &orientation, message)
+                }
+                try Self.check(read.0, message: read.1, name: name)
+            }
+            return orientation == 1 ? image : image.oriented(exif: orientation)
         }
-        try Self.check(status.0, message: status.1, name: name)
-        defer { CImageCodec_free(decoded.pixels) }
-        let width = Int(decoded.width), height = Int(decoded.height), channels = Int(decoded.channels)
-        guard let source = decoded.pixels else {
-            throw DistributedImagingError(code: .internalError, message: "\(name): the decoder returned no pixels")
-        }
-        return Image(width: width, height: height, channels: channels) { buffer in
-            buffer.baseAddress?.initialize(from: source, count: width * height * channels)
-        }
-    }
-
-    /// Reads only the header of a PNG or JPEG: its size in pixels.
-    public func probe(_ bytes: [UInt8], name: String) throws -> (width: Int, height: Int) {
-        var width: Int32 = 0, height: Int32 = 0
-        let status = Self.withMessage { message in
-            bytes.withUnsafeBufferPointer { CImageCodec_probe($0.baseAddress, $0.count, &width, &height, message) }
-        }
-        try Self.check(status.0, message: status.1, name: name)
-        return (Int(width), Int(height))
     }
 
     /// Encodes `image` in `format`. Encoding is deterministic: the same image and format give
@@ -166,6 +160,19 @@ extension ImageCodec {
 }
 
 extension Image {
+    /// The image turned by an EXIF orientation (2...8) as OpenCV's `ExifTransform` does.
+    fileprivate func oriented(exif orientation: Int32) -> Image {
+        let swaps = orientation >= 5
+        return self.pixels.withUnsafeBufferPointer { source in
+            Image(width: swaps ? self.height : self.width, height: swaps ? self.width : self.height, channels: self.channels) {
+                target in
+                CImageCodec_orient(
+                    source.baseAddress, Int32(self.width), Int32(self.height), Int32(self.channels), orientation,
+                    target.baseAddress)
+            }
+        }
+    }
+
     /// The image without its alpha channel (RGBA → RGB); other images unchanged.
     public func droppingAlpha() -> Image {
         guard self.channels == 4 else { return self }

@@ -56,6 +56,20 @@ public struct JobReceipt: Sendable, Codable, Hashable {
             self.elapsed = elapsed
             self.error = error
         }
+
+        /// Encodes every key, absent values as `null`, so that consumers see a fixed shape.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(self.input, forKey: .input)
+            try container.encode(self.output, forKey: .output)
+            try container.encode(self.status, forKey: .status)
+            try container.encode(self.node, forKey: .node)
+            try container.encode(self.attempts, forKey: .attempts)
+            try container.encode(self.rejections, forKey: .rejections)
+            try container.encode(self.delayed, forKey: .delayed)
+            try container.encode(self.elapsed, forKey: .elapsed)
+            try container.encode(self.error, forKey: .error)
+        }
     }
 
     /// Totals over ``tasks``.

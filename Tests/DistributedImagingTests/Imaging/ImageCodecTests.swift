@@ -165,3 +165,19 @@ private func crc32(_ bytes: [UInt8]) -> UInt32 {
 extension UInt32 {
     fileprivate var bigEndianBytes: [UInt8] { [UInt8(self >> 24), UInt8((self >> 16) & 0xFF), UInt8((self >> 8) & 0xFF), UInt8(self & 0xFF)] }
 }
+
+@Suite("Codec fuzzing regressions")
+struct CodecFuzzRegressionTests {
+    static let directory = TestPaths.packageRoot.appendingPathComponent("Tests/Fuzz/regressions")
+
+    static var files: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
+    }
+
+    @Test("Inputs that once broke the codec now fail cleanly", arguments: files)
+    func failsCleanly(_ file: String) throws {
+        let path = Self.directory.appendingPathComponent(file).path
+        let error = try #require(throws: DistributedImagingError.self) { try ImageCodec().decode(contentsOf: path) }
+        #expect(error.message.contains(file))
+    }
+}

@@ -18,6 +18,9 @@ enum TestPaths {
         return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/corpus")
     }()
 
+    /// The test target's `Resources` folder as copied into the test bundle.
+    static let resources: URL = Bundle.module.bundleURL.appendingPathComponent("Resources")
+
     static func corpusFile(_ relativePath: String) -> String { corpus.appendingPathComponent(relativePath).path }
 
     /// A fresh temporary directory; remove it with `removeTemporaryDirectory`.

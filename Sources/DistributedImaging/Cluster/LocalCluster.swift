@@ -1,0 +1,115 @@
+import Logging
+import NIOPosix
+
+/// A server and its nodes in one process, connected by ``InProcessTransport``: the embedded
+/// cluster behind `dip-client submit --embedded`, the examples and the tests.
+///
+/// ```swift
+/// let cluster = try LocalCluster(
+///     storageRoot: "/data",
+///     nodes: [.init(name: "a", policy: .optional, load: 0.5), .init(name: "b", load: 0.2)],
+///     seed: 42)
+/// let receipt = try await cluster.submit(JobRequest(inputDirectory: "photos", pipeline: "invert"))
+/// ```
+///
+/// With a `seed`, every decision — job ids, placements, rejections, delays — is reproducible:
+/// the server and each node get generators derived from it and their names.
+public final class LocalCluster: JobSubmitter {
+    /// The server.
+    public let server: ImagingServer
+    /// The nodes, in the order configured.
+    public let nodes: [ImagingNode]
+    /// The transport connecting them.
+    public let transport: InProcessTransport
+    /// The shared storage.
+    public var storage: SharedStorage { self.server.storage }
+
+    /// Creates a server and `nodes` on the storage at `storageRoot`.
+    ///
+    /// - Parameters:
+    ///   - storageRoot: The directory every path is relative to.
+    ///   - nodes: One configuration per node; names must be unique.
+    ///   - server: The server's settings.
+    ///   - seed: When set, replaces the server's and nodes' seeds with ones derived from it.
+    ///   - placement: Which node to try next (default: uniformly at random).
+    ///   - registry: The filters pipelines may name.
+    ///   - codec: Decoding limits and options for the nodes.
+    ///   - threadPool: Where the nodes decode, filter and encode (default: NIO's shared pool).
+    ///   - logger: Where the server and nodes log (default: nowhere).
+    /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` naming the bad key,
+    ///   or `notFound` when the storage root does not exist.
+    public init(
+        storageRoot: String,
+        nodes: [NodeConfiguration],
+        server: ServerConfiguration = .defaults,
+        seed: UInt64? = nil,
+        placement: any Placement = RandomPlacement(),
+        registry: FilterRegistry = .standard,
+        codec: ImageCodec = .default,
+        threadPool: NIOThreadPool = .singleton,
+        logger: Logger = Logger(label: "DistributedImaging", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws {
+        guard !nodes.isEmpty else {
+            throw DistributedImagingError.invalidConfiguration("a cluster needs at least one node")
+        }
+        var seen: Set<String> = []
+        for node in nodes where !seen.insert(node.name).inserted {
+            throw DistributedImagingError.invalidConfiguration("two nodes are named '\(node.name)'")
+        }
+        let storage = try SharedStorage(root: storageRoot)
+        let transport = InProcessTransport()
+        self.nodes = try nodes.map { configuration in
+            var configuration = configuration
+            if let seed { configuration.seed = SeededRandomNumberGenerator.derive(seed: seed, ["node", configuration.name]) }
+            let node = try ImagingNode(
+                configuration: configuration, storage: storage, registry: registry, codec: codec, threadPool: threadPool,
+                logger: logger)
+            transport.register(node)
+            return node
+        }
+        var server = server
+        if let seed { server.seed = SeededRandomNumberGenerator.derive(seed: seed, ["server"]) }
+        self.server = try ImagingServer(
+            configuration: server, storage: storage, nodes: transport.connections(), placement: placement,
+            registry: registry, logger: logger)
+        self.transport = transport
+    }
+
+    /// Runs `request` on the cluster; see ``ImagingServer/submit(_:onEvent:)``.
+    public func submit(_ request: JobRequest, onEvent: @escaping @Sendable (JobEvent) async -> Void) async throws -> JobReceipt {
+        try await self.server.submit(request, onEvent: onEvent)
+    }
+
+    /// Node settings for a quick cluster: `count` nodes named `node-1`… with one policy.
+    ///
+    /// - Parameters:
+    ///   - count: How many nodes (at least 1).
+    ///   - policy: Every node's policy.
+    ///   - loads: One load for every node, or exactly one per node.
+    ///   - delay: The injected delay in seconds.
+    ///   - maxConcurrentTasks: Every node's slots.
+    /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` when the loads do not
+    ///   match the count or a value is out of range.
+    public static func nodeConfigurations(
+        count: Int,
+        policy: SchedulingPolicy,
+        loads: [Double],
+        delay: Double = NodeConfiguration.defaultDelay,
+        maxConcurrentTasks: Int = NodeConfiguration.defaultMaxConcurrentTasks
+    ) throws -> [NodeConfiguration] {
+        guard count >= 1 else {
+            throw DistributedImagingError.invalidConfiguration("nodes must be at least 1, not \(count)")
+        }
+        guard loads.count == 1 || loads.count == count else {
+            throw DistributedImagingError.invalidConfiguration(
+                "load: give one value for every node or one per node (\(count)), not \(loads.count) values")
+        }
+        let configurations = (0..<count).map { index in
+            NodeConfiguration(
+                name: "node-\(index + 1)", policy: policy, load: loads.count == 1 ? loads[0] : loads[index], delay: delay,
+                maxConcurrentTasks: maxConcurrentTasks)
+        }
+        try configurations.forEach { try $0.validate() }
+        return configurations
+    }
+}

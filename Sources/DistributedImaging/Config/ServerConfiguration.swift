@@ -1,0 +1,68 @@
+/// The server's settings: how often to re-place a task and how many tasks to keep in flight.
+///
+/// Its `Codable` keys are the property names; every key is optional and defaults as below.
+public struct ServerConfiguration: Sendable, Hashable, Codable {
+    /// Placements tried per task, rejections and unreachable nodes included, before the task
+    /// fails (default 40).
+    public var maxAttempts: Int
+    /// Tasks of one job in flight at once (the dispatch bound; default 64).
+    public var maxConcurrentTasks: Int
+    /// Seeds placements and job ids; `nil` draws a seed from the system.
+    public var seed: UInt64?
+
+    /// Default ``maxAttempts``.
+    public static let defaultMaxAttempts = 40
+    /// Default ``maxConcurrentTasks``.
+    public static let defaultMaxConcurrentTasks = 64
+
+    /// Creates server settings.
+    public init(
+        maxAttempts: Int = ServerConfiguration.defaultMaxAttempts,
+        maxConcurrentTasks: Int = ServerConfiguration.defaultMaxConcurrentTasks,
+        seed: UInt64? = nil
+    ) {
+        self.maxAttempts = maxAttempts
+        self.maxConcurrentTasks = maxConcurrentTasks
+        self.seed = seed
+    }
+
+    /// The defaults.
+    public static var defaults: Self { Self() }
+
+    /// The defaults, adjusted by `configure`.
+    public static func defaults(configure: (inout Self) -> Void) -> Self {
+        var configuration = Self()
+        configure(&configuration)
+        return configuration
+    }
+
+    /// Checks every value.
+    ///
+    /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` naming the key and
+    ///   the bad value.
+    public func validate() throws {
+        guard (1...1_000_000).contains(self.maxAttempts) else {
+            throw DistributedImagingError.invalidConfiguration(
+                "server: maxAttempts must be 1...1000000, not \(self.maxAttempts)")
+        }
+        guard (1...1_000_000).contains(self.maxConcurrentTasks) else {
+            throw DistributedImagingError.invalidConfiguration(
+                "server: maxConcurrentTasks must be 1...1000000, not \(self.maxConcurrentTasks)")
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case maxAttempts, maxConcurrentTasks, seed
+    }
+
+    /// Decodes settings; omitted keys take their defaults.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            maxAttempts: try container.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? Self.defaultMaxAttempts,
+            maxConcurrentTasks: try container.decodeIfPresent(Int.self, forKey: .maxConcurrentTasks)
+                ?? Self.defaultMaxConcurrentTasks,
+            seed: try container.decodeIfPresent(UInt64.self, forKey: .seed)
+        )
+    }
+}

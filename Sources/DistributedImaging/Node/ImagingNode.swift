@@ -1,0 +1,237 @@
+import Logging
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// The node role: decides on each task offered (its ``Scheduler`` and load), then decodes,
+/// filters and encodes the image on its own threads and writes the output to shared storage.
+///
+/// Accepted tasks run concurrently up to ``NodeConfiguration/maxConcurrentTasks``. A task holds
+/// its slot while it waits out an injected delay and while it is processed. When every slot is
+/// taken, further accepted tasks queue (first come, first served) — under both policies:
+/// rejections come only from the ``Scheduler``, so the seed's load model holds exactly, and the
+/// server never burns its attempts re-placing tasks on full nodes in a tight loop. CPU work runs
+/// on a `NIOThreadPool`, never on Swift's cooperative pool.
+///
+/// ```swift
+/// let node = try ImagingNode(
+///     configuration: .init(name: "node-1", policy: .optional, load: 0.5),
+///     storage: try SharedStorage(root: "/mnt/images"), logger: logger)
+/// let receipt = await node.execute(task)
+/// ```
+///
+/// As a `Service`, ``run()`` waits for graceful shutdown, then drains: new tasks are rejected,
+/// tasks in flight finish.
+public final class ImagingNode: TaskExecutor, Service {
+    /// The node's settings.
+    public let configuration: NodeConfiguration
+    /// The node's name.
+    public let node: NodeID
+
+    private let scheduler: any Scheduler
+    private let storage: SharedStorage
+    private let registry: FilterRegistry
+    private let codec: ImageCodec
+    private let threadPool: NIOThreadPool
+    private let seed: UInt64
+    private let logger: Logger
+    private let admission: Mutex<AdmissionStateMachine>
+    private let pipelines = Mutex<[String: Pipeline]>([:])
+
+    /// Creates a node.
+    ///
+    /// - Parameters:
+    ///   - configuration: Name, policy, load, delay, concurrency and seed; validated here.
+    ///   - storage: The shared storage; task paths are relative to its root.
+    ///   - scheduler: Overrides the scheduler that `configuration.policy` names.
+    ///   - registry: The filters pipelines may name.
+    ///   - codec: Decoding limits and options.
+    ///   - threadPool: Where decoding, filtering and encoding run (started by its owner).
+    ///   - logger: Where the node logs (`debug` per task).
+    /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration`.
+    public init(
+        configuration: NodeConfiguration,
+        storage: SharedStorage,
+        scheduler: (any Scheduler)? = nil,
+        registry: FilterRegistry = .standard,
+        codec: ImageCodec = .default,
+        threadPool: NIOThreadPool = .singleton,
+        logger: Logger
+    ) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.node = configuration.nodeID
+        self.scheduler = scheduler ?? configuration.makeScheduler()
+        self.storage = storage
+        self.registry = registry
+        self.codec = codec
+        self.threadPool = threadPool
+        self.seed = configuration.seed ?? SystemRandomNumberGenerator().seedValue
+        var logger = logger
+        logger[metadataKey: "dip.node.id"] = "\(configuration.name)"
+        self.logger = logger
+        self.admission = Mutex(AdmissionStateMachine(capacity: configuration.maxConcurrentTasks))
+    }
+
+    /// Decides on `task` and, when it is accepted, runs it to completion.
+    ///
+    /// Never throws: a rejection, a bad image or a write error are all answered in the receipt.
+    public func execute(_ task: TaskRequest) async -> TaskReceipt {
+        let start = ContinuousClock.now
+        func receipt(_ status: TaskStatus, delayed: Bool = false, error: String? = nil) -> TaskReceipt {
+            TaskReceipt(
+                for: task, status: status, node: self.node, elapsed: (ContinuousClock.now - start).seconds,
+                delayed: delayed, error: error)
+        }
+        var logger = self.logger
+        logger[metadataKey: "dip.job.id"] = "\(task.jobID)"
+        logger[metadataKey: "dip.task.id"] = "\(task.taskIndex)"
+
+        if self.admission.withLock({ $0.isDraining }) {
+            return receipt(.rejected, error: "node is shutting down")
+        }
+        var generator = self.generator(for: task)
+        let delay: Duration
+        switch self.scheduler.decide(on: task, load: self.configuration.load, using: &generator) {
+        case .reject(let reason):
+            logger.debug("rejected task", metadata: ["reason": "\(reason)"])
+            return receipt(.rejected, error: reason)
+        case .accept(let chosen):
+            delay = chosen
+        }
+
+        switch self.admission.withLock({ $0.tryAdmit() }) {
+        case .admitted:
+            break
+        case .draining:
+            return receipt(.rejected, error: "node is shutting down")
+        case .full:
+            do {
+                try await self.waitForSlot()
+            } catch {
+                return receipt(.failed, error: "task cancelled while queued on node '\(self.node)'")
+            }
+        }
+        defer { self.releaseSlot() }
+
+        let delayed = delay > .zero
+        if delayed {
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                return receipt(.failed, delayed: true, error: "task cancelled during the injected delay on node '\(self.node)'")
+            }
+        }
+        do {
+            let pipeline = try self.pipeline(task.pipeline)
+            let storage = self.storage
+            let codec = self.codec
+            try await self.threadPool.runIfActive {
+                try Self.process(task, pipeline: pipeline, codec: codec, storage: storage)
+            }
+            logger.debug("task succeeded", metadata: ["input": "\(task.inputPath)", "delayed": "\(delayed)"])
+            return receipt(.succeeded, delayed: delayed)
+        } catch let error as DistributedImagingError {
+            logger.debug("task failed", metadata: ["error": "\(error)"])
+            return receipt(.failed, delayed: delayed, error: Self.message(error.message, naming: task.inputPath))
+        } catch {
+            logger.debug("task failed", metadata: ["error": "\(error)"])
+            return receipt(.failed, delayed: delayed, error: Self.message("\(error)", naming: task.inputPath))
+        }
+    }
+
+    /// The work of one task: read, decode, filter, encode, write atomically.
+    ///
+    /// Runs on a thread-pool thread.
+    static func process(_ task: TaskRequest, pipeline: Pipeline, codec: ImageCodec, storage: SharedStorage) throws {
+        let bytes = try storage.read(task.inputPath)
+        let image = try codec.decode(bytes, name: task.inputPath)
+        let output = try pipeline.apply(to: image)
+        let encoded = try codec.encode(output, as: task.outputFormat)
+        try storage.write(encoded, to: task.outputPath)
+    }
+
+    /// Waits for graceful shutdown, then drains: rejects new tasks and waits for those in flight.
+    public func run() async throws {
+        do {
+            try await gracefulShutdown()
+        } catch {
+            return  // cancelled: the task group is going away, tasks in flight are cancelled too
+        }
+        await self.drain()
+    }
+
+    /// Stops accepting tasks and returns once every accepted task has answered.
+    public func drain() async {
+        if self.admission.withLock({ $0.beginDraining() }) { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if !self.admission.withLock({ $0.waitForDrain(continuation) }) {
+                continuation.resume()
+            }
+        }
+    }
+
+    /// The number of accepted tasks holding a slot now.
+    public var activeTasks: Int { self.admission.withLock { $0.active } }
+
+    // MARK: - Internals
+
+    private func generator(for task: TaskRequest) -> SeededRandomNumberGenerator {
+        let job = SeededRandomNumberGenerator.derive(seed: self.seed, [task.jobID.rawValue])
+        return SeededRandomNumberGenerator(
+            seed: SeededRandomNumberGenerator.derive(seed: job, UInt64(task.taskIndex), UInt64(task.attempt)))
+    }
+
+    private func waitForSlot() async throws {
+        let id = self.admission.withLock { $0.makeWaiterID() }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                switch self.admission.withLock({ $0.enqueue(id, continuation: continuation) }) {
+                case .resume: continuation.resume()
+                case .cancel: continuation.resume(throwing: CancellationError())
+                case .wait: break
+                }
+            }
+        } onCancel: {
+            self.admission.withLock { $0.cancel(id) }?.resume(throwing: CancellationError())
+        }
+    }
+
+    private func releaseSlot() {
+        switch self.admission.withLock({ $0.release() }) {
+        case .none: break
+        case .resumeWaiter(let waiter): waiter.resume()
+        case .drained(let waiters): waiters.forEach { $0.resume() }
+        }
+    }
+
+    private func pipeline(_ spec: String) throws -> Pipeline {
+        if let cached = self.pipelines.withLock({ $0[spec] }) { return cached }
+        let pipeline = try Pipeline(parsing: spec, registry: self.registry)
+        self.pipelines.withLock { cache in
+            if cache.count >= 32 { cache.removeAll() }
+            cache[spec] = pipeline
+        }
+        return pipeline
+    }
+
+    private static func message(_ message: String, naming input: String) -> String {
+        message.contains(input) ? message : "\(input): \(message)"
+    }
+}
+
+extension SystemRandomNumberGenerator {
+    /// A fresh 64-bit seed from the system's entropy source.
+    var seedValue: UInt64 {
+        var generator = self
+        return generator.next()
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var seconds: Double {
+        let (seconds, attoseconds) = self.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

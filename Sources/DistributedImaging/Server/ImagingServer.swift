@@ -1,0 +1,291 @@
+import Logging
+import Synchronization
+
+/// The server role: lists a job's directory, makes one task per image, places the tasks on
+/// nodes and collects one ``JobReceipt``.
+///
+/// Tasks are dispatched concurrently, at most ``ServerConfiguration/maxConcurrentTasks`` at a
+/// time. Each attempt asks ``Placement`` for a node; a rejected task, or one whose node cannot be
+/// reached, is placed again — on any node, the same one included — until it is answered or
+/// ``ServerConfiguration/maxAttempts`` placements were tried, after which it fails with the last
+/// reason. A node's `failed` answer (a corrupt image, say) is final. The job succeeds iff every
+/// task succeeded.
+///
+/// ```swift
+/// let server = try ImagingServer(storage: storage, nodes: transport.connections(), logger: logger)
+/// let receipt = try await server.submit(JobRequest(inputDirectory: "photos", pipeline: "invert"))
+/// ```
+public final class ImagingServer: JobSubmitter {
+    /// The server's settings.
+    public let configuration: ServerConfiguration
+    /// The shared storage.
+    public let storage: SharedStorage
+
+    private let nodes: [any NodeConnection]
+    private let nodeIDs: [NodeID]
+    private let placement: any Placement
+    private let registry: FilterRegistry
+    private let seed: UInt64
+    private let jobIDs: Mutex<SeededRandomNumberGenerator>
+    private let logger: Logger
+
+    /// Creates a server.
+    ///
+    /// - Parameters:
+    ///   - configuration: Attempts, dispatch bound and seed; validated here.
+    ///   - storage: The shared storage; request paths are relative to its root.
+    ///   - nodes: The nodes tasks are placed on.
+    ///   - placement: Which node to try next (default: uniformly at random, as in the seed).
+    ///   - registry: The filters a request's pipeline may name (checked before any task runs).
+    ///   - logger: Where the server logs (`info` per job, `debug` per attempt).
+    /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` for bad settings or
+    ///   two nodes with one name.
+    public init(
+        configuration: ServerConfiguration = .defaults,
+        storage: SharedStorage,
+        nodes: [any NodeConnection],
+        placement: any Placement = RandomPlacement(),
+        registry: FilterRegistry = .standard,
+        logger: Logger
+    ) throws {
+        try configuration.validate()
+        let ids = nodes.map(\.node)
+        if let duplicate = ids.first(where: { id in ids.filter { $0 == id }.count > 1 }) {
+            throw DistributedImagingError.invalidConfiguration("two nodes are named '\(duplicate)'")
+        }
+        self.configuration = configuration
+        self.storage = storage
+        self.nodes = nodes
+        self.nodeIDs = ids
+        self.placement = placement
+        self.registry = registry
+        self.seed = configuration.seed ?? SystemRandomNumberGenerator().seedValue
+        self.jobIDs = Mutex(SeededRandomNumberGenerator(seed: self.seed, deriving: "job-ids"))
+        self.logger = logger
+    }
+
+    /// The nodes tasks are placed on.
+    public var nodeNames: [NodeID] { self.nodeIDs }
+
+    /// Runs `request` to completion.
+    ///
+    /// `onEvent` is called from the task that runs each task of the job, so calls for different
+    /// tasks may overlap; the events of one task come in order, ``JobEvent/started(jobID:tasks:skipped:)``
+    /// comes first and ``JobEvent/finished(_:)`` last, after every other call returned.
+    ///
+    /// - Returns: The receipt; a job with a failed task, or whose input directory is missing,
+    ///   returns status ``JobStatus/failed``. Cancelling the calling task stops placing tasks and
+    ///   returns status ``JobStatus/cancelled``.
+    /// - Throws: ``DistributedImagingError`` when the request is refused as a whole: a path
+    ///   outside the storage root (`pathOutsideStorageRoot`), an output directory equal to or
+    ///   inside the input (`invalidArgument`), a bad pipeline (`invalidPipeline`) or format
+    ///   (`invalidArgument`), or no nodes (`unavailable`).
+    public func submit(_ request: JobRequest, onEvent: @escaping @Sendable (JobEvent) async -> Void) async throws -> JobReceipt {
+        let start = ContinuousClock.now
+        let jobID = self.jobIDs.withLock { generator in
+            JobID(String(generator.next(), radix: 16) + String(generator.next(), radix: 16))
+        }
+        var logger = self.logger
+        logger[metadataKey: "dip.job.id"] = "\(jobID)"
+
+        let plan = try self.plan(request)
+        guard !self.nodes.isEmpty else {
+            throw DistributedImagingError.unavailable("the server has no nodes to place tasks on")
+        }
+        func finish(_ status: JobStatus, _ tasks: [JobReceipt.Task], _ message: String) async -> JobReceipt {
+            let receipt = JobReceipt(
+                jobID: jobID, status: status, input: plan.input, output: plan.output, pipeline: plan.pipeline,
+                tasks: tasks.sorted { $0.input < $1.input }, elapsed: (ContinuousClock.now - start).seconds,
+                message: message)
+            logger.info("job finished", metadata: ["status": "\(status)", "message": "\(message)"])
+            await onEvent(.finished(receipt))
+            return receipt
+        }
+
+        let listing: SharedStorage.Listing
+        do {
+            listing = try self.storage.list(plan.input, recursive: request.recursive)
+        } catch let error as DistributedImagingError where error.code == .notFound {
+            return await finish(.failed, [], "input directory '\(plan.input)' does not exist")
+        } catch let error as DistributedImagingError where error.code == .invalidArgument {
+            return await finish(.failed, [], error.message)
+        }
+
+        let images = listing.files.filter(OutputNaming.isImage)
+        var skipped = listing.files.filter { !OutputNaming.isImage($0) }.map { name in
+            JobReceipt.Task(
+                input: OutputNaming.join(plan.input, name), output: nil, status: .skipped,
+                error: "not a .png, .jpg or .jpeg file")
+        }
+        skipped += listing.directories.map { name in
+            JobReceipt.Task(
+                input: OutputNaming.join(plan.input, name), output: nil, status: .skipped,
+                error: "a directory; submit with recursive to descend")
+        }
+        let outputs = OutputNaming.names(for: images, fileExtension: request.outputFormat.fileExtension)
+        let tasks = zip(images, outputs).enumerated().map { index, paths in
+            TaskRequest(
+                jobID: jobID, taskIndex: index, inputPath: OutputNaming.join(plan.input, paths.0),
+                outputPath: OutputNaming.join(plan.output, paths.1), pipeline: plan.pipeline,
+                outputFormat: request.outputFormat)
+        }
+        logger.info("job started", metadata: ["input": "\(plan.input)", "tasks": "\(tasks.count)", "skipped": "\(skipped.count)"])
+        await onEvent(.started(jobID: jobID, tasks: tasks.count, skipped: skipped.count))
+
+        if tasks.isEmpty {
+            let note = skipped.isEmpty ? "" : " (\(skipped.count) other entries skipped)"
+            return await finish(.succeeded, skipped, "input directory '\(plan.input)' has no images: 0 tasks\(note)")
+        }
+
+        let results = await self.dispatch(tasks, logger: logger, onEvent: onEvent)
+        let counts = JobReceipt.Counts(results)
+        let status: JobStatus
+        let message: String
+        let elapsed = Self.format((ContinuousClock.now - start).seconds)
+        let extras = "\(counts.rejections) rejections, \(counts.delayed) delayed"
+        if counts.cancelled > 0 {
+            status = .cancelled
+            message = "job cancelled: \(counts.succeeded) of \(tasks.count) tasks succeeded, \(counts.cancelled) not run"
+        } else if counts.failed > 0 {
+            status = .failed
+            message = "\(counts.failed) of \(tasks.count) tasks failed (\(extras)) in \(elapsed) s"
+        } else {
+            status = .succeeded
+            message = "\(tasks.count) of \(tasks.count) tasks succeeded (\(extras)) in \(elapsed) s"
+        }
+        return await finish(status, results + skipped, message)
+    }
+
+    // MARK: - Planning
+
+    private struct Plan {
+        var input: String
+        var output: String
+        var pipeline: String
+    }
+
+    private func plan(_ request: JobRequest) throws -> Plan {
+        try request.outputFormat.validate()
+        let pipeline = try Pipeline(parsing: request.pipeline, registry: self.registry).description
+        let input = try self.storage.relativePath(request.inputDirectory)
+        let output: String
+        if let requested = request.outputDirectory {
+            output = try self.storage.relativePath(requested)
+        } else {
+            guard input != "." else {
+                throw DistributedImagingError.invalidArgument(
+                    "the input is the storage root itself; name an output directory (the default '<input>-out' would be outside the root)")
+            }
+            output = try self.storage.relativePath(input + "-out")
+        }
+        if input == "." || output == input || output.hasPrefix(input + "/") {
+            throw DistributedImagingError.invalidArgument(
+                "output directory '\(output)' is equal to or inside the input directory '\(input)'; choose another")
+        }
+        return Plan(input: input, output: output, pipeline: pipeline)
+    }
+
+    // MARK: - Dispatch
+
+    private func dispatch(
+        _ tasks: [TaskRequest], logger: Logger, onEvent: @escaping @Sendable (JobEvent) async -> Void
+    ) async -> [JobReceipt.Task] {
+        await withTaskGroup(of: (Int, JobReceipt.Task).self) { group in
+            var results = [JobReceipt.Task?](repeating: nil, count: tasks.count)
+            var next = 0
+            let bound = min(self.configuration.maxConcurrentTasks, tasks.count)
+            while next < bound {
+                let task = tasks[next]
+                group.addTask { (task.taskIndex, await self.run(task, logger: logger, onEvent: onEvent)) }
+                next += 1
+            }
+            for await (index, result) in group {
+                results[index] = result
+                if next < tasks.count {
+                    let task = tasks[next]
+                    group.addTask { (task.taskIndex, await self.run(task, logger: logger, onEvent: onEvent)) }
+                    next += 1
+                }
+            }
+            return zip(tasks, results).map { task, result in
+                result ?? JobReceipt.Task(
+                    input: task.inputPath, output: task.outputPath, status: .failed, error: "internal error: no result")
+            }
+        }
+    }
+
+    /// Places one task until a node answers it or attempts run out.
+    private func run(
+        _ base: TaskRequest, logger: Logger, onEvent: @escaping @Sendable (JobEvent) async -> Void
+    ) async -> JobReceipt.Task {
+        var generator = SeededRandomNumberGenerator(
+            seed: SeededRandomNumberGenerator.derive(
+                seed: SeededRandomNumberGenerator.derive(seed: self.seed, ["placement", base.jobID.rawValue]),
+                UInt64(base.taskIndex)))
+        var tried: [NodeID] = []
+        var rejections = 0
+        var unreachable = 0
+        var lastReason = ""
+        var lastNode: NodeID?
+        let start = ContinuousClock.now
+        func entry(_ status: JobReceipt.Outcome, delayed: Bool = false, error: String? = nil) -> JobReceipt.Task {
+            JobReceipt.Task(
+                input: base.inputPath, output: base.outputPath, status: status, node: lastNode, attempts: tried.count,
+                rejections: rejections, delayed: delayed, elapsed: (ContinuousClock.now - start).seconds, error: error)
+        }
+        func cancelled() -> JobReceipt.Task { entry(.cancelled, error: "job cancelled before the task ended") }
+
+        for attempt in 1...self.configuration.maxAttempts {
+            if Task.isCancelled { return cancelled() }
+            var request = base
+            request.attempt = attempt
+            let index = self.placement.choose(for: request, among: self.nodeIDs, tried: tried, using: &generator)
+            let connection = self.nodes[min(max(index, 0), self.nodes.count - 1)]
+            tried.append(connection.node)
+            lastNode = connection.node
+            await onEvent(.placed(taskIndex: base.taskIndex, input: base.inputPath, node: connection.node, attempt: attempt))
+            var reason = ""
+            do {
+                let receipt = try await connection.run(request)
+                switch receipt.status {
+                case .succeeded:
+                    let result = entry(.succeeded, delayed: receipt.delayed)
+                    await onEvent(.completed(result))
+                    return result
+                case .failed:
+                    if Task.isCancelled { return cancelled() }
+                    let result = entry(.failed, delayed: receipt.delayed, error: receipt.error ?? "failed on node '\(connection.node)'")
+                    await onEvent(.completed(result))
+                    return result
+                case .rejected:
+                    rejections += 1
+                    reason = receipt.error ?? "rejected"
+                }
+            } catch {
+                if Task.isCancelled { return cancelled() }
+                unreachable += 1
+                reason = "unreachable: \(error)"
+            }
+            lastReason = "node '\(connection.node)': \(reason)"
+            logger.debug(
+                "attempt declined",
+                metadata: ["dip.task.id": "\(base.taskIndex)", "dip.node.id": "\(connection.node)", "reason": "\(lastReason)"])
+            await onEvent(
+                .rejected(taskIndex: base.taskIndex, input: base.inputPath, node: connection.node, attempt: attempt, reason: reason))
+        }
+        let breakdown = unreachable > 0 ? " (\(rejections) rejected, \(unreachable) unreachable)" : ""
+        let result = entry(
+            .failed,
+            error: "no node took the task in \(self.configuration.maxAttempts) attempts\(breakdown); last: \(lastReason)")
+        await onEvent(.completed(result))
+        return result
+    }
+
+    static func format(_ seconds: Double) -> String {
+        let milliseconds = (seconds * 1000).rounded()
+        let whole = Int(milliseconds) / 1000
+        let fraction = Int(milliseconds) % 1000
+        let padded = String(fraction).count < 3 ? String(repeating: "0", count: 3 - String(fraction).count) + String(fraction) : String(fraction)
+        return "\(whole).\(padded)"
+    }
+}

@@ -1,0 +1,163 @@
+import ArgumentParser
+import DistributedImaging
+import Foundation
+import Logging
+
+/// `dip-client submit`: runs a job over a directory of images on a cluster.
+struct Submit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Process every image of a directory on a cluster.",
+        discussion: """
+            With --embedded, a server and --nodes nodes run inside this process (no network). Each \
+            image becomes a task; the server places it on a node chosen uniformly at random; a node \
+            with policy 'optional' rejects it with probability equal to its load (the server then \
+            places it again, up to 40 attempts), and every node delays an accepted task by --delay \
+            seconds with probability equal to its load. The defaults (4 optional nodes at loads \
+            0.8, 0.6, 0.5, 0.2, 0.5 s delay) make rejections and delays visible; the library's \
+            default delay is the seed design's 3 s.
+
+            Paths: the storage root (default: the input directory's parent) holds every input and \
+            output. Outputs go to --output (default: the sibling '<INPUT_DIR>-out'), named \
+            '<stem>.<ext>'; inputs that share a stem keep their full name ('a.jpg.png').
+
+            Output: a line per task and a summary; with --json, the job receipt as JSON on stdout \
+            and the human lines on stderr.
+
+            Exit codes: 0 the job succeeded; 1 the job failed (a task failed, or the input is \
+            missing); 2 usage or configuration error; 3 the server or nodes cannot be reached.
+            \(PipelineHelp.text)
+            """
+    )
+
+    @Flag(name: .long, help: "Run the server and nodes in this process.")
+    var embedded = false
+
+    @Option(name: .long, help: "Number of embedded nodes.")
+    var nodes: Int = 4
+
+    @Option(name: .long, help: "Scheduling policy of every node: mandatory or optional.")
+    var policy: SchedulingPolicy = .optional
+
+    @Option(
+        name: .long,
+        help: "Node loads 0...1: one value for every node, or one per node (default 0.8,0.6,0.5,0.2, repeated to --nodes).")
+    var load: String?
+
+    @Option(name: .long, help: "Seconds a node waits before an accepted task, with probability equal to its load.")
+    var delay: Double = 0.5
+
+    @Option(name: .long, help: "Seed for every random choice (placements, rejections, delays): the same seed, the same run.")
+    var seed: UInt64?
+
+    @Option(name: .long, help: "The pipeline, e.g. 'grayscale | gaussian(sigma: 2)'.")
+    var pipeline: String = JobRequest.defaultPipeline
+
+    @Option(name: .long, help: "Output directory (default: '<INPUT_DIR>-out' beside the input).")
+    var output: String?
+
+    @Option(name: .long, help: "Output format: png or jpeg.")
+    var format: OutputFormat.Kind = .png
+
+    @Option(name: .long, help: "JPEG quality 1...100.")
+    var quality: Int = 95
+
+    @Flag(name: .long, help: "Descend into sub-directories; outputs keep the sub-paths.")
+    var recursive = false
+
+    @Option(name: .long, help: "The shared storage root (default: the input directory's parent).")
+    var storageRoot: String?
+
+    @Flag(name: .long, help: "Print the job receipt as JSON on stdout; human text goes to stderr.")
+    var json = false
+
+    @Flag(name: .long, help: "Log every placement and rejection on stderr.")
+    var verbose = false
+
+    @Argument(help: ArgumentHelp("The directory of images (.png, .jpg, .jpeg).", valueName: "INPUT_DIR"))
+    var input: String
+
+    static let demoLoads = [0.8, 0.6, 0.5, 0.2]
+
+    func validate() throws {
+        guard self.embedded else {
+            throw ValidationError("only embedded clusters are supported so far: pass --embedded")
+        }
+    }
+
+    func run() async throws {
+        let toStandardError = self.json
+        let say: @Sendable (String) -> Void = { line in
+            if toStandardError { Console.error(line) } else { print(line) }
+        }
+        let cluster: LocalCluster
+        let request: JobRequest
+        do {
+            let loads = try self.load.map(Self.parseLoads) ?? (0..<max(self.nodes, 1)).map { Self.demoLoads[$0 % Self.demoLoads.count] }
+            let nodes = try LocalCluster.nodeConfigurations(count: self.nodes, policy: self.policy, loads: loads, delay: self.delay)
+            let input = Self.absolute(self.input)
+            let root = self.storageRoot.map(Self.absolute) ?? URL(fileURLWithPath: input).deletingLastPathComponent().path
+            var logger = Logger(label: "dip-client", factory: { StreamLogHandler.standardError(label: $0) })
+            logger.logLevel = self.verbose ? .debug : .warning
+            cluster = try LocalCluster(storageRoot: root, nodes: nodes, seed: self.seed, logger: logger)
+            let format = self.format == .png ? OutputFormat.png : OutputFormat.jpeg(quality: self.quality)
+            try format.validate()
+            request = JobRequest(
+                inputDirectory: input, outputDirectory: self.output.map(Self.absolute), pipeline: self.pipeline,
+                outputFormat: format, recursive: self.recursive)
+            let summary = nodes.map { "\($0.name) \($0.load)" }.joined(separator: ", ")
+            say("cluster: \(nodes.count) \(self.policy) nodes (\(summary)), delay \(self.delay) s\(self.seed.map { ", seed \($0)" } ?? "")")
+        } catch let error as DistributedImagingError {
+            Console.error("dip-client: error: \(error.message)")
+            throw ExitCode(2)
+        }
+
+        let receipt: JobReceipt
+        do {
+            receipt = try await cluster.submit(request) { event in
+                switch event {
+                case .rejected, .completed: say("  \(event)")
+                case .started, .placed, .finished: break
+                }
+            }
+        } catch let error as DistributedImagingError {
+            if error.code == .pathOutsideStorageRoot || error.code == .notFound {
+                Console.error("dip-client: error: \(error.message)")
+                throw ExitCode(2)
+            }
+            throw CLIError(error).report()
+        }
+
+        for task in receipt.tasks where task.status == .skipped { say("  \(task)") }
+        let counts = receipt.counts
+        say(
+            "\(receipt.status): \(counts.succeeded) succeeded, \(counts.failed) failed, \(counts.skipped) skipped; "
+                + "\(counts.rejections) rejections, \(counts.delayed) delayed; \(Self.seconds(receipt.elapsed)) s")
+        if receipt.status != .succeeded || counts.total == 0 { say(receipt.message) }
+        if self.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let data = try encoder.encode(receipt)
+            print(String(decoding: data, as: UTF8.self))
+        }
+        if receipt.status != .succeeded { throw ExitCode(1) }
+    }
+
+    static func parseLoads(_ text: String) throws -> [Double] {
+        try text.split(separator: ",").map { part in
+            guard let value = Double(part.trimmingCharacters(in: .whitespaces)) else {
+                throw DistributedImagingError(code: .invalidConfiguration, message: "load: '\(part)' is not a number")
+            }
+            return value
+        }
+    }
+
+    static func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true))
+            .standardizedFileURL.path
+    }
+
+    static func seconds(_ value: Double) -> String { String(format: "%.3f", value) }
+}
+
+extension SchedulingPolicy: ExpressibleByArgument {}
+extension OutputFormat.Kind: ExpressibleByArgument {}
