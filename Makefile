@@ -23,3 +23,6 @@ release: deps
 
 bench: deps
 	$(SWIFT) run -c release dip-bench ../shared/corpus
+
+references:
+	python3 Tests/References/make_references.py

@@ -32,10 +32,13 @@ let package = Package(
             name: "CImageCodec",
             linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg"), .linkedLibrary("z")]
         ),
+        // Hot 8-bit filter kernels with SSE2 and AVX2 code paths chosen at run time.
+        .target(name: "CImageKernels"),
         .target(
             name: "DistributedImaging",
             dependencies: [
                 "CImageCodec",
+                "CImageKernels",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,0 +1,54 @@
+#ifndef CIMAGEKERNELS_H
+#define CIMAGEKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Hot 8-bit image kernels, pixel-exact with OpenCV (see Docs and the Swift filters that call them).
+///
+/// Every function works on tightly packed, interleaved 8-bit images (`width * channels` samples
+/// per row, no padding). Borders are BORDER_REFLECT_101 unless stated otherwise. On x86-64 each
+/// kernel is compiled twice, for the SSE2 baseline and for AVX2, and the AVX2 version is chosen at
+/// run time when the CPU has it. Functions that allocate scratch memory return 0 on success and
+/// -1 when memory is exhausted; the others cannot fail.
+
+/// Returns 1 when the AVX2 code paths are used (the CPU has AVX2 and the environment variable
+/// CIMAGEKERNELS_DISABLE_AVX2 is unset or "0"), 0 when the SSE2 baseline runs.
+int CImageKernels_usesAVX2(void);
+
+/// Y = (9798 R + 19235 G + 3735 B + 16384) >> 15 (cv2.COLOR_RGB2GRAY). `channels` is 3 or 4
+/// (alpha ignored); `dst` has `count` samples, `src` has `count * channels`.
+void CImageKernels_grayscale(const uint8_t *src, uint8_t *dst, size_t count, int channels);
+
+/// Separable Gaussian with 8-bit fixed-point taps (`n` odd, taps sum to 256):
+/// h = Σ taps[i]·src (horizontal), out = (Σ taps[i]·h + 32768) >> 16 (vertical).
+int CImageKernels_gaussian(const uint8_t *src, uint8_t *dst, int width, int height, int channels,
+                           const uint16_t *taps, int n);
+
+/// Normalised box filter of odd size `k`: out = round(Σ k×k neighbours / k²) (cv2.blur).
+int CImageKernels_box(const uint8_t *src, uint8_t *dst, int width, int height, int channels, int k);
+
+/// 3×3 sharpen [[0,-1,0],[-1,5,-1],[0,-1,0]], clamped to 0...255 (cv2.filter2D).
+int CImageKernels_sharpen(const uint8_t *src, uint8_t *dst, int width, int height, int channels);
+
+/// Gray in, gray out: min(255, roundeven(sqrtf(gx² + gy²))) with 3×3 Sobel gx, gy
+/// (cv2.convertScaleAbs(cv2.magnitude(Sobel dx, Sobel dy)) in CV_32F).
+int CImageKernels_sobelMagnitude(const uint8_t *src, uint8_t *dst, int width, int height);
+
+/// cv2.Canny(gray, low, high) with apertureSize 3 and the L1 gradient; output 0 or 255.
+/// The internal Sobel uses BORDER_REPLICATE as OpenCV's does.
+int CImageKernels_canny(const uint8_t *src, uint8_t *dst, int width, int height, int low, int high);
+
+/// Halves both sides: out = (a + b + c + d + 2) >> 2 over 2×2 blocks (cv2.resize INTER_AREA by
+/// exactly 2). `dst` is (width/2)×(height/2); an odd last row or column is ignored.
+int CImageKernels_halve(const uint8_t *src, uint8_t *dst, int width, int height, int channels);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

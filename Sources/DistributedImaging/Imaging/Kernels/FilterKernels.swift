@@ -1,0 +1,10 @@
+import CImageKernels
+
+/// Facts about the compiled filter kernels.
+public enum FilterKernels {
+    /// Whether the hot kernels (Gaussian, box, sharpen, Sobel, Canny, grayscale) run their AVX2
+    /// code: true when the CPU has AVX2 unless the environment variable
+    /// `CIMAGEKERNELS_DISABLE_AVX2` is set to a non-zero value before the first filter runs.
+    /// Both code paths give identical output.
+    public static var usesAVX2: Bool { CImageKernels_usesAVX2() != 0 }
+}

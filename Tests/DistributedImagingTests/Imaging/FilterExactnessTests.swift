@@ -1,0 +1,105 @@
+import DistributedImaging
+import Foundation
+import Testing
+
+/// Every filter against OpenCV's output: Tests/References/make_references.py writes the inputs,
+/// OpenCV's results and manifest.json into Resources/references.
+@Suite("Filter exactness against OpenCV")
+struct FilterExactnessTests {
+    struct Reference: Decodable, Sendable, CustomTestStringConvertible {
+        var input: String
+        var pipeline: String
+        var expected: String
+        var alpha: Bool
+
+        var testDescription: String { "\(self.input): \(self.pipeline)" }
+    }
+
+    static let directory: URL? = Bundle.module.url(forResource: "Resources", withExtension: nil)?
+        .appendingPathComponent("references")
+
+    static let references: [Reference] = {
+        guard let directory, let data = try? Data(contentsOf: directory.appendingPathComponent("manifest.json")) else {
+            return []
+        }
+        return (try? JSONDecoder().decode([Reference].self, from: data)) ?? []
+    }()
+
+    @Test("The manifest lists references for every built-in filter")
+    func manifestCoversEveryFilter() {
+        #expect(Self.references.count > 100)
+        let named = Set(Self.references.flatMap { reference in
+            reference.pipeline.split(separator: "|").map { stage in
+                String(stage.split(separator: "(")[0]).trimmingCharacters(in: .whitespaces)
+            }
+        })
+        for entry in FilterRegistry.standard.all {
+            #expect(named.contains(entry.name), "no reference for '\(entry.name)'")
+        }
+    }
+
+    @Test("Output equals OpenCV's (max abs difference 0)", arguments: Self.references)
+    func matchesOpenCV(_ reference: Reference) throws {
+        let directory = try #require(Self.directory)
+        let codec = ImageCodec(keepsAlpha: reference.alpha)
+        let input = try codec.decode(contentsOf: directory.appendingPathComponent(reference.input).path)
+        let expected = try codec.decode(contentsOf: directory.appendingPathComponent(reference.expected).path)
+        let output = try Pipeline(parsing: reference.pipeline).apply(to: input)
+
+        try #require(
+            output.width == expected.width && output.height == expected.height && output.channels == expected.channels,
+            "shape \(output.width)×\(output.height)×\(output.channels), expected \(expected.width)×\(expected.height)×\(expected.channels)"
+        )
+        var differing = 0
+        var maxDifference = 0
+        var first: (x: Int, y: Int, channel: Int, got: UInt8, expected: UInt8)?
+        for index in 0..<output.pixels.count where output.pixels[index] != expected.pixels[index] {
+            let difference = abs(Int(output.pixels[index]) - Int(expected.pixels[index]))
+            maxDifference = max(maxDifference, difference)
+            if first == nil {
+                let pixel = index / output.channels
+                first = (pixel % output.width, pixel / output.width, index % output.channels, output.pixels[index], expected.pixels[index])
+            }
+            differing += 1
+        }
+        #expect(
+            differing == 0,
+            "\(differing) of \(output.pixels.count) samples differ, max abs difference \(maxDifference); first at \(first.map { "x \($0.x) y \($0.y) channel \($0.channel): \($0.got) vs \($0.expected)" } ?? "-")"
+        )
+    }
+}
+
+@Suite("Filters on degenerate sizes")
+struct FilterEdgeCaseTests {
+    @Test("Every filter accepts 1×1, 1×N and N×1 images in 1, 3 and 4 channels", arguments: [1, 3, 4])
+    func tinyImages(channels: Int) throws {
+        for (width, height) in [(1, 1), (1, 7), (7, 1), (2, 2)] {
+            let pixels = (0..<(width * height * channels)).map { UInt8(truncatingIfNeeded: $0 &* 37) }
+            let image = try Image(width: width, height: height, channels: channels, pixels: pixels)
+            for entry in FilterRegistry.standard.all where entry.name != "resize" {
+                let output = try Pipeline(parsing: entry.name).apply(to: image)
+                #expect(output.width == width && output.height == height, "\(entry.name) on \(width)×\(height)")
+                #expect(output.pixels.count == output.width * output.height * output.channels)
+            }
+            if width >= 2, height >= 2 {
+                let half = try Pipeline(parsing: "resize").apply(to: image)
+                #expect(half.width == width / 2 && half.height == height / 2)
+            }
+        }
+    }
+
+    @Test("resize refuses to produce an empty image")
+    func resizeToNothing() throws {
+        let image = try Image(width: 1, height: 9, channels: 3)
+        #expect(throws: DistributedImagingError.self) { try Pipeline(parsing: "resize(scale: 0.5)").apply(to: image) }
+    }
+
+    @Test("Sobel and Canny give one channel; colour filters keep the channels")
+    func channels() throws {
+        let image = try Image(width: 8, height: 6, channels: 4, repeating: 90)
+        #expect(try Pipeline(parsing: "sobel").apply(to: image).channels == 1)
+        #expect(try Pipeline(parsing: "canny").apply(to: image).channels == 1)
+        #expect(try Pipeline(parsing: "grayscale").apply(to: image).channels == 1)
+        #expect(try Pipeline(parsing: "gaussian | box | sharpen | threshold | invert | edges").apply(to: image).channels == 4)
+    }
+}
