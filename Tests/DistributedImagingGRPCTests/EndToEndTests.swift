@@ -7,7 +7,7 @@ import Testing
 /// policies and loads, and dip-client submit --server; compares outputs with dip-client apply.
 @Suite("End to end (real executables)", .serialized, .timeLimit(.minutes(2)))
 struct EndToEndTests {
-    static let pipeline = "invert"
+    static let pipeline = "grayscale | gaussian(size: 5) | canny(low: 100, high: 200)"
     static let images = ["astronaut.png", "camera.png", "coins.png", "grace_hopper.jpg"]
 
     static var corpus: URL {
