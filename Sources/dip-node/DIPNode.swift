@@ -60,6 +60,9 @@ struct DIPNode: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @OptionGroup(title: "Security")
+    var security: SecurityOptions
+
     func run() async throws {
         let logger: Logger
         let node: ImagingNode
@@ -81,7 +84,8 @@ struct DIPNode: AsyncParsableCommand {
             let storage = try settings.storage()
             node = try ImagingNode(configuration: configuration, storage: storage, logger: logger)
             host = try GRPCNodeHost(
-                settings: settings, executor: node, activeTasks: { node.activeTasks }, logger: logger,
+                settings: settings, executor: node, activeTasks: { node.activeTasks },
+                security: try self.security.resolve(settings.security, section: "node"), logger: logger,
                 onListening: { address in
                     Console.announce("dip-node '\(configuration.name)' listening on \(address) (storage root \(storage.root))")
                 })
@@ -95,7 +99,7 @@ struct DIPNode: AsyncParsableCommand {
             ).run()
         } catch let error as DistributedImagingError {
             Console.fail("dip-node", error)
-            throw ExitCode(error.code == .invalidConfiguration || error.code == .invalidArgument ? 2 : 1)
+            throw ExitCode(error.code == .invalidConfiguration || error.code == .invalidArgument || error.code == .unauthenticated ? 2 : 1)
         } catch {
             Console.fail("dip-node", DistributedImagingError(code: .unavailable, message: "\(error)"))
             throw ExitCode(1)

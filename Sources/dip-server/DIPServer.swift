@@ -31,8 +31,17 @@ struct DIPServer: AsyncParsableCommand {
     @Option(name: .long, help: "The server's mount of the shared storage; every job path lies under it (required).")
     var storageRoot: String?
 
+    @Option(name: .long, help: "Seconds between node heartbeats (default 5); a node silent for 3 is not placed on, and a node that stopped answering is skipped this long.")
+    var heartbeatInterval: Double?
+
+    @Option(name: .long, help: "Longest one task may take on a node, injected delay included (default: no limit); past it the task is placed on another node.")
+    var taskTimeout: Double?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
+
+    @OptionGroup(title: "Security")
+    var security: SecurityOptions
 
     func run() async throws {
         let logger: Logger
@@ -41,9 +50,12 @@ struct DIPServer: AsyncParsableCommand {
             var settings = try self.config.map(DeploymentConfiguration.load(path:))?.server ?? ServerSettings()
             if let listen = self.listen { settings.listen = listen }
             if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
+            if let heartbeatInterval = self.heartbeatInterval { settings.heartbeatInterval = heartbeatInterval }
+            if let taskTimeout = self.taskTimeout { settings.taskTimeout = taskTimeout }
             logger = try Console.logger(label: "dip-server", level: self.logLevel)
             let root = settings.storageRoot ?? ""
-            host = try GRPCServerHost(settings: settings, logger: logger) { address in
+            let security = try self.security.resolve(settings.security, section: "server")
+            host = try GRPCServerHost(settings: settings, security: security, logger: logger) { address in
                 Console.announce("dip-server listening on \(address) (storage root \(root))")
             }
         } catch let error as DistributedImagingError {

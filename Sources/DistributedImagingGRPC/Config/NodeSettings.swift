@@ -26,6 +26,9 @@ public struct NodeSettings: Sendable, Hashable, Codable {
     /// Seeds the node's decisions; unset draws one from the system.
     public var seed: UInt64?
 
+    /// The shared token and TLS files (key `security`; default: no token, plaintext).
+    public var security = SecuritySettings()
+
     /// The default listening address.
     public static let defaultListen = "0.0.0.0:7100"
 
@@ -48,7 +51,7 @@ public struct NodeSettings: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, listen, advertise, server, storageRoot, policy, load, delay, maxConcurrentTasks, seed
+        case name, listen, advertise, server, storageRoot, policy, load, delay, maxConcurrentTasks, seed, security
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -67,6 +70,7 @@ public struct NodeSettings: Sendable, Hashable, Codable {
         self.maxConcurrentTasks =
             try container.decodeIfPresent(Int.self, forKey: .maxConcurrentTasks) ?? defaults.maxConcurrentTasks
         self.seed = try container.decodeIfPresent(UInt64.self, forKey: .seed)
+        self.security = try container.decodeIfPresent(SecuritySettings.self, forKey: .security) ?? SecuritySettings()
         if let policy = try container.decodeIfPresent(String.self, forKey: .policy) {
             try self.setPolicy(policy, key: "node.policy")
         }

@@ -35,6 +35,9 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     /// Nodes known without registration (default none).
     public var nodes: [StaticNode]
 
+    /// The shared token and TLS files (key `security`; default: no token, plaintext).
+    public var security = SecuritySettings()
+
     /// The default listening address.
     public static let defaultListen = "0.0.0.0:7000"
 
@@ -55,7 +58,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, storageRoot, maxAttempts, maxConcurrentTasks, seed, heartbeatInterval, taskTimeout, nodes
+        case listen, storageRoot, maxAttempts, maxConcurrentTasks, seed, heartbeatInterval, taskTimeout, nodes, security
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -73,6 +76,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
             try container.decodeIfPresent(Double.self, forKey: .heartbeatInterval) ?? defaults.heartbeatInterval
         self.taskTimeout = try container.decodeIfPresent(Double.self, forKey: .taskTimeout)
         self.nodes = try container.decodeIfPresent([StaticNode].self, forKey: .nodes) ?? []
+        self.security = try container.decodeIfPresent(SecuritySettings.self, forKey: .security) ?? SecuritySettings()
     }
 
     /// The placement settings for ``DistributedImaging/ImagingServer``, checked.

@@ -20,6 +20,7 @@ public final class GRPCNodeHost: Sendable {
     ///   - settings: The `node` section (listen, advertise, server, policy, load, ...).
     ///   - executor: The node role.
     ///   - activeTasks: Tasks in flight now, for status and heartbeats.
+    ///   - security: The shared token and TLS, for calls in and out (default none).
     ///   - logger: Where it logs.
     ///   - onListening: Called with the bound address.
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`.
@@ -27,6 +28,7 @@ public final class GRPCNodeHost: Sendable {
         settings: NodeSettings,
         executor: any TaskExecutor,
         activeTasks: @escaping @Sendable () -> Int = { 0 },
+        security: PeerSecurity = .none,
         logger: Logger,
         onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in }
     ) throws {
@@ -44,10 +46,12 @@ public final class GRPCNodeHost: Sendable {
                 NodeServiceProvider(executor: executor),
                 HealthServiceProvider { PeerStatus(role: .node, node: describe(nil)) },
             ],
+            security: security,
+            logger: logger,
             onListening: onListening)
         self.endpoint = endpoint
         if let server = try settings.serverAddress() {
-            self.registrar = try NodeRegistrar(server: server, logger: logger) {
+            self.registrar = try NodeRegistrar(server: server, security: security, logger: logger) {
                 describe(try await endpoint.listeningAddress)
             }
         } else {

@@ -22,17 +22,21 @@ public final class GRPCServerHost: Sendable {
     public let endpoint: GRPCEndpoint
 
     private let logger: Logger
+    private let security: PeerSecurity
 
     /// Wires a server.
     ///
     /// - Parameters:
     ///   - settings: The `server` section (listen address, heartbeat, task timeout, static nodes).
+    ///   - security: The shared token and TLS, for calls in and out (resolve it with
+    ///     ``SecuritySettings/resolve(tokenFileFromFlag:environment:section:)``; default none).
     ///   - logger: Where the server logs.
     ///   - onListening: Called with the bound address.
     ///   - makeSubmitter: Makes the job runner for the nodes live when a job starts.
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`.
     public init(
         settings: ServerSettings,
+        security: PeerSecurity = .none,
         logger: Logger,
         onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in },
         makeSubmitter: @escaping @Sendable ([any NodeConnection]) throws -> any JobSubmitter
@@ -42,6 +46,7 @@ public final class GRPCServerHost: Sendable {
             staticNodes: try settings.staticNodes(),
             heartbeatInterval: .seconds(double: settings.heartbeatInterval),
             taskTimeout: settings.taskTimeout.map { .seconds(double: $0) },
+            security: security,
             logger: logger)
         let submitter = RegistryJobSubmitter(registry: registry, makeSubmitter: makeSubmitter)
         self.registry = registry
@@ -52,8 +57,16 @@ public final class GRPCServerHost: Sendable {
                 RegistryServiceProvider(registry: registry),
                 HealthServiceProvider { PeerStatus(role: .server, nodes: registry.advertisements()) },
             ],
+            security: security,
+            logger: logger,
             onListening: onListening)
         self.logger = logger
+        self.security = security
+        let listen = try settings.listenAddress()
+        if security.authToken == nil && !listen.isLoopback {
+            logger.warning(
+                "authentication is off and the server listens on a non-loopback address: anyone who can reach \(listen) can run jobs; set --auth-token-file or DIP_AUTH_TOKEN")
+        }
     }
 
     /// Wires a server whose jobs run on ``DistributedImaging/ImagingServer``.
@@ -63,21 +76,26 @@ public final class GRPCServerHost: Sendable {
     ///
     /// - Parameters:
     ///   - settings: The `server` section.
+    ///   - security: The shared token and TLS (default none).
     ///   - logger: Where the server logs.
     ///   - onListening: Called with the bound address.
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
     ///   naming the key and value.
     public convenience init(
-        settings: ServerSettings, logger: Logger, onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in }
+        settings: ServerSettings, security: PeerSecurity = .none, logger: Logger,
+        onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in }
     ) throws {
         let configuration = try settings.serverConfiguration()
         let storage = try settings.storage()
         let jobs = JobCounter()
-        try self.init(settings: settings, logger: logger, onListening: onListening) { nodes in
+        // Shared by every job: a node found dead by one job is skipped by the next, for one
+        // heartbeat interval, then probed again.
+        let health = NodeHealth(retryAfter: .seconds(double: settings.heartbeatInterval))
+        try self.init(settings: settings, security: security, logger: logger, onListening: onListening) { nodes in
             var perJob = configuration
             let number = jobs.next()
             perJob.seed = configuration.seed.map { $0 &+ number }
-            return try ImagingServer(configuration: perJob, storage: storage, nodes: nodes, logger: logger)
+            return try ImagingServer(configuration: perJob, storage: storage, nodes: nodes, health: health, logger: logger)
         }
     }
 
@@ -95,7 +113,7 @@ public final class GRPCServerHost: Sendable {
         for node in nodes {
             do {
                 let address = try PeerAddress(parsing: node.address)
-                let status = try await HealthClient.status(of: address, timeout: timeout)
+                let status = try await HealthClient.status(of: address, timeout: timeout, security: self.security)
                 if status.protocolVersion != WireProtocol.version {
                     problems.append(
                         "static node '\(node.name)' at \(node.address) speaks \(WireProtocol.describe(status.protocolVersion)), "
