@@ -57,6 +57,12 @@ struct DIPNode: AsyncParsableCommand {
     @Option(name: .long, help: "Seed for the node's random choices (default: from the system).")
     var seed: UInt64?
 
+    @Option(name: .long, help: "Largest image a task may decode, in pixels (default 100000000).")
+    var maxPixels: Int?
+
+    @Option(name: .long, help: "Largest input file, in bytes (default 536870912).")
+    var maxFileBytes: Int?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -79,10 +85,12 @@ struct DIPNode: AsyncParsableCommand {
             if let delay = self.delay { settings.delay = delay }
             if let maxConcurrent = self.maxConcurrent { settings.maxConcurrentTasks = maxConcurrent }
             if let seed = self.seed { settings.seed = seed }
+            if let maxPixels = self.maxPixels { settings.maxPixels = maxPixels }
+            if let maxFileBytes = self.maxFileBytes { settings.maxFileBytes = maxFileBytes }
             logger = try Console.logger(label: "dip-node", level: self.logLevel)
             let configuration = try settings.nodeConfiguration()
             let storage = try settings.storage()
-            node = try ImagingNode(configuration: configuration, storage: storage, logger: logger)
+            node = try ImagingNode(configuration: configuration, storage: storage, codec: try settings.codec(), logger: logger)
             host = try GRPCNodeHost(
                 settings: settings, executor: node, activeTasks: { node.activeTasks },
                 security: try self.security.resolve(settings.security, section: "node"), logger: logger,

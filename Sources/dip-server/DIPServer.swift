@@ -37,6 +37,9 @@ struct DIPServer: AsyncParsableCommand {
     @Option(name: .long, help: "Longest one task may take on a node, injected delay included (default: no limit); past it the task is placed on another node.")
     var taskTimeout: Double?
 
+    @Option(name: .long, help: "Images one job may hold (default 100000); larger jobs are refused before any task runs.")
+    var maxImages: Int?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -52,6 +55,7 @@ struct DIPServer: AsyncParsableCommand {
             if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
             if let heartbeatInterval = self.heartbeatInterval { settings.heartbeatInterval = heartbeatInterval }
             if let taskTimeout = self.taskTimeout { settings.taskTimeout = taskTimeout }
+            if let maxImages = self.maxImages { settings.maxImagesPerJob = maxImages }
             logger = try Console.logger(label: "dip-server", level: self.logLevel)
             let root = settings.storageRoot ?? ""
             let security = try self.security.resolve(settings.security, section: "server")

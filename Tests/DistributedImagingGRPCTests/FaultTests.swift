@@ -209,6 +209,34 @@ struct FaultTests {
         }
     }
 
+    @Test("Configured limits: pixels and file size fail their task before decoding; too many images refuse the job")
+    func configuredLimits() async throws {
+        try await withFaultCluster { cluster in
+            let server = try await cluster.startServer(["--max-images", "4"])
+            try await cluster.startNode("node-1", ["--load", "0", "--max-pixels", "4000", "--max-file-bytes", "200000"])
+            try await cluster.waitForNodes(1)
+            _ = try cluster.makeImages(2, in: "in")
+            let dir = cluster.root.appendingPathComponent("in")
+            let wide = try Image(width: 100, height: 50, channels: 1, repeating: 9)
+            try Data(ImageCodec.default.encode(wide, as: .png)).write(to: dir.appendingPathComponent("wide.png"))
+            try Data(repeating: 0, count: 300_000).write(to: dir.appendingPathComponent("big.jpg"))
+            let client = try cluster.startClient(
+                ["submit", "--server", "\(server)", "--pipeline", Self.pipeline, "--json", "in"], name: "client")
+            #expect(try await client.waitForExit() == 1, "\(client.errors)")
+            let receipt = try client.receipt()
+            #expect(receipt.counts.succeeded == 2)
+            let wideTask = try #require(receipt.tasks.first { $0.input == "in/wide.png" })
+            #expect(wideTask.error?.contains("limit") == true, "\(wideTask.error ?? "")")
+            let bigTask = try #require(receipt.tasks.first { $0.input == "in/big.jpg" })
+            #expect(bigTask.status == .failed && bigTask.error?.contains("big.jpg") == true, "\(bigTask.error ?? "")")
+
+            _ = try cluster.makeImages(5, in: "many")
+            let many = try cluster.startClient(["submit", "--server", "\(server)", "many"], name: "client-many")
+            #expect(try await many.waitForExit() == 2, "\(many.errors)")
+            #expect(many.errors.contains("limit of 4"), "\(many.errors)")
+        }
+    }
+
     /// A PNG whose header declares `width`×`height` (valid CRCs) with a token of image data.
     static func oversizedPNG(width: UInt32, height: UInt32) -> [UInt8] {
         func bigEndian(_ value: UInt32) -> [UInt8] { [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: value >> $0) } }

@@ -84,6 +84,7 @@ public final class ImagingServer: JobSubmitter {
     /// - Throws: ``DistributedImagingError`` when the request is refused as a whole: a path
     ///   outside the storage root (`pathOutsideStorageRoot`), an output directory equal to or
     ///   inside the input (`invalidArgument`), a bad pipeline (`invalidPipeline`) or format
+    ///   (`invalidArgument`), more images than ``ServerConfiguration/maxImagesPerJob``
     ///   (`invalidArgument`), or no nodes (`unavailable`).
     public func submit(_ request: JobRequest, onEvent: @escaping @Sendable (JobEvent) async -> Void) async throws -> JobReceipt {
         let start = ContinuousClock.now
@@ -117,6 +118,11 @@ public final class ImagingServer: JobSubmitter {
         }
 
         let images = listing.files.filter(OutputNaming.isImage)
+        guard images.count <= self.configuration.maxImagesPerJob else {
+            throw DistributedImagingError.invalidArgument(
+                "'\(plan.input)' holds \(images.count) images, more than this server's limit of "
+                    + "\(self.configuration.maxImagesPerJob) per job (server.maxImagesPerJob); split the job")
+        }
         var skipped = listing.files.filter { !OutputNaming.isImage($0) }.map { name in
             JobReceipt.Task(
                 input: OutputNaming.join(plan.input, name), output: nil, status: .skipped,

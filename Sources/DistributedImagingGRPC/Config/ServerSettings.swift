@@ -34,6 +34,8 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     public var taskTimeout: Double?
     /// Nodes known without registration (default none).
     public var nodes: [StaticNode]
+    /// Images one job may hold (flag `--max-images`; default 100 000).
+    public var maxImagesPerJob = ServerConfiguration.defaultMaxImagesPerJob
 
     /// The shared token and TLS files (key `security`; default: no token, plaintext).
     public var security = SecuritySettings()
@@ -59,6 +61,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, storageRoot, maxAttempts, maxConcurrentTasks, seed, heartbeatInterval, taskTimeout, nodes, security
+        case maxImagesPerJob
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -76,6 +79,8 @@ public struct ServerSettings: Sendable, Hashable, Codable {
             try container.decodeIfPresent(Double.self, forKey: .heartbeatInterval) ?? defaults.heartbeatInterval
         self.taskTimeout = try container.decodeIfPresent(Double.self, forKey: .taskTimeout)
         self.nodes = try container.decodeIfPresent([StaticNode].self, forKey: .nodes) ?? []
+        self.maxImagesPerJob =
+            try container.decodeIfPresent(Int.self, forKey: .maxImagesPerJob) ?? ServerConfiguration.defaultMaxImagesPerJob
         self.security = try container.decodeIfPresent(SecuritySettings.self, forKey: .security) ?? SecuritySettings()
     }
 
@@ -83,8 +88,9 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     ///
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`.
     public func serverConfiguration() throws -> ServerConfiguration {
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             maxAttempts: self.maxAttempts, maxConcurrentTasks: self.maxConcurrentTasks, seed: self.seed)
+        configuration.maxImagesPerJob = self.maxImagesPerJob
         try configuration.validate()
         return configuration
     }
