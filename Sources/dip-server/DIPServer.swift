@@ -40,6 +40,9 @@ struct DIPServer: AsyncParsableCommand {
     @Option(name: .long, help: "Images one job may hold (default 100000); larger jobs are refused before any task runs.")
     var maxImages: Int?
 
+    @Option(name: .long, help: "Seconds running jobs may continue after SIGTERM/SIGINT before their remaining tasks fail (default 30).")
+    var shutdownGracePeriod: Double?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -56,6 +59,7 @@ struct DIPServer: AsyncParsableCommand {
             if let heartbeatInterval = self.heartbeatInterval { settings.heartbeatInterval = heartbeatInterval }
             if let taskTimeout = self.taskTimeout { settings.taskTimeout = taskTimeout }
             if let maxImages = self.maxImages { settings.maxImagesPerJob = maxImages }
+            if let grace = self.shutdownGracePeriod { settings.shutdownGracePeriod = grace }
             logger = try Console.logger(label: "dip-server", level: self.logLevel)
             let root = settings.storageRoot ?? ""
             let security = try self.security.resolve(settings.security, section: "server")

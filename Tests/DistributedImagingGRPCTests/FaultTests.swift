@@ -132,6 +132,58 @@ struct FaultTests {
         }
     }
 
+    @Test("SIGTERM on the server: running jobs finish within the grace period, new ones are refused, exit 0")
+    func serverDrained() async throws {
+        try await withFaultCluster { cluster in
+            let server = try await cluster.startServer(["--shutdown-grace-period", "30"])
+            try await cluster.startNode("node-1", ["--load", "1", "--delay", "0.05", "--max-concurrent", "4"])
+            try await cluster.waitForNodes(1)
+            let images = try cluster.makeImages(40, in: "in")
+            let out = cluster.root.appendingPathComponent("out")
+            let client = try cluster.startClient(
+                ["submit", "--server", "\(server)", "--pipeline", Self.pipeline, "--output", "out", "--json", "in"], name: "client")
+            try await ManagedProcess.waitUntil {
+                ((try? FileManager.default.contentsOfDirectory(atPath: out.path))?.count ?? 0) > 2 || !client.process.isRunning
+            }
+            let serverProcess = try #require(cluster.server)
+            serverProcess.signal(SIGTERM)
+            try await Task.sleep(for: .milliseconds(100))
+            let late = try cluster.startClient(["submit", "--server", "\(server)", "--output", "late", "in"], name: "client-late")
+            #expect(try await late.waitForExit() == 3, "\(late.errors)")
+            #expect(try await client.waitForExit() == 0, "\(client.errors)")
+            #expect(try client.receipt().counts.succeeded == images.count)
+            #expect(try await serverProcess.waitForExit(timeout: .seconds(10)) == 0, "\(serverProcess.errors)")
+        }
+    }
+
+    @Test("SIGTERM on the server past the grace period: remaining tasks fail with the reason, the client gets its receipt")
+    func serverGracePeriodPasses() async throws {
+        try await withFaultCluster { cluster in
+            let server = try await cluster.startServer(["--shutdown-grace-period", "0.3"])
+            try await cluster.startNode("node-1", ["--load", "1", "--delay", "0.2", "--max-concurrent", "2"])
+            try await cluster.waitForNodes(1)
+            let images = try cluster.makeImages(40, in: "in")
+            let out = cluster.root.appendingPathComponent("out")
+            let client = try cluster.startClient(
+                ["submit", "--server", "\(server)", "--pipeline", Self.pipeline, "--output", "out", "--json", "in"], name: "client")
+            try await ManagedProcess.waitUntil {
+                ((try? FileManager.default.contentsOfDirectory(atPath: out.path))?.count ?? 0) > 1 || !client.process.isRunning
+            }
+            let serverProcess = try #require(cluster.server)
+            serverProcess.signal(SIGTERM)
+            #expect(try await client.waitForExit(timeout: .seconds(15)) == 1, "\(client.errors)")
+            let receipt = try client.receipt()
+            #expect(receipt.status == .failed)
+            #expect(receipt.counts.succeeded > 0 && receipt.counts.succeeded < images.count)
+            #expect(receipt.counts.succeeded + receipt.counts.failed == images.count)
+            #expect(receipt.tasks.filter { $0.status == .failed }.allSatisfy { $0.error?.contains("grace period") == true })
+            #expect(receipt.message.contains("shut down"), "\(receipt.message)")
+            #expect(try await serverProcess.waitForExit(timeout: .seconds(10)) == 0, "\(serverProcess.errors)")
+            // Outputs written before the stop are complete.
+            #expect(try cluster.expectOutputsMatchReference(receipt, pipeline: Self.pipeline).isEmpty)
+        }
+    }
+
     @Test("Corrupt, truncated, non-image and oversized files fail their own tasks; good ones succeed; nothing crashes")
     func badInputs() async throws {
         try await withFaultCluster { cluster in

@@ -6,8 +6,9 @@ import Synchronization
 /// Everything `dip-server` runs, wired: a ``NodeRegistry`` (static and registered nodes) and a
 /// ``GRPCEndpoint`` serving `JobService`, `RegistryService` and `HealthService`.
 ///
-/// Run ``services`` in a `ServiceGroup`, in order: on shutdown the endpoint stops first (jobs in
-/// flight finish), then the registry closes the node connections.
+/// Run ``services`` in a `ServiceGroup`, in order: on shutdown new jobs are refused and running
+/// ones get `shutdownGracePeriod` to finish (then their remaining tasks fail and each client gets
+/// its receipt), then the endpoint stops, then the registry closes the node connections.
 ///
 /// ```swift
 /// let host = try GRPCServerHost(settings: settings, logger: logger) { nodes in
@@ -20,6 +21,8 @@ public final class GRPCServerHost: Sendable {
     public let registry: NodeRegistry
     /// The listening endpoint.
     public let endpoint: GRPCEndpoint
+    /// The jobs: on shutdown, refuses new ones and gives running ones the grace period.
+    public let jobs: GracefulJobSubmitter
 
     private let logger: Logger
     private let security: PeerSecurity
@@ -48,7 +51,10 @@ public final class GRPCServerHost: Sendable {
             taskTimeout: settings.taskTimeout.map { .seconds(double: $0) },
             security: security,
             logger: logger)
-        let submitter = RegistryJobSubmitter(registry: registry, makeSubmitter: makeSubmitter)
+        let submitter = GracefulJobSubmitter(
+            base: RegistryJobSubmitter(registry: registry, makeSubmitter: makeSubmitter),
+            gracePeriod: .seconds(double: settings.shutdownGracePeriod))
+        self.jobs = submitter
         self.registry = registry
         self.endpoint = GRPCEndpoint(
             listen: try settings.listenAddress(),
@@ -100,7 +106,7 @@ public final class GRPCServerHost: Sendable {
     }
 
     /// The services to run, in start order.
-    public var services: [any Service] { [self.registry, self.endpoint] }
+    public var services: [any Service] { [self.registry, self.endpoint, self.jobs] }
 
     /// Asks every static node for its status and logs the ones that cannot be reached or speak
     /// another protocol revision (they stay configured: a node may start later).
