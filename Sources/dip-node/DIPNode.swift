@@ -103,7 +103,7 @@ struct DIPNode: AsyncParsableCommand {
         }
         do {
             try await ServiceGroup(
-                services: [node] + host.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+                services: host.services(around: node), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             ).run()
         } catch let error as DistributedImagingError {
             Console.fail("dip-node", error)

@@ -106,7 +106,9 @@ struct FaultTests {
             let status = try await client.waitForExit(timeout: .seconds(60))
             #expect(status == 0, "dip-client: \(client.errors)")
             let receipt = try client.receipt()
-            #expect(receipt.status == .succeeded && receipt.counts.succeeded == images.count)
+            #expect(
+                receipt.status == .succeeded && receipt.counts.succeeded == images.count,
+                "\(receipt.tasks.compactMap(\.error).prefix(3))")
             #expect(try cluster.expectOutputsMatchReference(receipt, pipeline: Self.pipeline).isEmpty)
         }
     }
@@ -181,6 +183,34 @@ struct FaultTests {
             #expect(try await serverProcess.waitForExit(timeout: .seconds(10)) == 0, "\(serverProcess.errors)")
             // Outputs written before the stop are complete.
             #expect(try cluster.expectOutputsMatchReference(receipt, pipeline: Self.pipeline).isEmpty)
+        }
+    }
+
+    @Test("Ctrl-C on the client cancels its job on the server: nothing new is placed, the job ends cancelled")
+    func clientInterrupted() async throws {
+        try await withFaultCluster { cluster in
+            let server = try await cluster.startServer(["--log-level", "info"])
+            try await cluster.startNode("node-1", ["--load", "1", "--delay", "0.1", "--max-concurrent", "2"])
+            try await cluster.waitForNodes(1)
+            let images = try cluster.makeImages(60, in: "in")
+            let out = cluster.root.appendingPathComponent("out")
+            let client = try cluster.startClient(
+                ["submit", "--server", "\(server)", "--pipeline", Self.pipeline, "--output", "out", "in"], name: "client")
+            func outputs() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []).filter { $0.hasSuffix(".png") } }
+            try await ManagedProcess.waitUntil { outputs().count > 3 || !client.process.isRunning }
+            client.signal(SIGINT)
+            _ = try await client.waitForExit()
+            let serverProcess = try #require(cluster.server)
+            try await ManagedProcess.waitUntil(timeout: .seconds(10)) { serverProcess.errors.contains("status=cancelled") }
+            let settled = outputs().count
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(outputs().count == settled, "no task placed after the cancel")
+            #expect(settled < images.count)
+            let processor = try ImageProcessor(pipeline: Self.pipeline)
+            for name in outputs() {
+                let expected = try processor.encodedOutput(forInput: cluster.root.appendingPathComponent("in/\(name)").path, format: .png)
+                #expect(try [UInt8](Data(contentsOf: out.appendingPathComponent(name))) == expected, "\(name) is not complete")
+            }
         }
     }
 

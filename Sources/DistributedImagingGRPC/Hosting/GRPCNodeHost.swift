@@ -6,8 +6,8 @@ import ServiceLifecycle
 /// `NodeService` and `HealthService` for a ``DistributedImaging/TaskExecutor``, and, when a
 /// server is configured, a ``NodeRegistrar`` that registers the node and heartbeats.
 ///
-/// Run the node role first, then ``services``, in a `ServiceGroup`: on shutdown the node
-/// deregisters, stops accepting calls (tasks in flight finish), then drains.
+/// Run ``services(around:)`` with the node role in a `ServiceGroup`: on shutdown the node
+/// deregisters, drains (rejects new tasks, finishes those in flight), then stops listening.
 public final class GRPCNodeHost: Sendable {
     /// The listening endpoint.
     public let endpoint: GRPCEndpoint
