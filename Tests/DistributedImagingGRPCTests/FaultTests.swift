@@ -48,6 +48,53 @@ struct FaultTests {
         }
     }
 
+    @Test("A static node that dies is health-checked out of placement, and back in when it returns")
+    func staticNodeDownAndBack() async throws {
+        try await withFaultCluster { cluster in
+            let (_, first) = try await cluster.startStaticNode("static-1")
+            let (victim, second) = try await cluster.startStaticNode("static-2")
+            let config = cluster.logs.appendingPathComponent("dip.json")
+            try Data(
+                #"{"server": {"nodes": [{"name": "static-1", "address": "\#(first)"}, {"name": "static-2", "address": "\#(second)"}]}}"#
+                    .utf8
+            ).write(to: config)
+            let server = try await cluster.startServer(["--config", config.path, "--heartbeat-interval", "0.3"])
+            try await cluster.waitForNodes(2)
+            victim.signal(SIGKILL)
+            try await cluster.waitForNodes(1, timeout: .seconds(10))
+            _ = try cluster.makeImages(30, in: "in")
+            let client = try cluster.startClient(
+                ["submit", "--server", "\(server)", "--pipeline", Self.pipeline, "--json", "in"], name: "client")
+            #expect(try await client.waitForExit() == 0, "\(client.errors)")
+            let receipt = try client.receipt()
+            #expect(receipt.tasks.allSatisfy { $0.node == NodeID("static-1") && $0.attempts == 1 }, "no attempt lost on the dead node")
+            // It comes back on the same address: listed again.
+            _ = try await cluster.startStaticNode("static-2", listen: "\(second)")
+            try await cluster.waitForNodes(2, timeout: .seconds(10))
+        }
+    }
+
+    @Test("A node that registers during a job takes part in it")
+    func nodeJoinsMidJob() async throws {
+        try await withFaultCluster { cluster in
+            let server = try await cluster.startServer(["--heartbeat-interval", "0.3"])
+            try await cluster.startNode(
+                "node-1", ["--policy", "optional", "--load", "0.5", "--delay", "0.2", "--max-concurrent", "2", "--seed", "1"])
+            try await cluster.waitForNodes(1)
+            _ = try cluster.makeImages(60, in: "in")
+            let out = cluster.root.appendingPathComponent("out")
+            let client = try cluster.startClient(
+                ["submit", "--server", "\(server)", "--pipeline", Self.pipeline, "--output", "out", "--json", "in"], name: "client")
+            try await ManagedProcess.waitUntil {
+                ((try? FileManager.default.contentsOfDirectory(atPath: out.path))?.count ?? 0) > 2 || !client.process.isRunning
+            }
+            try await cluster.startNode("node-2", ["--load", "0", "--seed", "2"])
+            #expect(try await client.waitForExit() == 0, "\(client.errors)")
+            let receipt = try client.receipt()
+            #expect(receipt.tasks.contains { $0.node == NodeID("node-2") }, "the new node took tasks of the running job")
+        }
+    }
+
     @Test("A hung node (SIGSTOP): its tasks are placed again after the task deadline; late writes change nothing")
     func nodeHung() async throws {
         try await withFaultCluster { cluster in

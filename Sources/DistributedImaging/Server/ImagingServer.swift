@@ -25,6 +25,7 @@ public final class ImagingServer: JobSubmitter {
     private let nodeIDs: [NodeID]
     private let placement: any Placement
     private let health: NodeHealth
+    private let liveNodes: (@Sendable () -> [any NodeConnection])?
     private let registry: FilterRegistry
     private let seed: UInt64
     private let jobIDs: Mutex<SeededRandomNumberGenerator>
@@ -40,6 +41,8 @@ public final class ImagingServer: JobSubmitter {
     ///   - registry: The filters a request's pipeline may name (checked before any task runs).
     ///   - health: Which nodes stopped answering; placement skips them for a while (share one
     ///     between the servers of successive jobs so they learn from each other).
+    ///   - liveNodes: Where each attempt reads the nodes to place on, so a running job sees nodes
+    ///     come and go (e.g. a registry's live nodes); `nil`, or an empty answer, uses `nodes`.
     ///   - logger: Where the server logs (`info` per job, `debug` per attempt).
     /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` for bad settings or
     ///   two nodes with one name.
@@ -50,6 +53,7 @@ public final class ImagingServer: JobSubmitter {
         placement: any Placement = RandomPlacement(),
         registry: FilterRegistry = .standard,
         health: NodeHealth = NodeHealth(),
+        liveNodes: (@Sendable () -> [any NodeConnection])? = nil,
         logger: Logger
     ) throws {
         try configuration.validate()
@@ -64,6 +68,7 @@ public final class ImagingServer: JobSubmitter {
         self.placement = placement
         self.registry = registry
         self.health = health
+        self.liveNodes = liveNodes
         self.seed = configuration.seed ?? SystemRandomNumberGenerator().seedValue
         self.jobIDs = Mutex(SeededRandomNumberGenerator(seed: self.seed, deriving: "job-ids"))
         self.logger = logger
@@ -251,10 +256,11 @@ public final class ImagingServer: JobSubmitter {
             if Task.isCancelled { return cancelled() }
             var request = base
             request.attempt = attempt
-            let candidates = self.health.available(among: self.nodeIDs)
+            let (nodes, nodeIDs) = self.currentNodes()
+            let candidates = self.health.available(among: nodeIDs)
             let index = self.placement.choose(
-                for: request, among: candidates.map { self.nodeIDs[$0] }, tried: tried, using: &generator)
-            let connection = self.nodes[candidates[min(max(index, 0), candidates.count - 1)]]
+                for: request, among: candidates.map { nodeIDs[$0] }, tried: tried, using: &generator)
+            let connection = nodes[candidates[min(max(index, 0), candidates.count - 1)]]
             tried.append(connection.node)
             lastNode = connection.node
             await onEvent(.placed(taskIndex: base.taskIndex, input: base.inputPath, node: connection.node, attempt: attempt))
@@ -296,6 +302,13 @@ public final class ImagingServer: JobSubmitter {
             error: "no node took the task in \(self.configuration.maxAttempts) attempts\(breakdown); last: \(lastReason)")
         await onEvent(.completed(result))
         return result
+    }
+
+    /// The nodes to place on now: the live list when there is one and it is not empty, else
+    /// the nodes the server was created with.
+    private func currentNodes() -> (nodes: [any NodeConnection], ids: [NodeID]) {
+        if let live = self.liveNodes?(), !live.isEmpty { return (live, live.map(\.node)) }
+        return (self.nodes, self.nodeIDs)
     }
 
     static func format(_ seconds: Double) -> String {

@@ -81,4 +81,11 @@ public final class GRPCNodeConnection: NodeConnection {
     public func status() async throws -> PeerStatus {
         try await HealthClient.status(of: self.client, options: self.options, peer: self.peer)
     }
+
+    /// Asks the node for its status, waiting at most `timeout` (a health check).
+    public func status(timeout: Duration) async throws -> PeerStatus {
+        var options = self.options
+        options.timeout = timeout
+        return try await HealthClient.status(of: self.client, options: options, peer: self.peer)
+    }
 }

@@ -97,12 +97,17 @@ public final class GRPCServerHost: Sendable {
         // Shared by every job: a node found dead by one job is skipped by the next, for one
         // heartbeat interval, then probed again.
         let health = NodeHealth(retryAfter: .seconds(double: settings.heartbeatInterval))
+        // Running jobs read the registry's live nodes on every attempt (set once it exists).
+        let live = LiveNodes()
         try self.init(settings: settings, security: security, logger: logger, onListening: onListening) { nodes in
             var perJob = configuration
             let number = jobs.next()
             perJob.seed = configuration.seed.map { $0 &+ number }
-            return try ImagingServer(configuration: perJob, storage: storage, nodes: nodes, health: health, logger: logger)
+            return try ImagingServer(
+                configuration: perJob, storage: storage, nodes: nodes, health: health,
+                liveNodes: { live.connections() }, logger: logger)
         }
+        live.set(self.registry)
     }
 
     /// The services to run, in start order.
@@ -132,6 +137,13 @@ public final class GRPCServerHost: Sendable {
         for problem in problems { self.logger.warning("\(problem)") }
         return problems
     }
+}
+
+/// The registry whose live nodes running jobs read, once the host made it.
+private final class LiveNodes: Sendable {
+    private let registry = Mutex<NodeRegistry?>(nil)
+    func set(_ registry: NodeRegistry) { self.registry.withLock { $0 = registry } }
+    func connections() -> [any NodeConnection] { self.registry.withLock { $0 }?.connections() ?? [] }
 }
 
 /// Numbers jobs.

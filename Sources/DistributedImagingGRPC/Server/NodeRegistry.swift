@@ -9,6 +9,9 @@ import Synchronization
 /// As a `Service`, ``run()`` runs every node's connection until graceful shutdown. A registered
 /// node that has not registered again within ``expiry`` is left out of ``connections()`` until it
 /// does; registering again under the same name with another address replaces the connection.
+/// Static nodes are health-checked (`HealthService`) every ``heartbeatInterval``; one that does
+/// not answer within the interval is left out until it answers again (unless every node is out:
+/// then the static ones are listed anyway, since they may just be starting).
 public final class NodeRegistry: Service, Sendable {
     /// How often nodes are asked to register again.
     public let heartbeatInterval: Duration
@@ -19,6 +22,8 @@ public final class NodeRegistry: Service, Sendable {
         var advertisement: NodeAdvertisement
         var connection: GRPCNodeConnection
         var lastSeen: ContinuousClock.Instant
+        /// For static nodes: whether the last health check was answered.
+        var answering = true
     }
 
     private struct State {
@@ -87,9 +92,11 @@ public final class NodeRegistry: Service, Sendable {
     private func liveEntries() -> [Entry] {
         let now = ContinuousClock.now
         return self.state.withLock { state in
-            state.entries.values.filter { entry in
-                entry.advertisement.source == .static || now - entry.lastSeen <= self.expiry
+            let live = state.entries.values.filter { entry in
+                entry.advertisement.source == .static ? entry.answering : now - entry.lastSeen <= self.expiry
             }
+            if !live.isEmpty { return Array(live) }
+            return state.entries.values.filter { $0.advertisement.source == .static }
         }.sorted { $0.advertisement.name < $1.advertisement.name }
     }
 
@@ -151,6 +158,9 @@ public final class NodeRegistry: Service, Sendable {
     /// Runs the nodes' connections until graceful shutdown (or ``beginGracefulShutdown()``).
     public func run() async throws {
         await withDiscardingTaskGroup { group in
+            group.addTask {
+                try? await cancelWhenGracefulShutdown { try await self.checkStaticNodes() }
+            }
             await withGracefulShutdownHandler {
                 for await connection in self.started {
                     group.addTask {
@@ -165,6 +175,42 @@ public final class NodeRegistry: Service, Sendable {
             } onGracefulShutdown: {
                 self.beginGracefulShutdown()
             }
+        }
+    }
+
+    /// Health-checks the static nodes every heartbeat interval until cancelled.
+    private func checkStaticNodes() async throws {
+        while true {
+            let statics = self.state.withLock { state in
+                state.closed ? [] : state.entries.values.filter { $0.advertisement.source == .static }.map(\.connection)
+            }
+            if statics.isEmpty && self.state.withLock({ $0.closed }) { return }
+            await withTaskGroup(of: Void.self) { group in
+                for connection in statics {
+                    group.addTask {
+                        let answered = (try? await connection.status(timeout: self.heartbeatInterval)) != nil
+                        self.recordHealth(of: connection.node, answered: answered)
+                    }
+                }
+            }
+            try await Task.sleep(for: self.heartbeatInterval)
+        }
+    }
+
+    private func recordHealth(of node: NodeID, answered: Bool) {
+        let changed = self.state.withLock { state -> Bool in
+            guard var entry = state.entries[node], entry.answering != answered else { return false }
+            entry.answering = answered
+            if answered { entry.lastSeen = .now }
+            state.entries[node] = entry
+            return true
+        }
+        guard changed else { return }
+        if answered {
+            self.logger.info("static node answers again", metadata: ["dip.node.id": "\(node)"])
+        } else {
+            self.logger.warning(
+                "static node does not answer its health check; not placing on it", metadata: ["dip.node.id": "\(node)"])
         }
     }
 

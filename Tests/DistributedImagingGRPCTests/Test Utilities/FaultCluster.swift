@@ -1,6 +1,7 @@
 import DistributedImaging
 import DistributedImagingGRPC
 import Foundation
+import Testing
 
 /// A dip-server and dip-nodes started as real processes on 127.0.0.1 over a temporary storage
 /// root, for fault tests. ``stopAll()`` (also from `withFaultCluster`'s cleanup) stops every
@@ -49,6 +50,23 @@ final class FaultCluster: @unchecked Sendable {
         self.nodes[name] = process
         if waitForListening { _ = try await process.waitForLine(containing: "listening on ") }
         return process
+    }
+
+    /// Starts a dip-node that does not register (the server lists it in `server.nodes`); returns
+    /// it and its bound address.
+    func startStaticNode(_ name: String, listen: String = "127.0.0.1:0", _ arguments: [String] = []) async throws
+        -> (ManagedProcess, PeerAddress)
+    {
+        let process = try ManagedProcess(
+            "dip-node",
+            ["--name", name, "--listen", listen, "--storage-root", self.root.path, "--log-level", "warning"] + arguments,
+            logDirectory: self.logs, name: "\(name)-\(self.processes.count)")
+        self.processes.append(process)
+        self.nodes[name] = process
+        let line = try await process.waitForLine(containing: "listening on ")
+        let words = line.split(separator: " ")
+        let index = try #require(words.firstIndex(of: "on"))
+        return (process, try PeerAddress(parsing: String(words[index + 1]), key: "announcement '\(line)'"))
     }
 
     /// Waits (bounded) until the server lists `count` nodes.
