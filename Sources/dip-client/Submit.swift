@@ -88,7 +88,7 @@ struct Submit: AsyncParsableCommand {
     @Flag(name: .long, help: "Log every placement and rejection on stderr.")
     var verbose = false
 
-    @Option(name: .long, help: "With --server: seconds to wait for the server to answer before giving up (exit 3; default 10).")
+    @Option(name: .long, help: "With --server: seconds to wait for the server to answer before giving up (exit 3; default 10); during a job, a server silent for 10 s plus this long is given up on.")
     var timeout: Double = 10
 
     @OptionGroup(title: "Security (with --server)")
@@ -155,7 +155,9 @@ struct Submit: AsyncParsableCommand {
             throw ExitCode(2)
         }
         self.say("server: \(address)")
-        try await GRPCJobSubmitter.withSubmitter(server: address, security: security) { submitter in
+        try await GRPCJobSubmitter.withSubmitter(
+            server: address, security: security, timeout: .milliseconds(Int64(self.timeout * 1000))
+        ) { submitter in
             do {
                 // Bounded: an unreachable or silent server fails here within --timeout.
                 _ = try await submitter.status(timeout: .milliseconds(Int64(self.timeout * 1000)))

@@ -261,6 +261,28 @@ struct FaultTests {
         }
     }
 
+    @Test("A hung server (SIGSTOP) mid-job: the client gives up after keepalive and --timeout, exit 3")
+    func serverHung() async throws {
+        try await withFaultCluster { cluster in
+            let server = try await cluster.startServer()
+            try await cluster.startNode("node-1", ["--load", "1", "--delay", "0.3", "--max-concurrent", "1"])
+            try await cluster.waitForNodes(1)
+            _ = try cluster.makeImages(200, in: "in")
+            let out = cluster.root.appendingPathComponent("out")
+            let client = try cluster.startClient(
+                ["submit", "--server", "\(server)", "--timeout", "1", "--pipeline", Self.pipeline, "--output", "out", "in"],
+                name: "client")
+            try await ManagedProcess.waitUntil {
+                ((try? FileManager.default.contentsOfDirectory(atPath: out.path))?.count ?? 0) > 1 || !client.process.isRunning
+            }
+            try #require(cluster.server).signal(SIGSTOP)
+            let start = ContinuousClock.now
+            #expect(try await client.waitForExit(timeout: .seconds(30)) == 3, "\(client.errors)")
+            #expect(ContinuousClock.now - start < .seconds(25))
+            #expect(client.errors.contains("dip-server"), "\(client.errors)")
+        }
+    }
+
     @Test("Corrupt, truncated, non-image and oversized files fail their own tasks; good ones succeed; nothing crashes")
     func badInputs() async throws {
         try await withFaultCluster { cluster in

@@ -26,19 +26,23 @@ public final class GRPCJobSubmitter: JobSubmitter {
     /// - Parameters:
     ///   - server: The server's address.
     ///   - security: The shared token and TLS settings (default none).
+    ///   - timeout: How long the server may stay silent during a job before the job fails with
+    ///     `unavailable` (HTTP/2 keepalive; at least 10 s before the ping, then this long for the
+    ///     answer); `nil` waits forever.
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration` when
     ///   the address cannot be resolved.
-    public init(server: PeerAddress, security: PeerSecurity = .none) throws {
+    public init(server: PeerAddress, security: PeerSecurity = .none, timeout: Duration? = nil) throws {
         self.server = server
         self.peer = "dip-server at \(server)"
-        self.client = try security.makeClient(to: server, peer: self.peer)
+        self.client = try security.makeClient(to: server, peer: self.peer, keepalive: timeout)
     }
 
     /// Runs `body` with a submitter connected to `server`, then closes it.
     public static func withSubmitter<Result: Sendable>(
-        server: PeerAddress, security: PeerSecurity = .none, _ body: (GRPCJobSubmitter) async throws -> Result
+        server: PeerAddress, security: PeerSecurity = .none, timeout: Duration? = nil,
+        _ body: (GRPCJobSubmitter) async throws -> Result
     ) async throws -> Result {
-        let submitter = try GRPCJobSubmitter(server: server, security: security)
+        let submitter = try GRPCJobSubmitter(server: server, security: security, timeout: timeout)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await submitter.runConnections() }
             defer { submitter.close() }

@@ -79,12 +79,26 @@ public struct PeerSecurity: Sendable, Hashable {
 
     /// A gRPC client to `address` with these settings.
     ///
-    /// - Parameter peer: The peer's description, for errors.
+    /// - Parameters:
+    ///   - peer: The peer's description, for errors.
+    ///   - keepalive: When set, HTTP/2 pings detect a peer that stopped answering: pinged after
+    ///     this long without data (at least 10 s), given this long to answer.
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`.
-    func makeClient(to address: PeerAddress, peer: String) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
+    func makeClient(
+        to address: PeerAddress, peer: String, keepalive: Duration? = nil
+    ) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
         do {
             let transport = try HTTP2ClientTransport.Posix(
-                target: address.target, transportSecurity: self.clientTransportSecurity)
+                target: address.target, transportSecurity: self.clientTransportSecurity,
+                config: .defaults { config in
+                    if let keepalive {
+                        // Pings at most every 10 s (servers allow one per 5 s). Also without
+                        // calls: the transport stops the ping timer when the last call closes
+                        // and does not restart it for the next one.
+                        config.connection.keepalive = .init(
+                            time: max(keepalive, .seconds(10)), timeout: keepalive, allowWithoutCalls: true)
+                    }
+                })
             return GRPCClient(transport: transport, interceptors: self.clientInterceptors)
         } catch {
             throw DistributedImagingError(code: .invalidConfiguration, message: "\(peer): \(error)")

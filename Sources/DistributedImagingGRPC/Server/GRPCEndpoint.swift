@@ -36,7 +36,12 @@ public final class GRPCEndpoint: Service {
         onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in }
     ) {
         self.transport = HTTP2ServerTransport.Posix(
-            address: listen.bindAddress, transportSecurity: security.serverTransportSecurity)
+            address: listen.bindAddress, transportSecurity: security.serverTransportSecurity,
+            config: .defaults { config in
+                // Callers (dip-client) ping every 10 s or more to notice a hung peer.
+                config.connection.keepalive.clientBehavior = .init(
+                    minPingIntervalWithoutCalls: .seconds(5), allowWithoutCalls: true)
+            })
         self.server = GRPCServer(
             transport: self.transport, services: services, interceptors: security.serverInterceptors(logger: logger))
         self.onListening = onListening
