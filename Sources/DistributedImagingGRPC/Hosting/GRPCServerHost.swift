@@ -20,6 +20,8 @@ public final class GRPCServerHost: Sendable {
     public let registry: NodeRegistry
     /// The listening endpoint.
     public let endpoint: GRPCEndpoint
+    /// What the server's jobs did on each node, and the jobs running now (`GetStatus`).
+    public let activity: ClusterActivity
 
     private let logger: Logger
 
@@ -29,12 +31,14 @@ public final class GRPCServerHost: Sendable {
     ///   - settings: The `server` section (listen address, heartbeat, task timeout, static nodes).
     ///   - logger: Where the server logs.
     ///   - onListening: Called with the bound address.
+    ///   - observers: More watchers of every job's events (metrics, say).
     ///   - makeSubmitter: Makes the job runner for the nodes live when a job starts.
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`.
     public init(
         settings: ServerSettings,
         logger: Logger,
         onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in },
+        observers: [any JobObserver] = [],
         makeSubmitter: @escaping @Sendable ([any NodeConnection]) throws -> any JobSubmitter
     ) throws {
         try settings.validate()
@@ -43,14 +47,17 @@ public final class GRPCServerHost: Sendable {
             heartbeatInterval: .seconds(double: settings.heartbeatInterval),
             taskTimeout: settings.taskTimeout.map { .seconds(double: $0) },
             logger: logger)
-        let submitter = RegistryJobSubmitter(registry: registry, makeSubmitter: makeSubmitter)
+        let activity = ClusterActivity()
+        let submitter = ObservedJobSubmitter(
+            RegistryJobSubmitter(registry: registry, makeSubmitter: makeSubmitter), observers: [activity] + observers)
         self.registry = registry
+        self.activity = activity
         self.endpoint = GRPCEndpoint(
             listen: try settings.listenAddress(),
             services: [
                 JobServiceProvider(submitter: submitter, logger: logger),
                 RegistryServiceProvider(registry: registry),
-                HealthServiceProvider { PeerStatus(role: .server, nodes: registry.advertisements()) },
+                HealthServiceProvider { PeerStatus(role: .server, activity: activity, nodes: registry.advertisements()) },
             ],
             onListening: onListening)
         self.logger = logger
@@ -65,15 +72,17 @@ public final class GRPCServerHost: Sendable {
     ///   - settings: The `server` section.
     ///   - logger: Where the server logs.
     ///   - onListening: Called with the bound address.
+    ///   - observers: More watchers of every job's events (metrics, say).
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
     ///   naming the key and value.
     public convenience init(
-        settings: ServerSettings, logger: Logger, onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in }
+        settings: ServerSettings, logger: Logger, onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in },
+        observers: [any JobObserver] = []
     ) throws {
         let configuration = try settings.serverConfiguration()
         let storage = try settings.storage()
         let jobs = JobCounter()
-        try self.init(settings: settings, logger: logger, onListening: onListening) { nodes in
+        try self.init(settings: settings, logger: logger, onListening: onListening, observers: observers) { nodes in
             var perJob = configuration
             let number = jobs.next()
             perJob.seed = configuration.seed.map { $0 &+ number }
