@@ -7,7 +7,6 @@ deps:
 	@./scripts/install-dependencies.sh
 
 demo: deps
-	$(SWIFT) run dip-client apply --pipeline 'grayscale | gaussian(size: 5) | canny(low: 100, high: 200)' Examples/images/astronaut.png /tmp/astronaut-edges.png
 	rm -rf /tmp/dip-demo && mkdir -p /tmp/dip-demo && cp -r Examples/images /tmp/dip-demo/
 	$(SWIFT) run dip-client submit --embedded --seed 42 /tmp/dip-demo/images
 
