@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // C face of libpng and libjpeg-turbo. Every setjmp/longjmp stays in here.
@@ -118,6 +119,12 @@ let package = Package(
             name: "EmbeddedCluster",
             dependencies: ["DistributedImaging"],
             path: "Examples/EmbeddedCluster",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "CustomFilter",
+            dependencies: ["DistributedImaging"],
+            path: "Examples/CustomFilter",
             swiftSettings: swiftSettings
         ),
         .executableTarget(

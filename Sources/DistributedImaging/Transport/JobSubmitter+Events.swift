@@ -16,11 +16,16 @@ extension JobSubmitter {
     /// }
     /// ```
     ///
+    /// - Parameters:
+    ///   - request: The job.
+    ///   - isolation: Where `body` runs: the caller's actor by default.
+    ///   - body: Reads the events.
     /// - Returns: The job's receipt.
     /// - Throws: What the submission or `body` threw.
     @discardableResult
     public func withEvents(
         for request: JobRequest,
+        isolation: isolated (any Actor)? = #isolation,
         _ body: (AsyncThrowingStream<JobEvent, any Error>) async throws -> Void
     ) async throws -> JobReceipt {
         let (events, continuation) = AsyncThrowingStream.makeStream(of: JobEvent.self, throwing: (any Error).self)
