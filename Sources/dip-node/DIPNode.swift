@@ -3,6 +3,7 @@ import DistributedImaging
 import DistributedImagingGRPC
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
 
 /// `dip-node`: runs the tasks a server places on it, over gRPC.
@@ -57,6 +58,9 @@ struct DIPNode: AsyncParsableCommand {
     @Option(name: .long, help: "Seed for the node's random choices (default: from the system).")
     var seed: UInt64?
 
+    @Option(name: .long, help: "HOST:PORT for the Prometheus endpoint GET /metrics (default: none).")
+    var metricsListen: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -64,6 +68,8 @@ struct DIPNode: AsyncParsableCommand {
         let logger: Logger
         let node: ImagingNode
         let host: GRPCNodeHost
+        let registry = PrometheusCollectorRegistry()
+        var endpoint: MetricsEndpoint?
         do {
             var settings = try self.config.map(DeploymentConfiguration.load(path:))?.node ?? NodeSettings()
             if let name = self.name { settings.name = name }
@@ -76,22 +82,29 @@ struct DIPNode: AsyncParsableCommand {
             if let delay = self.delay { settings.delay = delay }
             if let maxConcurrent = self.maxConcurrent { settings.maxConcurrentTasks = maxConcurrent }
             if let seed = self.seed { settings.seed = seed }
+            if let metricsListen = self.metricsListen { settings.metricsListen = metricsListen }
             logger = try Console.logger(label: "dip-node", level: self.logLevel)
             let configuration = try settings.nodeConfiguration()
             let storage = try settings.storage()
             node = try ImagingNode(configuration: configuration, storage: storage, logger: logger)
             host = try GRPCNodeHost(
-                settings: settings, executor: node, activeTasks: { node.activeTasks }, logger: logger,
+                settings: settings, executor: MeteredTaskExecutor(node, factory: PrometheusMetricsFactory(registry: registry)),
+                activeTasks: { node.activeTasks }, logger: logger,
                 onListening: { address in
                     Console.announce("dip-node '\(configuration.name)' listening on \(address) (storage root \(storage.root))")
                 })
+            endpoint = try settings.metricsAddress().map { address in
+                MetricsEndpoint(
+                    listen: address, registry: registry,
+                    onListening: { Console.announce("dip-node '\(configuration.name)' metrics on http://\($0)/metrics") })
+            }
         } catch let error as DistributedImagingError {
             Console.fail("dip-node", error)
             throw ExitCode(2)
         }
         do {
             try await ServiceGroup(
-                services: [node] + host.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+                services: [node] + host.services + (endpoint.map { [$0] } ?? []), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             ).run()
         } catch let error as DistributedImagingError {
             Console.fail("dip-node", error)

@@ -3,6 +3,7 @@ import DistributedImaging
 import DistributedImagingGRPC
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
 
 /// `dip-server`: places the tasks of clients' jobs on nodes, over gRPC.
@@ -31,20 +32,34 @@ struct DIPServer: AsyncParsableCommand {
     @Option(name: .long, help: "The server's mount of the shared storage; every job path lies under it (required).")
     var storageRoot: String?
 
+    @Option(name: .long, help: "HOST:PORT for the Prometheus endpoint GET /metrics (default: none).")
+    var metricsListen: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
     func run() async throws {
         let logger: Logger
         let host: GRPCServerHost
+        let registry = PrometheusCollectorRegistry()
+        let jobMetrics = JobMetrics(factory: PrometheusMetricsFactory(registry: registry))
+        var endpoint: MetricsEndpoint?
         do {
             var settings = try self.config.map(DeploymentConfiguration.load(path:))?.server ?? ServerSettings()
             if let listen = self.listen { settings.listen = listen }
             if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
+            if let metricsListen = self.metricsListen { settings.metricsListen = metricsListen }
             logger = try Console.logger(label: "dip-server", level: self.logLevel)
             let root = settings.storageRoot ?? ""
-            host = try GRPCServerHost(settings: settings, logger: logger) { address in
+            let serverHost = try GRPCServerHost(settings: settings, logger: logger, onListening: { address in
                 Console.announce("dip-server listening on \(address) (storage root \(root))")
+            }, observers: [jobMetrics])
+            host = serverHost
+            endpoint = try settings.metricsAddress().map { address in
+                MetricsEndpoint(
+                    listen: address, registry: registry,
+                    beforeScrape: { jobMetrics.recordNodesAlive(serverHost.registry.advertisements().count) },
+                    onListening: { Console.announce("dip-server metrics on http://\($0)/metrics") })
             }
         } catch let error as DistributedImagingError {
             Console.fail("dip-server", error)
@@ -53,7 +68,7 @@ struct DIPServer: AsyncParsableCommand {
         await host.checkStaticNodes()
         do {
             try await ServiceGroup(
-                services: host.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+                services: host.services + (endpoint.map { [$0] } ?? []), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             ).run()
         } catch {
             Console.fail("dip-server", DistributedImagingError(code: .unavailable, message: "\(error)"))
