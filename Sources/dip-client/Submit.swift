@@ -95,7 +95,7 @@ struct Submit: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the job receipt as JSON on stdout; human text goes to stderr.")
     var json = false
 
-    @Flag(name: .long, help: "Log every placement and rejection on stderr.")
+    @Flag(name: .long, help: "Print every task result and rejection, and log every placement (failures are always printed).")
     var verbose = false
 
     @Flag(name: .long, help: "No progress bar or progress lines.")
