@@ -245,7 +245,7 @@ struct Submit: AsyncParsableCommand {
             throw CLIError(error).report()
         }
 
-        for task in receipt.tasks where task.status == .skipped { say("  \(task)") }
+        for line in receipt.skippedLines() { say("  \(line)") }
         let counts = receipt.counts
         say(
             "\(receipt.status): \(counts.succeeded) succeeded, \(counts.failed) failed, \(counts.skipped) skipped; "

@@ -7,9 +7,8 @@
 /// format's extension, so a change of format re-runs; a change of JPEG quality alone does not
 /// (use ``JobRequest/force``).
 struct RerunSelection {
-    /// The previous receipt's complete entries: input → output.
-    private let complete: [String: String]
-    private let previousJob: JobID?
+    /// The previous receipt's complete entries: input → (output, reason to skip it).
+    private let complete: [String: (output: String, reason: String)]
     private let only: Set<String>?
     private let storage: SharedStorage
 
@@ -23,18 +22,18 @@ struct RerunSelection {
             previous.pipeline == pipeline
         else {
             self.complete = [:]
-            self.previousJob = nil
             return
         }
-        var complete: [String: String] = [:]
+        var complete: [String: (output: String, reason: String)] = [:]
         for task in previous.tasks {
             guard let path = task.output else { continue }
-            if task.status == .succeeded || (task.status == .skipped && task.error?.hasPrefix(Self.completePrefix) == true) {
-                complete[task.input] = path
+            if task.status == .succeeded {
+                complete[task.input] = (path, "\(Self.completePrefix): output written by job \(previous.jobID) with the same pipeline")
+            } else if task.status == .skipped, let reason = task.error, reason.hasPrefix(Self.completePrefix) {
+                complete[task.input] = (path, reason)
             }
         }
         self.complete = complete
-        self.previousJob = previous.jobID
     }
 
     /// What a skipped-as-complete entry's reason starts with.
@@ -45,14 +44,10 @@ struct RerunSelection {
     func filter(_ pairs: inout [(input: String, output: String)]) -> [JobReceipt.Task] {
         var skipped: [JobReceipt.Task] = []
         pairs.removeAll { pair in
-            if let previous = self.complete[pair.input], previous == pair.output,
+            if let previous = self.complete[pair.input], previous.output == pair.output,
                 (try? self.storage.exists(pair.output)) == true
             {
-                let job = self.previousJob.map { " by job \($0)" } ?? ""
-                skipped.append(
-                    JobReceipt.Task(
-                        input: pair.input, output: pair.output, status: .skipped,
-                        error: "\(Self.completePrefix): output written\(job) with the same pipeline (use force to redo)"))
+                skipped.append(JobReceipt.Task(input: pair.input, output: pair.output, status: .skipped, error: previous.reason))
                 return true
             }
             if let only = self.only, !only.contains(pair.input) {

@@ -48,3 +48,22 @@ struct JobProgressTests {
         #expect(JobProgress.format(duration: seconds) == text)
     }
 }
+
+@Suite("Receipt summaries")
+struct ReceiptSummaryTests {
+    @Test("Skipped entries are listed one by one up to the limit, then summarised per reason")
+    func skippedLines() {
+        let complete = (0..<7).map { index in
+            JobReceipt.Task(input: "in/\(index).png", output: "out/\(index).png", status: .skipped, error: "already complete: output written by job j\(index % 2)")
+        }
+        let other = JobReceipt.Task(input: "in/notes.txt", output: nil, status: .skipped, error: "not a .png, .jpg or .jpeg file")
+        let receipt = JobReceipt(
+            jobID: JobID("j"), status: .succeeded, input: "in", output: "out", pipeline: "edges", tasks: complete + [other], elapsed: 0, message: "")
+        #expect(
+            receipt.skippedLines(limit: 5) == [
+                "skipped 7 entries (in/0.png, in/1.png, …): already complete for the same pipeline (force redoes them)",
+                "skipped in/notes.txt: not a .png, .jpg or .jpeg file",
+            ])
+        #expect(receipt.skippedLines(limit: 10).count == 8)
+    }
+}
