@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import DistributedImaging
@@ -19,6 +20,31 @@ struct ReceiptAndRerunTests {
             let cluster = try LocalCluster(storageRoot: root, nodes: Self.nodes, seed: 1)
             let receipt = try await cluster.submit(JobRequest(inputDirectory: "in", pipeline: "invert"))
             #expect(try Self.readReceipt("\(root)/in-out/receipt.json") == receipt)
+        }
+    }
+
+    @Test("While the job runs, receipt.json says running and lists the tasks ended so far")
+    func receiptWhileRunning() async throws {
+        try await withTemporaryDirectory { root in
+            try TestImages.writePNGs(count: 4, into: "\(root)/in")
+            let cluster = try LocalCluster(
+                storageRoot: root, nodes: [.init(name: "n1", policy: .mandatory, load: 1, delay: 0.2, maxConcurrentTasks: 1)],
+                server: .init(maxConcurrentTasks: 1), seed: 1)
+            let seen = Mutex<[JobReceipt]>([])
+            let path = "\(root)/in-out/receipt.json"
+            _ = try await cluster.submit(JobRequest(inputDirectory: "in", pipeline: "invert")) { event in
+                switch event {
+                case .started, .completed:
+                    if let receipt = try? Self.readReceipt(path) { seen.withLock { $0.append(receipt) } }
+                default: break
+                }
+            }
+            let snapshots = seen.withLock { $0 }
+            #expect(snapshots.first?.status == .running)
+            #expect(snapshots.first?.tasks.isEmpty == true)
+            // Tasks take 0.2 s each, so the 0.5 s interval allows rewrites mid-job.
+            #expect(snapshots.contains { $0.status == .running && !$0.tasks.isEmpty && $0.tasks.count < 4 })
+            #expect(try Self.readReceipt(path).status == .succeeded)
         }
     }
 
