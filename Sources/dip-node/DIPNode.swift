@@ -34,6 +34,9 @@ struct DIPNode: AsyncParsableCommand {
     @Option(name: .long, help: "HOST:PORT to listen on (default 0.0.0.0:7100; port 0 picks a free port).")
     var listen: String?
 
+    @Option(name: .long, help: "HOST:PORT for the Prometheus endpoint GET /metrics (default: none).")
+    var metricsListen: String?
+
     @Option(name: .long, help: "HOST:PORT the server should call, when --listen is a wildcard or behind NAT (port 0: the bound port).")
     var advertise: String?
 
@@ -58,9 +61,6 @@ struct DIPNode: AsyncParsableCommand {
     @Option(name: .long, help: "Seed for the node's random choices (default: from the system).")
     var seed: UInt64?
 
-    @Option(name: .long, help: "HOST:PORT for the Prometheus endpoint GET /metrics (default: none).")
-    var metricsListen: String?
-
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -74,6 +74,7 @@ struct DIPNode: AsyncParsableCommand {
             var settings = try self.config.map(DeploymentConfiguration.load(path:))?.node ?? NodeSettings()
             if let name = self.name { settings.name = name }
             if let listen = self.listen { settings.listen = listen }
+            if let metricsListen = self.metricsListen { settings.metricsListen = metricsListen }
             if let advertise = self.advertise { settings.advertise = advertise }
             if let server = self.server { settings.server = server }
             if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
@@ -82,7 +83,6 @@ struct DIPNode: AsyncParsableCommand {
             if let delay = self.delay { settings.delay = delay }
             if let maxConcurrent = self.maxConcurrent { settings.maxConcurrentTasks = maxConcurrent }
             if let seed = self.seed { settings.seed = seed }
-            if let metricsListen = self.metricsListen { settings.metricsListen = metricsListen }
             logger = try Console.logger(label: "dip-node", level: self.logLevel)
             let configuration = try settings.nodeConfiguration()
             let storage = try settings.storage()

@@ -29,11 +29,11 @@ struct DIPServer: AsyncParsableCommand {
     @Option(name: .long, help: "HOST:PORT to listen on (default 0.0.0.0:7000; port 0 picks a free port).")
     var listen: String?
 
-    @Option(name: .long, help: "The server's mount of the shared storage; every job path lies under it (required).")
-    var storageRoot: String?
-
     @Option(name: .long, help: "HOST:PORT for the Prometheus endpoint GET /metrics (default: none).")
     var metricsListen: String?
+
+    @Option(name: .long, help: "The server's mount of the shared storage; every job path lies under it (required).")
+    var storageRoot: String?
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
@@ -42,23 +42,23 @@ struct DIPServer: AsyncParsableCommand {
         let logger: Logger
         let host: GRPCServerHost
         let registry = PrometheusCollectorRegistry()
-        let jobMetrics = JobMetrics(factory: PrometheusMetricsFactory(registry: registry))
         var endpoint: MetricsEndpoint?
         do {
             var settings = try self.config.map(DeploymentConfiguration.load(path:))?.server ?? ServerSettings()
             if let listen = self.listen { settings.listen = listen }
-            if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
             if let metricsListen = self.metricsListen { settings.metricsListen = metricsListen }
+            if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
             logger = try Console.logger(label: "dip-server", level: self.logLevel)
             let root = settings.storageRoot ?? ""
-            let serverHost = try GRPCServerHost(settings: settings, logger: logger, onListening: { address in
+            host = try GRPCServerHost(settings: settings, logger: logger) { address in
                 Console.announce("dip-server listening on \(address) (storage root \(root))")
-            }, observers: [jobMetrics])
-            host = serverHost
-            endpoint = try settings.metricsAddress().map { address in
+            }
+            let jobMetrics = JobMetrics(factory: PrometheusMetricsFactory(registry: registry))
+            host.observers.add(jobMetrics)
+            endpoint = try settings.metricsAddress().map { [host] address in
                 MetricsEndpoint(
                     listen: address, registry: registry,
-                    beforeScrape: { jobMetrics.recordNodesAlive(serverHost.registry.advertisements().count) },
+                    beforeScrape: { jobMetrics.recordNodesAlive(host.registry.advertisements().count) },
                     onListening: { Console.announce("dip-server metrics on http://\($0)/metrics") })
             }
         } catch let error as DistributedImagingError {

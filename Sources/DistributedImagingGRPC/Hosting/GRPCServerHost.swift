@@ -20,8 +20,11 @@ public final class GRPCServerHost: Sendable {
     public let registry: NodeRegistry
     /// The listening endpoint.
     public let endpoint: GRPCEndpoint
+
     /// What the server's jobs did on each node, and the jobs running now (`GetStatus`).
     public let activity: ClusterActivity
+    /// Every job's events go to these (``activity`` first); add metrics here before running.
+    public let observers: JobObservers
 
     private let logger: Logger
 
@@ -31,14 +34,12 @@ public final class GRPCServerHost: Sendable {
     ///   - settings: The `server` section (listen address, heartbeat, task timeout, static nodes).
     ///   - logger: Where the server logs.
     ///   - onListening: Called with the bound address.
-    ///   - observers: More watchers of every job's events (metrics, say).
     ///   - makeSubmitter: Makes the job runner for the nodes live when a job starts.
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`.
     public init(
         settings: ServerSettings,
         logger: Logger,
         onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in },
-        observers: [any JobObserver] = [],
         makeSubmitter: @escaping @Sendable ([any NodeConnection]) throws -> any JobSubmitter
     ) throws {
         try settings.validate()
@@ -48,10 +49,11 @@ public final class GRPCServerHost: Sendable {
             taskTimeout: settings.taskTimeout.map { .seconds(double: $0) },
             logger: logger)
         let activity = ClusterActivity()
-        let submitter = ObservedJobSubmitter(
-            RegistryJobSubmitter(registry: registry, makeSubmitter: makeSubmitter), observers: [activity] + observers)
-        self.registry = registry
+        let observers = JobObservers([activity])
+        let submitter = ObservedJobSubmitter(RegistryJobSubmitter(registry: registry, makeSubmitter: makeSubmitter), observers: [observers])
         self.activity = activity
+        self.observers = observers
+        self.registry = registry
         self.endpoint = GRPCEndpoint(
             listen: try settings.listenAddress(),
             services: [
@@ -72,17 +74,15 @@ public final class GRPCServerHost: Sendable {
     ///   - settings: The `server` section.
     ///   - logger: Where the server logs.
     ///   - onListening: Called with the bound address.
-    ///   - observers: More watchers of every job's events (metrics, say).
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
     ///   naming the key and value.
     public convenience init(
-        settings: ServerSettings, logger: Logger, onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in },
-        observers: [any JobObserver] = []
+        settings: ServerSettings, logger: Logger, onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in }
     ) throws {
         let configuration = try settings.serverConfiguration()
         let storage = try settings.storage()
         let jobs = JobCounter()
-        try self.init(settings: settings, logger: logger, onListening: onListening, observers: observers) { nodes in
+        try self.init(settings: settings, logger: logger, onListening: onListening) { nodes in
             var perJob = configuration
             let number = jobs.next()
             perJob.seed = configuration.seed.map { $0 &+ number }
