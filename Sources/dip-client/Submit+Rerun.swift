@@ -45,3 +45,10 @@ extension Submit {
         return Rerun(request: request, root: root.isEmpty ? "/" : root)
     }
 }
+
+extension Submit {
+    /// The formats of `--events`.
+    enum EventsFormat: String, ExpressibleByArgument {
+        case jsonl
+    }
+}

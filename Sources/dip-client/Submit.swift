@@ -92,12 +92,6 @@ struct Submit: AsyncParsableCommand {
         help: "The shared storage root (embedded default: the input directory's parent; with --server: none, paths go as given).")
     var storageRoot: String?
 
-    @Flag(name: .long, help: "Print the job receipt as JSON on stdout; human text goes to stderr.")
-    var json = false
-
-    @Flag(name: .long, help: "Print every task result and rejection, and log every placement (failures are always printed).")
-    var verbose = false
-
     @Flag(name: .long, help: "No progress bar or progress lines.")
     var quiet = false
 
@@ -110,13 +104,14 @@ struct Submit: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Re-run only the failed tasks of this receipt.json.", valueName: "RECEIPT"))
     var onlyFailed: String?
 
+    @Flag(name: .long, help: "Print the job receipt as JSON on stdout; human text goes to stderr.")
+    var json = false
+
+    @Flag(name: .long, help: "Print every task result and rejection, and log every placement (failures are always printed).")
+    var verbose = false
+
     @Argument(help: ArgumentHelp("The directory of images (.png, .jpg, .jpeg); not with --only-failed.", valueName: "INPUT_DIR"))
     var input: String?
-
-    /// The formats of `--events`.
-    enum EventsFormat: String, ExpressibleByArgument {
-        case jsonl
-    }
 
     static let demoLoads = [0.8, 0.6, 0.5, 0.2]
 
