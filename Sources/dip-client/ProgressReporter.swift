@@ -29,8 +29,12 @@ final class ProgressReporter: Sendable {
     /// How often the plain mode prints a line.
     static let plainInterval = 5.0
 
-    init(quiet: Bool, eventLines: Bool) {
+    /// Where the task lines go (the command's human lines: stdout, or stderr with --json).
+    private let say: @Sendable (String) -> Void
+
+    init(quiet: Bool, eventLines: Bool, say: @escaping @Sendable (String) -> Void) {
         self.eventLines = eventLines
+        self.say = say
         if quiet {
             self.mode = .off
         } else {
@@ -53,13 +57,15 @@ final class ProgressReporter: Sendable {
             }
             switch self.mode {
             case .off:
-                if let line { Console.error(line) }
+                if let line { self.say(line) }
             case .lines:
-                if let line { Console.error(line) }
+                if let line { self.say(line) }
                 if case .started = event { Console.error(state.progress.line(at: now)); state.lastLine = now }
             case .bar:
                 if let line {
-                    Self.write("\r\u{1B}[2K" + line + "\n")
+                    // Clear the bar, print the line where human lines go, redraw below it.
+                    if state.barShown { Self.write("\r\u{1B}[2K") }
+                    self.say(line)
                     state.barShown = false
                 }
                 self.draw(&state, now: now)

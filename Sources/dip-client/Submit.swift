@@ -27,10 +27,10 @@ struct Submit: AsyncParsableCommand {
             output. Outputs go to --output (default: the sibling '<INPUT_DIR>-out'), named \
             '<stem>.<ext>'; inputs that share a stem keep their full name ('a.jpg.png').
 
-            Output: a summary line (and a line per failed task); with --json, the job receipt as \
-            JSON on stdout and the human lines on stderr. Progress goes to stderr: a live bar \
-            (done/total, failures, rate, ETA) when stderr is a terminal, otherwise a plain line \
-            every 5 s; --quiet turns it off. --events jsonl writes every job event as one JSON \
+            Output: a line per task and a summary; with --json, the job receipt as JSON on stdout \
+            and the human lines on stderr. Progress goes to stderr: a live bar (done/total, \
+            failures, rate, ETA) below the task lines when stderr is a terminal, otherwise a plain \
+            line every 5 s; --quiet turns both off (failures are still listed). --events jsonl writes every job event as one JSON \
             object per line on stdout instead (the last one, {"finished": ...}, holds the receipt, \
             so it excludes --json); human lines then go to stderr.
 
@@ -92,7 +92,7 @@ struct Submit: AsyncParsableCommand {
         help: "The shared storage root (embedded default: the input directory's parent; with --server: none, paths go as given).")
     var storageRoot: String?
 
-    @Flag(name: .long, help: "No progress bar or progress lines.")
+    @Flag(name: .long, help: "No progress bar or progress lines, and no line per task except failures.")
     var quiet = false
 
     @Option(name: .long, help: "Stream the job's events on stdout: 'jsonl' (one JSON object per line). Excludes --json.")
@@ -107,7 +107,7 @@ struct Submit: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the job receipt as JSON on stdout; human text goes to stderr.")
     var json = false
 
-    @Flag(name: .long, help: "Print every task result and rejection, and log every placement (failures are always printed).")
+    @Flag(name: .long, help: "Log every placement and rejection on stderr.")
     var verbose = false
 
     @Argument(help: ArgumentHelp("The directory of images (.png, .jpg, .jpeg); not with --only-failed.", valueName: "INPUT_DIR"))
@@ -221,14 +221,14 @@ struct Submit: AsyncParsableCommand {
     /// Runs the job, prints its progress and result, and exits with the job's code.
     func submit(_ request: JobRequest, to submitter: any JobSubmitter) async throws {
         let say = self.say
-        let verbose = self.verbose
-        let reporter = ProgressReporter(quiet: self.quiet, eventLines: self.events == .jsonl)
+        let quiet = self.quiet
+        let reporter = ProgressReporter(quiet: self.quiet, eventLines: self.events == .jsonl, say: say)
         let receipt: JobReceipt
         do {
             receipt = try await reporter.run(request, on: submitter) { event in
                 switch event {
                 case .completed(let task) where task.status == .failed: return "  \(event)"
-                case .rejected, .completed: return verbose ? "  \(event)" : nil
+                case .rejected, .completed: return quiet ? nil : "  \(event)"
                 case .started, .placed, .finished: return nil
                 }
             }
