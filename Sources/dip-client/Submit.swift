@@ -110,6 +110,12 @@ struct Submit: AsyncParsableCommand {
     @Flag(name: .long, help: "Log every placement and rejection on stderr.")
     var verbose = false
 
+    @Option(name: .long, help: "With --server: seconds to wait for the server to answer before giving up (exit 3; default 10).")
+    var timeout: Double = 10
+
+    @OptionGroup(title: "Security (with --server)")
+    var security: SecurityOptions
+
     @Argument(help: ArgumentHelp("The directory of images (.png, .jpg, .jpeg); not with --only-failed.", valueName: "INPUT_DIR"))
     var input: String?
 
@@ -150,6 +156,7 @@ struct Submit: AsyncParsableCommand {
     func runRemote() async throws {
         let address: PeerAddress
         let request: JobRequest
+        let security: PeerSecurity
         do {
             var settings = try self.config.map(DeploymentConfiguration.load(path:))?.client ?? ClientSettings()
             if let server = self.server { settings.server = server }
@@ -163,6 +170,10 @@ struct Submit: AsyncParsableCommand {
                     message: "no cluster: pass --server HOST:PORT (or client.server in --config), or --embedded")
             }
             address = try settings.serverAddress()
+            security = try self.security.resolve(settings.security, section: "client")
+            guard self.timeout.isFinite, self.timeout > 0 else {
+                throw DistributedImagingError(code: .invalidConfiguration, message: "--timeout must be a positive number of seconds, not \(self.timeout)")
+            }
             if let rerun = try self.rerunRequest() {
                 request = rerun.request
             } else {
@@ -177,7 +188,16 @@ struct Submit: AsyncParsableCommand {
             throw ExitCode(2)
         }
         self.say("server: \(address)")
-        try await GRPCJobSubmitter.withSubmitter(server: address) { submitter in
+        try await GRPCJobSubmitter.withSubmitter(server: address, security: security) { submitter in
+            do {
+                // Bounded: an unreachable or silent server fails here within --timeout.
+                _ = try await submitter.status(timeout: .milliseconds(Int64(self.timeout * 1000)))
+            } catch let error as DistributedImagingError
+                where error.code == .unavailable || error.code == .timedOut || error.code == .unauthenticated {
+                throw CLIError(error).report()
+            } catch {
+                // Reachable but without HealthService (another release): the job call says more.
+            }
             try await self.submit(request, to: submitter)
         }
     }

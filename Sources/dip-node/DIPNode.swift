@@ -61,8 +61,17 @@ struct DIPNode: AsyncParsableCommand {
     @Option(name: .long, help: "Seed for the node's random choices (default: from the system).")
     var seed: UInt64?
 
+    @Option(name: .long, help: "Largest image a task may decode, in pixels (default 100000000).")
+    var maxPixels: Int?
+
+    @Option(name: .long, help: "Largest input file, in bytes (default 536870912).")
+    var maxFileBytes: Int?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
+
+    @OptionGroup(title: "Security")
+    var security: SecurityOptions
 
     func run() async throws {
         let logger: Logger
@@ -83,13 +92,16 @@ struct DIPNode: AsyncParsableCommand {
             if let delay = self.delay { settings.delay = delay }
             if let maxConcurrent = self.maxConcurrent { settings.maxConcurrentTasks = maxConcurrent }
             if let seed = self.seed { settings.seed = seed }
+            if let maxPixels = self.maxPixels { settings.maxPixels = maxPixels }
+            if let maxFileBytes = self.maxFileBytes { settings.maxFileBytes = maxFileBytes }
             logger = try Console.logger(label: "dip-node", level: self.logLevel)
             let configuration = try settings.nodeConfiguration()
             let storage = try settings.storage()
-            node = try ImagingNode(configuration: configuration, storage: storage, logger: logger)
+            node = try ImagingNode(configuration: configuration, storage: storage, codec: try settings.codec(), logger: logger)
             host = try GRPCNodeHost(
                 settings: settings, executor: MeteredTaskExecutor(node, factory: PrometheusMetricsFactory(registry: registry)),
-                activeTasks: { node.activeTasks }, logger: logger,
+                activeTasks: { node.activeTasks },
+                security: try self.security.resolve(settings.security, section: "node"), logger: logger,
                 onListening: { address in
                     Console.announce("dip-node '\(configuration.name)' listening on \(address) (storage root \(storage.root))")
                 })
@@ -104,11 +116,11 @@ struct DIPNode: AsyncParsableCommand {
         }
         do {
             try await ServiceGroup(
-                services: [node] + host.services + (endpoint.map { [$0] } ?? []), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+                services: (endpoint.map { [$0] } ?? []) + host.services(around: node), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             ).run()
         } catch let error as DistributedImagingError {
             Console.fail("dip-node", error)
-            throw ExitCode(error.code == .invalidConfiguration || error.code == .invalidArgument ? 2 : 1)
+            throw ExitCode(error.code == .invalidConfiguration || error.code == .invalidArgument || error.code == .unauthenticated ? 2 : 1)
         } catch {
             Console.fail("dip-node", DistributedImagingError(code: .unavailable, message: "\(error)"))
             throw ExitCode(1)

@@ -35,8 +35,23 @@ struct DIPServer: AsyncParsableCommand {
     @Option(name: .long, help: "The server's mount of the shared storage; every job path lies under it (required).")
     var storageRoot: String?
 
+    @Option(name: .long, help: "Seconds between node heartbeats (default 5); a node silent for 3 is not placed on, and a node that stopped answering is skipped this long.")
+    var heartbeatInterval: Double?
+
+    @Option(name: .long, help: "Longest one task may take on a node, injected delay included (default: no limit); past it the task is placed on another node.")
+    var taskTimeout: Double?
+
+    @Option(name: .long, help: "Images one job may hold (default 100000); larger jobs are refused before any task runs.")
+    var maxImages: Int?
+
+    @Option(name: .long, help: "Seconds running jobs may continue after SIGTERM/SIGINT before their remaining tasks fail (default 30).")
+    var shutdownGracePeriod: Double?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
+
+    @OptionGroup(title: "Security")
+    var security: SecurityOptions
 
     func run() async throws {
         let logger: Logger
@@ -48,9 +63,14 @@ struct DIPServer: AsyncParsableCommand {
             if let listen = self.listen { settings.listen = listen }
             if let metricsListen = self.metricsListen { settings.metricsListen = metricsListen }
             if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
+            if let heartbeatInterval = self.heartbeatInterval { settings.heartbeatInterval = heartbeatInterval }
+            if let taskTimeout = self.taskTimeout { settings.taskTimeout = taskTimeout }
+            if let maxImages = self.maxImages { settings.maxImagesPerJob = maxImages }
+            if let grace = self.shutdownGracePeriod { settings.shutdownGracePeriod = grace }
             logger = try Console.logger(label: "dip-server", level: self.logLevel)
             let root = settings.storageRoot ?? ""
-            host = try GRPCServerHost(settings: settings, logger: logger) { address in
+            let security = try self.security.resolve(settings.security, section: "server")
+            host = try GRPCServerHost(settings: settings, security: security, logger: logger) { address in
                 Console.announce("dip-server listening on \(address) (storage root \(root))")
             }
             let jobMetrics = JobMetrics(factory: PrometheusMetricsFactory(registry: registry))
@@ -68,7 +88,7 @@ struct DIPServer: AsyncParsableCommand {
         await host.checkStaticNodes()
         do {
             try await ServiceGroup(
-                services: host.services + (endpoint.map { [$0] } ?? []), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+                services: (endpoint.map { [$0] } ?? []) + host.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             ).run()
         } catch {
             Console.fail("dip-server", DistributedImagingError(code: .unavailable, message: "\(error)"))

@@ -23,16 +23,18 @@ struct DeploymentConfigurationTests {
         try configuration.node.validate()
         _ = try configuration.client.serverAddress()
         _ = try configuration.client.outputFormat()
+        #expect(configuration.server.security.authTokenFile != nil && configuration.node.security.tlsKey != nil)
+        #expect(configuration.client.security.tlsTrustRoots != nil)
         // Every key of every section is present in the example.
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.examplePath)))
         let sections = try #require(json as? [String: [String: Any]])
-        #expect(Set(sections["client"]?.keys.map { $0 } ?? []) == ["server", "storageRoot", "pipeline", "format", "quality"])
+        #expect(Set(sections["client"]?.keys.map { $0 } ?? []) == ["server", "storageRoot", "pipeline", "format", "quality", "security"])
         #expect(
             Set(sections["server"]?.keys.map { $0 } ?? [])
-                == ["listen", "storageRoot", "maxAttempts", "maxConcurrentTasks", "seed", "heartbeatInterval", "taskTimeout", "nodes", "metricsListen"])
+                == ["listen", "storageRoot", "maxAttempts", "maxConcurrentTasks", "seed", "heartbeatInterval", "taskTimeout", "nodes", "security", "maxImagesPerJob", "shutdownGracePeriod", "metricsListen"])
         #expect(
             Set(sections["node"]?.keys.map { $0 } ?? [])
-                == ["name", "listen", "advertise", "server", "storageRoot", "policy", "load", "delay", "maxConcurrentTasks", "seed", "metricsListen"])
+                == ["name", "listen", "advertise", "server", "storageRoot", "policy", "load", "delay", "maxConcurrentTasks", "seed", "security", "maxPixels", "maxFileBytes", "metricsListen"])
     }
 
     @Test("An empty file takes every default")

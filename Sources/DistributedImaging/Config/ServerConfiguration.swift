@@ -9,6 +9,11 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
     public var maxConcurrentTasks: Int
     /// Seeds placements and job ids; `nil` draws a seed from the system.
     public var seed: UInt64?
+    /// Images one job may hold; a larger job is refused before any task runs (default 100 000).
+    public var maxImagesPerJob: Int = ServerConfiguration.defaultMaxImagesPerJob
+
+    /// Default ``maxImagesPerJob``.
+    public static let defaultMaxImagesPerJob = 100_000
 
     /// Default ``maxAttempts``.
     public static let defaultMaxAttempts = 40
@@ -49,10 +54,14 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
             throw DistributedImagingError.invalidConfiguration(
                 "server: maxConcurrentTasks must be 1...1000000, not \(self.maxConcurrentTasks)")
         }
+        guard self.maxImagesPerJob >= 1 else {
+            throw DistributedImagingError.invalidConfiguration(
+                "server: maxImagesPerJob must be at least 1, not \(self.maxImagesPerJob)")
+        }
     }
 
     private enum CodingKeys: String, CodingKey {
-        case maxAttempts, maxConcurrentTasks, seed
+        case maxAttempts, maxConcurrentTasks, seed, maxImagesPerJob
     }
 
     /// Decodes settings; omitted keys take their defaults.
@@ -64,5 +73,7 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
                 ?? Self.defaultMaxConcurrentTasks,
             seed: try container.decodeIfPresent(UInt64.self, forKey: .seed)
         )
+        self.maxImagesPerJob =
+            try container.decodeIfPresent(Int.self, forKey: .maxImagesPerJob) ?? Self.defaultMaxImagesPerJob
     }
 }

@@ -109,7 +109,8 @@ public final class ImagingNode: TaskExecutor, Service {
             do {
                 try await self.waitForSlot()
             } catch {
-                return receipt(.failed, error: "task cancelled while queued on node '\(self.node)'")
+                // Not run: the server may place it again (if the job still wants it).
+                return receipt(.rejected, error: "task cancelled while queued on node '\(self.node)'")
             }
         }
         defer { self.releaseSlot() }
@@ -119,7 +120,7 @@ public final class ImagingNode: TaskExecutor, Service {
             do {
                 try await Task.sleep(for: delay)
             } catch {
-                return receipt(.failed, delayed: true, error: "task cancelled during the injected delay on node '\(self.node)'")
+                return receipt(.rejected, delayed: true, error: "task cancelled during the injected delay on node '\(self.node)'")
             }
         }
         do {

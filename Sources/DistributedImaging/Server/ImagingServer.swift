@@ -24,6 +24,7 @@ public final class ImagingServer: JobSubmitter {
     private let nodes: [any NodeConnection]
     private let nodeIDs: [NodeID]
     private let placement: any Placement
+    private let health: NodeHealth
     private let registry: FilterRegistry
     private let seed: UInt64
     private let jobIDs: Mutex<SeededRandomNumberGenerator>
@@ -37,6 +38,8 @@ public final class ImagingServer: JobSubmitter {
     ///   - nodes: The nodes tasks are placed on.
     ///   - placement: Which node to try next (default: uniformly at random, as in the seed).
     ///   - registry: The filters a request's pipeline may name (checked before any task runs).
+    ///   - health: Which nodes stopped answering; placement skips them for a while (share one
+    ///     between the servers of successive jobs so they learn from each other).
     ///   - logger: Where the server logs (`info` per job, `debug` per attempt).
     /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` for bad settings or
     ///   two nodes with one name.
@@ -46,6 +49,7 @@ public final class ImagingServer: JobSubmitter {
         nodes: [any NodeConnection],
         placement: any Placement = RandomPlacement(),
         registry: FilterRegistry = .standard,
+        health: NodeHealth = NodeHealth(),
         logger: Logger
     ) throws {
         try configuration.validate()
@@ -59,6 +63,7 @@ public final class ImagingServer: JobSubmitter {
         self.nodeIDs = ids
         self.placement = placement
         self.registry = registry
+        self.health = health
         self.seed = configuration.seed ?? SystemRandomNumberGenerator().seedValue
         self.jobIDs = Mutex(SeededRandomNumberGenerator(seed: self.seed, deriving: "job-ids"))
         self.logger = logger
@@ -79,6 +84,7 @@ public final class ImagingServer: JobSubmitter {
     /// - Throws: ``DistributedImagingError`` when the request is refused as a whole: a path
     ///   outside the storage root (`pathOutsideStorageRoot`), an output directory equal to or
     ///   inside the input (`invalidArgument`), a bad pipeline (`invalidPipeline`) or format
+    ///   (`invalidArgument`), more images than ``ServerConfiguration/maxImagesPerJob``
     ///   (`invalidArgument`), or no nodes (`unavailable`).
     public func submit(_ request: JobRequest, onEvent: @escaping @Sendable (JobEvent) async -> Void) async throws -> JobReceipt {
         let start = ContinuousClock.now
@@ -114,6 +120,11 @@ public final class ImagingServer: JobSubmitter {
         }
 
         let images = listing.files.filter(OutputNaming.isImage)
+        guard images.count <= self.configuration.maxImagesPerJob else {
+            throw DistributedImagingError.invalidArgument(
+                "'\(plan.input)' holds \(images.count) images, more than this server's limit of "
+                    + "\(self.configuration.maxImagesPerJob) per job (server.maxImagesPerJob); split the job")
+        }
         var skipped = listing.files.filter { !OutputNaming.isImage($0) }.map { name in
             JobReceipt.Task(
                 input: OutputNaming.join(plan.input, name), output: nil, status: .skipped,
@@ -150,6 +161,7 @@ public final class ImagingServer: JobSubmitter {
         }
 
         let results = await self.dispatch(tasks, logger: logger, onEvent: onEvent)
+        self.sweepTemporaryFiles(in: plan.output, logger: logger)
         let counts = JobReceipt.Counts(results)
         let status: JobStatus
         let message: String
@@ -251,14 +263,17 @@ public final class ImagingServer: JobSubmitter {
             if Task.isCancelled { return cancelled() }
             var request = base
             request.attempt = attempt
-            let index = self.placement.choose(for: request, among: self.nodeIDs, tried: tried, using: &generator)
-            let connection = self.nodes[min(max(index, 0), self.nodes.count - 1)]
+            let candidates = self.health.available(among: self.nodeIDs)
+            let index = self.placement.choose(
+                for: request, among: candidates.map { self.nodeIDs[$0] }, tried: tried, using: &generator)
+            let connection = self.nodes[candidates[min(max(index, 0), candidates.count - 1)]]
             tried.append(connection.node)
             lastNode = connection.node
             await onEvent(.placed(taskIndex: base.taskIndex, input: base.inputPath, node: connection.node, attempt: attempt))
             var reason = ""
             do {
                 let receipt = try await connection.run(request)
+                self.health.markAlive(connection.node)
                 switch receipt.status {
                 case .succeeded:
                     let result = entry(.succeeded, delayed: receipt.delayed)
@@ -276,7 +291,9 @@ public final class ImagingServer: JobSubmitter {
             } catch {
                 if Task.isCancelled { return cancelled() }
                 unreachable += 1
-                reason = "unreachable: \(error)"
+                self.health.markUnreachable(connection.node)
+                let timedOut = (error as? DistributedImagingError)?.code == .timedOut
+                reason = timedOut ? "past the task deadline: \(error)" : "unreachable: \(error)"
             }
             lastReason = "node '\(connection.node)': \(reason)"
             logger.debug(

@@ -23,24 +23,22 @@ public final class GRPCJobSubmitter: JobSubmitter {
 
     /// Creates a submitter; nothing is dialled until the first call.
     ///
+    /// - Parameters:
+    ///   - server: The server's address.
+    ///   - security: The shared token and TLS settings (default none).
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration` when
     ///   the address cannot be resolved.
-    public init(server: PeerAddress) throws {
+    public init(server: PeerAddress, security: PeerSecurity = .none) throws {
         self.server = server
         self.peer = "dip-server at \(server)"
-        do {
-            self.client = GRPCClient(
-                transport: try HTTP2ClientTransport.Posix(target: server.target, transportSecurity: .plaintext))
-        } catch {
-            throw DistributedImagingError(code: .invalidConfiguration, message: "\(self.peer): \(error)")
-        }
+        self.client = try security.makeClient(to: server, peer: self.peer)
     }
 
     /// Runs `body` with a submitter connected to `server`, then closes it.
     public static func withSubmitter<Result: Sendable>(
-        server: PeerAddress, _ body: (GRPCJobSubmitter) async throws -> Result
+        server: PeerAddress, security: PeerSecurity = .none, _ body: (GRPCJobSubmitter) async throws -> Result
     ) async throws -> Result {
-        let submitter = try GRPCJobSubmitter(server: server)
+        let submitter = try GRPCJobSubmitter(server: server, security: security)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await submitter.runConnections() }
             defer { submitter.close() }

@@ -34,18 +34,14 @@ public final class GRPCNodeConnection: NodeConnection {
     ///   - address: Where the node's `NodeService` listens.
     ///   - timeout: The longest one `RunTask` call may take (delay and processing included);
     ///     `nil` waits as long as the node works.
+    ///   - security: The shared token and TLS settings (default none).
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration` when
     ///   the address cannot be resolved.
-    public init(node: NodeID, address: PeerAddress, timeout: Duration? = nil) throws {
+    public init(node: NodeID, address: PeerAddress, timeout: Duration? = nil, security: PeerSecurity = .none) throws {
         self.node = node
         self.address = address
         self.peer = "dip-node '\(node)' at \(address)"
-        do {
-            self.client = GRPCClient(
-                transport: try HTTP2ClientTransport.Posix(target: address.target, transportSecurity: .plaintext))
-        } catch {
-            throw DistributedImagingError(code: .invalidConfiguration, message: "\(self.peer): \(error)")
-        }
+        self.client = try security.makeClient(to: address, peer: self.peer)
         var options = CallOptions.defaults
         options.waitForReady = false
         options.timeout = timeout

@@ -9,19 +9,22 @@ public enum HealthClient {
     /// - Parameters:
     ///   - address: The peer.
     ///   - timeout: How long to wait for the answer.
+    ///   - security: The shared token and TLS settings (default none).
     /// - Throws: ``DistributedImaging/DistributedImagingError`` (`unavailable` when it cannot be reached).
-    public static func status(of address: PeerAddress, timeout: Duration = .seconds(5)) async throws -> PeerStatus {
+    public static func status(
+        of address: PeerAddress, timeout: Duration = .seconds(5), security: PeerSecurity = .none
+    ) async throws -> PeerStatus {
         let peer = "\(address)"
         let transport: HTTP2ClientTransport.Posix
         do {
-            transport = try HTTP2ClientTransport.Posix(target: address.target, transportSecurity: .plaintext)
+            transport = try HTTP2ClientTransport.Posix(target: address.target, transportSecurity: security.clientTransportSecurity)
         } catch {
             throw DistributedImagingError(code: .invalidConfiguration, message: "\(peer): \(error)")
         }
         var options = CallOptions.defaults
         options.waitForReady = false
         options.timeout = timeout
-        return try await withGRPCClient(transport: transport) { client in
+        return try await withGRPCClient(transport: transport, interceptors: security.clientInterceptors) { client in
             try await Self.status(of: client, options: options, peer: peer)
         }
     }

@@ -25,23 +25,20 @@ public final class NodeRegistrar: Service {
     /// - Parameters:
     ///   - server: The server's address.
     ///   - retryInterval: The wait between attempts while the server cannot be reached.
+    ///   - security: The shared token and TLS settings (default none).
     ///   - logger: Where it logs.
     ///   - advertisement: What the node says about itself, read at every heartbeat (load and
     ///     in-flight tasks change). It may wait, e.g. for the node's port to be bound.
     public init(
         server: PeerAddress,
         retryInterval: Duration = .seconds(1),
+        security: PeerSecurity = .none,
         logger: Logger,
         advertisement: @escaping @Sendable () async throws -> NodeAdvertisement
     ) throws {
         self.server = server
         self.peer = "dip-server at \(server)"
-        do {
-            self.client = GRPCClient(
-                transport: try HTTP2ClientTransport.Posix(target: server.target, transportSecurity: .plaintext))
-        } catch {
-            throw DistributedImagingError(code: .invalidConfiguration, message: "\(self.peer): \(error)")
-        }
+        self.client = try security.makeClient(to: server, peer: self.peer)
         self.advertisement = advertisement
         self.retryInterval = retryInterval
         self.logger = logger

@@ -16,6 +16,9 @@ public struct ClientSettings: Sendable, Hashable, Codable {
     /// JPEG quality 1...100 (default 95).
     public var quality: Int
 
+    /// The shared token and TLS files (key `security`; default: no token, plaintext).
+    public var security = SecuritySettings()
+
     /// The defaults.
     public init(
         server: String? = nil, storageRoot: String? = nil, pipeline: String = JobRequest.defaultPipeline,
@@ -29,7 +32,7 @@ public struct ClientSettings: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
-        case server, storageRoot, pipeline, format, quality
+        case server, storageRoot, pipeline, format, quality, security
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -42,6 +45,7 @@ public struct ClientSettings: Sendable, Hashable, Codable {
         self.pipeline = try container.decodeIfPresent(String.self, forKey: .pipeline) ?? defaults.pipeline
         self.format = try container.decodeIfPresent(OutputFormat.Kind.self, forKey: .format) ?? defaults.format
         self.quality = try container.decodeIfPresent(Int.self, forKey: .quality) ?? defaults.quality
+        self.security = try container.decodeIfPresent(SecuritySettings.self, forKey: .security) ?? SecuritySettings()
     }
 
     /// The server's address.

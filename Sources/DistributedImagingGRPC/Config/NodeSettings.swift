@@ -28,6 +28,15 @@ public struct NodeSettings: Sendable, Hashable, Codable {
     public var maxConcurrentTasks: Int
     /// Seeds the node's decisions; unset draws one from the system.
     public var seed: UInt64?
+    /// Largest image, in pixels, a task may decode (flag `--max-pixels`; default 100 000 000);
+    /// checked from the header, before the pixels are allocated.
+    public var maxPixels = ImageCodec.Limits.defaults.maxPixels
+    /// Largest input file, in bytes (flag `--max-file-bytes`; default 512 MiB); checked before
+    /// the file is read.
+    public var maxFileBytes = ImageCodec.Limits.defaults.maxFileBytes
+
+    /// The shared token and TLS files (key `security`; default: no token, plaintext).
+    public var security = SecuritySettings()
 
     /// The default listening address.
     public static let defaultListen = "0.0.0.0:7100"
@@ -51,7 +60,8 @@ public struct NodeSettings: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, listen, advertise, server, storageRoot, policy, load, delay, maxConcurrentTasks, seed, metricsListen
+        case name, listen, advertise, server, storageRoot, policy, load, delay, maxConcurrentTasks, seed, security
+        case maxPixels, maxFileBytes, metricsListen
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -71,6 +81,9 @@ public struct NodeSettings: Sendable, Hashable, Codable {
         self.maxConcurrentTasks =
             try container.decodeIfPresent(Int.self, forKey: .maxConcurrentTasks) ?? defaults.maxConcurrentTasks
         self.seed = try container.decodeIfPresent(UInt64.self, forKey: .seed)
+        self.security = try container.decodeIfPresent(SecuritySettings.self, forKey: .security) ?? SecuritySettings()
+        self.maxPixels = try container.decodeIfPresent(Int.self, forKey: .maxPixels) ?? defaults.maxPixels
+        self.maxFileBytes = try container.decodeIfPresent(Int.self, forKey: .maxFileBytes) ?? defaults.maxFileBytes
         if let policy = try container.decodeIfPresent(String.self, forKey: .policy) {
             try self.setPolicy(policy, key: "node.policy")
         }
@@ -108,7 +121,26 @@ public struct NodeSettings: Sendable, Hashable, Codable {
     /// - Throws: ``DistributedImaging/DistributedImagingError`` naming `node.storageRoot` when it is
     ///   unset or not a directory.
     public func storage() throws -> SharedStorage {
-        try openStorage(self.storageRoot, key: "node.storageRoot (--storage-root)")
+        var storage = try openStorage(self.storageRoot, key: "node.storageRoot (--storage-root)")
+        storage.maxFileBytes = self.maxFileBytes
+        return storage
+    }
+
+    /// The codec with ``maxPixels`` and ``maxFileBytes``.
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
+    ///   when a limit is not positive.
+    public func codec() throws -> ImageCodec {
+        guard self.maxPixels > 0 else {
+            throw DistributedImagingError(
+                code: .invalidConfiguration, message: "node.maxPixels (--max-pixels): must be positive, not \(self.maxPixels)")
+        }
+        guard self.maxFileBytes > 0 else {
+            throw DistributedImagingError(
+                code: .invalidConfiguration,
+                message: "node.maxFileBytes (--max-file-bytes): must be positive, not \(self.maxFileBytes)")
+        }
+        return ImageCodec(limits: .init(maxPixels: self.maxPixels, maxFileBytes: self.maxFileBytes))
     }
 
     /// The listening address.

@@ -37,6 +37,14 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     public var taskTimeout: Double?
     /// Nodes known without registration (default none).
     public var nodes: [StaticNode]
+    /// Seconds running jobs may continue after SIGTERM/SIGINT before their remaining tasks fail
+    /// (flag `--shutdown-grace-period`; default 30).
+    public var shutdownGracePeriod: Double = 30
+    /// Images one job may hold (flag `--max-images`; default 100 000).
+    public var maxImagesPerJob = ServerConfiguration.defaultMaxImagesPerJob
+
+    /// The shared token and TLS files (key `security`; default: no token, plaintext).
+    public var security = SecuritySettings()
 
     /// The default listening address.
     public static let defaultListen = "0.0.0.0:7000"
@@ -58,7 +66,8 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, storageRoot, maxAttempts, maxConcurrentTasks, seed, heartbeatInterval, taskTimeout, nodes, metricsListen
+        case listen, storageRoot, maxAttempts, maxConcurrentTasks, seed, heartbeatInterval, taskTimeout, nodes, security
+        case maxImagesPerJob, shutdownGracePeriod, metricsListen
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -77,14 +86,19 @@ public struct ServerSettings: Sendable, Hashable, Codable {
             try container.decodeIfPresent(Double.self, forKey: .heartbeatInterval) ?? defaults.heartbeatInterval
         self.taskTimeout = try container.decodeIfPresent(Double.self, forKey: .taskTimeout)
         self.nodes = try container.decodeIfPresent([StaticNode].self, forKey: .nodes) ?? []
+        self.maxImagesPerJob =
+            try container.decodeIfPresent(Int.self, forKey: .maxImagesPerJob) ?? ServerConfiguration.defaultMaxImagesPerJob
+        self.shutdownGracePeriod = try container.decodeIfPresent(Double.self, forKey: .shutdownGracePeriod) ?? 30
+        self.security = try container.decodeIfPresent(SecuritySettings.self, forKey: .security) ?? SecuritySettings()
     }
 
     /// The placement settings for ``DistributedImaging/ImagingServer``, checked.
     ///
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`.
     public func serverConfiguration() throws -> ServerConfiguration {
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             maxAttempts: self.maxAttempts, maxConcurrentTasks: self.maxConcurrentTasks, seed: self.seed)
+        configuration.maxImagesPerJob = self.maxImagesPerJob
         try configuration.validate()
         return configuration
     }
@@ -133,6 +147,11 @@ public struct ServerSettings: Sendable, Hashable, Codable {
             throw DistributedImagingError(
                 code: .invalidConfiguration,
                 message: "server.heartbeatInterval: must be 0.05...3600 seconds, not \(self.heartbeatInterval)")
+        }
+        guard self.shutdownGracePeriod.isFinite, (0...86400).contains(self.shutdownGracePeriod) else {
+            throw DistributedImagingError(
+                code: .invalidConfiguration,
+                message: "server.shutdownGracePeriod (--shutdown-grace-period): must be 0...86400 seconds, not \(self.shutdownGracePeriod)")
         }
         if let timeout = self.taskTimeout, !(timeout.isFinite && timeout > 0) {
             throw DistributedImagingError(

@@ -6,8 +6,8 @@ import ServiceLifecycle
 /// `NodeService` and `HealthService` for a ``DistributedImaging/TaskExecutor``, and, when a
 /// server is configured, a ``NodeRegistrar`` that registers the node and heartbeats.
 ///
-/// Run the node role first, then ``services``, in a `ServiceGroup`: on shutdown the node
-/// deregisters, stops accepting calls (tasks in flight finish), then drains.
+/// Run ``services(around:)`` with the node role in a `ServiceGroup`: on shutdown the node
+/// deregisters, drains (rejects new tasks, finishes those in flight), then stops listening.
 public final class GRPCNodeHost: Sendable {
     /// The listening endpoint.
     public let endpoint: GRPCEndpoint
@@ -20,6 +20,7 @@ public final class GRPCNodeHost: Sendable {
     ///   - settings: The `node` section (listen, advertise, server, policy, load, ...).
     ///   - executor: The node role.
     ///   - activeTasks: Tasks in flight now, for status and heartbeats.
+    ///   - security: The shared token and TLS, for calls in and out (default none).
     ///   - logger: Where it logs.
     ///   - onListening: Called with the bound address.
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`.
@@ -27,6 +28,7 @@ public final class GRPCNodeHost: Sendable {
         settings: NodeSettings,
         executor: any TaskExecutor,
         activeTasks: @escaping @Sendable () -> Int = { 0 },
+        security: PeerSecurity = .none,
         logger: Logger,
         onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in }
     ) throws {
@@ -44,10 +46,12 @@ public final class GRPCNodeHost: Sendable {
                 NodeServiceProvider(executor: executor),
                 HealthServiceProvider { PeerStatus(role: .node, node: describe(nil)) },
             ],
+            security: security,
+            logger: logger,
             onListening: onListening)
         self.endpoint = endpoint
         if let server = try settings.serverAddress() {
-            self.registrar = try NodeRegistrar(server: server, logger: logger) {
+            self.registrar = try NodeRegistrar(server: server, security: security, logger: logger) {
                 describe(try await endpoint.listeningAddress)
             }
         } else {

@@ -6,8 +6,9 @@ import Synchronization
 /// Everything `dip-server` runs, wired: a ``NodeRegistry`` (static and registered nodes) and a
 /// ``GRPCEndpoint`` serving `JobService`, `RegistryService` and `HealthService`.
 ///
-/// Run ``services`` in a `ServiceGroup`, in order: on shutdown the endpoint stops first (jobs in
-/// flight finish), then the registry closes the node connections.
+/// Run ``services`` in a `ServiceGroup`, in order: on shutdown new jobs are refused and running
+/// ones get `shutdownGracePeriod` to finish (then their remaining tasks fail and each client gets
+/// its receipt), then the endpoint stops, then the registry closes the node connections.
 ///
 /// ```swift
 /// let host = try GRPCServerHost(settings: settings, logger: logger) { nodes in
@@ -20,6 +21,8 @@ public final class GRPCServerHost: Sendable {
     public let registry: NodeRegistry
     /// The listening endpoint.
     public let endpoint: GRPCEndpoint
+    /// The jobs: on shutdown, refuses new ones and gives running ones the grace period.
+    public let jobs: GracefulJobSubmitter
 
     /// What the server's jobs did on each node, and the jobs running now (`GetStatus`).
     public let activity: ClusterActivity
@@ -27,17 +30,21 @@ public final class GRPCServerHost: Sendable {
     public let observers: JobObservers
 
     private let logger: Logger
+    private let security: PeerSecurity
 
     /// Wires a server.
     ///
     /// - Parameters:
     ///   - settings: The `server` section (listen address, heartbeat, task timeout, static nodes).
+    ///   - security: The shared token and TLS, for calls in and out (resolve it with
+    ///     ``SecuritySettings/resolve(tokenFileFromFlag:environment:section:)``; default none).
     ///   - logger: Where the server logs.
     ///   - onListening: Called with the bound address.
     ///   - makeSubmitter: Makes the job runner for the nodes live when a job starts.
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`.
     public init(
         settings: ServerSettings,
+        security: PeerSecurity = .none,
         logger: Logger,
         onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in },
         makeSubmitter: @escaping @Sendable ([any NodeConnection]) throws -> any JobSubmitter
@@ -47,10 +54,16 @@ public final class GRPCServerHost: Sendable {
             staticNodes: try settings.staticNodes(),
             heartbeatInterval: .seconds(double: settings.heartbeatInterval),
             taskTimeout: settings.taskTimeout.map { .seconds(double: $0) },
+            security: security,
             logger: logger)
         let activity = ClusterActivity()
         let observers = JobObservers([activity])
-        let submitter = ObservedJobSubmitter(RegistryJobSubmitter(registry: registry, makeSubmitter: makeSubmitter), observers: [observers])
+        let jobs = GracefulJobSubmitter(
+            base: RegistryJobSubmitter(registry: registry, makeSubmitter: makeSubmitter),
+            gracePeriod: .seconds(double: settings.shutdownGracePeriod))
+        // Observers see what clients see, the receipt rewritten after a grace period included.
+        let submitter = ObservedJobSubmitter(jobs, observers: [observers])
+        self.jobs = jobs
         self.activity = activity
         self.observers = observers
         self.registry = registry
@@ -61,8 +74,16 @@ public final class GRPCServerHost: Sendable {
                 RegistryServiceProvider(registry: registry),
                 HealthServiceProvider { PeerStatus(role: .server, activity: activity, nodes: registry.advertisements()) },
             ],
+            security: security,
+            logger: logger,
             onListening: onListening)
         self.logger = logger
+        self.security = security
+        let listen = try settings.listenAddress()
+        if security.authToken == nil && !listen.isLoopback {
+            logger.warning(
+                "authentication is off and the server listens on a non-loopback address: anyone who can reach \(listen) can run jobs; set --auth-token-file or DIP_AUTH_TOKEN")
+        }
     }
 
     /// Wires a server whose jobs run on ``DistributedImaging/ImagingServer``.
@@ -72,26 +93,31 @@ public final class GRPCServerHost: Sendable {
     ///
     /// - Parameters:
     ///   - settings: The `server` section.
+    ///   - security: The shared token and TLS (default none).
     ///   - logger: Where the server logs.
     ///   - onListening: Called with the bound address.
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
     ///   naming the key and value.
     public convenience init(
-        settings: ServerSettings, logger: Logger, onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in }
+        settings: ServerSettings, security: PeerSecurity = .none, logger: Logger,
+        onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in }
     ) throws {
         let configuration = try settings.serverConfiguration()
         let storage = try settings.storage()
         let jobs = JobCounter()
-        try self.init(settings: settings, logger: logger, onListening: onListening) { nodes in
+        // Shared by every job: a node found dead by one job is skipped by the next, for one
+        // heartbeat interval, then probed again.
+        let health = NodeHealth(retryAfter: .seconds(double: settings.heartbeatInterval))
+        try self.init(settings: settings, security: security, logger: logger, onListening: onListening) { nodes in
             var perJob = configuration
             let number = jobs.next()
             perJob.seed = configuration.seed.map { $0 &+ number }
-            return try ImagingServer(configuration: perJob, storage: storage, nodes: nodes, logger: logger)
+            return try ImagingServer(configuration: perJob, storage: storage, nodes: nodes, health: health, logger: logger)
         }
     }
 
     /// The services to run, in start order.
-    public var services: [any Service] { [self.registry, self.endpoint] }
+    public var services: [any Service] { [self.registry, self.endpoint, self.jobs] }
 
     /// Asks every static node for its status and logs the ones that cannot be reached or speak
     /// another protocol revision (they stay configured: a node may start later).
@@ -104,7 +130,7 @@ public final class GRPCServerHost: Sendable {
         for node in nodes {
             do {
                 let address = try PeerAddress(parsing: node.address)
-                let status = try await HealthClient.status(of: address, timeout: timeout)
+                let status = try await HealthClient.status(of: address, timeout: timeout, security: self.security)
                 if status.protocolVersion != WireProtocol.version {
                     problems.append(
                         "static node '\(node.name)' at \(node.address) speaks \(WireProtocol.describe(status.protocolVersion)), "

@@ -1,6 +1,7 @@
 import DistributedImaging
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import Logging
 import ServiceLifecycle
 
 /// A gRPC server on HTTP/2 (plaintext) serving some of the `dip.v1` services: the listening half
@@ -26,13 +27,18 @@ public final class GRPCEndpoint: Service {
     /// - Parameters:
     ///   - listen: Where to listen; port 0 picks a free port (read it from ``listeningAddress``).
     ///   - services: The services to serve.
+    ///   - security: The shared token every call must carry, and TLS (default none).
+    ///   - logger: Where refused calls are logged (`warning`, without the token).
     ///   - onListening: Called once with the bound address (e.g. to print it).
     public init(
         listen: PeerAddress, services: [any RegistrableRPCService],
+        security: PeerSecurity = .none, logger: Logger? = nil,
         onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in }
     ) {
-        self.transport = HTTP2ServerTransport.Posix(address: listen.bindAddress, transportSecurity: .plaintext)
-        self.server = GRPCServer(transport: self.transport, services: services)
+        self.transport = HTTP2ServerTransport.Posix(
+            address: listen.bindAddress, transportSecurity: security.serverTransportSecurity)
+        self.server = GRPCServer(
+            transport: self.transport, services: services, interceptors: security.serverInterceptors(logger: logger))
         self.onListening = onListening
         self.listen = listen
     }

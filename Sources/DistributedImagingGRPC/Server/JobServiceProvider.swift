@@ -35,10 +35,13 @@ public struct JobServiceProvider: Dip_V1_JobService.SimpleServiceProtocol {
         let finishedWritten = Atomic<Bool>(false)
         let receipt: JobReceipt
         do {
-            receipt = try await self.submitter.submit(job) { event in
-                if case .finished = event { finishedWritten.store(true, ordering: .relaxed) }
-                // A write fails only when the caller went away; the job then ends by cancellation.
-                try? await response.write(.with { $0.event = Dip_V1_JobEvent(event) })
+            let submitter = self.submitter
+            receipt = try await cancellingWithRPC(context) {
+                try await submitter.submit(job) { event in
+                    if case .finished = event { finishedWritten.store(true, ordering: .relaxed) }
+                    // A write fails only when the caller went away; the job then ends by cancellation.
+                    try? await response.write(.with { $0.event = Dip_V1_JobEvent(event) })
+                }
             }
         } catch let error as DistributedImagingError {
             self.logger.debug(

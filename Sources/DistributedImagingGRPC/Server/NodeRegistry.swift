@@ -30,6 +30,7 @@ public final class NodeRegistry: Service, Sendable {
     private let started: AsyncStream<GRPCNodeConnection>
     private let starter: AsyncStream<GRPCNodeConnection>.Continuation
     private let taskTimeout: Duration?
+    private let security: PeerSecurity
     private let logger: Logger
 
     /// Creates a registry.
@@ -39,6 +40,7 @@ public final class NodeRegistry: Service, Sendable {
     ///   - heartbeatInterval: How often registered nodes are asked to register again.
     ///   - expiry: How long a registration lasts without one (default three intervals).
     ///   - taskTimeout: The longest one `RunTask` call may take; `nil` for no limit.
+    ///   - security: The token and TLS settings for calls to nodes (default none).
     ///   - logger: Where registrations are logged (`info`).
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration` for
     ///   two static nodes with one name or an address that cannot be called.
@@ -47,11 +49,13 @@ public final class NodeRegistry: Service, Sendable {
         heartbeatInterval: Duration = .seconds(5),
         expiry: Duration? = nil,
         taskTimeout: Duration? = nil,
+        security: PeerSecurity = .none,
         logger: Logger
     ) throws {
         self.heartbeatInterval = heartbeatInterval
         self.expiry = expiry ?? heartbeatInterval * 3
         self.taskTimeout = taskTimeout
+        self.security = security
         self.logger = logger
         (self.started, self.starter) = AsyncStream.makeStream()
         var entries: [NodeID: Entry] = [:]
@@ -61,7 +65,7 @@ public final class NodeRegistry: Service, Sendable {
                     code: .invalidConfiguration, message: "server.nodes: two nodes are named '\(node.name)'")
             }
             let address = try PeerAddress(parsing: node.address, key: "server.nodes[\(node.name)].address")
-            let connection = try GRPCNodeConnection(node: node.name, address: address, timeout: taskTimeout)
+            let connection = try GRPCNodeConnection(node: node.name, address: address, timeout: taskTimeout, security: security)
             var advertisement = node
             advertisement.source = .static
             entries[node.name] = Entry(advertisement: advertisement, connection: connection, lastSeen: .now)
@@ -116,7 +120,8 @@ public final class NodeRegistry: Service, Sendable {
                 state.entries[node.name] = entry
                 return (nil, nil)
             }
-            let connection = try GRPCNodeConnection(node: node.name, address: address, timeout: self.taskTimeout)
+            let connection = try GRPCNodeConnection(
+                node: node.name, address: address, timeout: self.taskTimeout, security: self.security)
             let old = state.entries[node.name]?.connection
             state.entries[node.name] = Entry(advertisement: advertisement, connection: connection, lastSeen: .now)
             return (old, connection)

@@ -27,7 +27,7 @@ final class ManagedProcess: @unchecked Sendable {
         return url
     }
 
-    init(_ executable: String, _ arguments: [String], logDirectory: URL, name: String) throws {
+    init(_ executable: String, _ arguments: [String], logDirectory: URL, name: String, environment: [String: String]? = nil) throws {
         self.name = name
         self.standardOutput = logDirectory.appendingPathComponent("\(name).out")
         self.standardError = logDirectory.appendingPathComponent("\(name).err")
@@ -38,6 +38,9 @@ final class ManagedProcess: @unchecked Sendable {
         self.process.standardOutput = try FileHandle(forWritingTo: self.standardOutput)
         self.process.standardError = try FileHandle(forWritingTo: self.standardError)
         self.process.standardInput = FileHandle.nullDevice
+        if let environment {
+            self.process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         try self.process.run()
     }
 

@@ -1,0 +1,89 @@
+import DistributedImaging
+import DistributedImagingGRPC
+import Foundation
+import Testing
+
+/// The shared token and TLS, with the real executables on 127.0.0.1.
+@Suite("Authentication and TLS (real executables)", .serialized, .timeLimit(.minutes(2)))
+struct SecurityTests {
+    static let pipeline = "invert"
+
+    @Test("A missing or wrong token is refused (exit 3, UNAUTHENTICATED); the right one, by file or environment, works")
+    func token() async throws {
+        try await withFaultCluster { cluster in
+            let tokenFile = cluster.logs.appendingPathComponent("token")
+            try "correct-horse-battery-staple\n".write(to: tokenFile, atomically: true, encoding: .utf8)
+            let wrongFile = cluster.logs.appendingPathComponent("wrong")
+            try "not-the-token".write(to: wrongFile, atomically: true, encoding: .utf8)
+            cluster.security = PeerSecurity(authToken: "correct-horse-battery-staple")
+            let server = try await cluster.startServer(["--auth-token-file", tokenFile.path])
+            try await cluster.startNode("node-1", ["--load", "0"], environment: ["DIP_AUTH_TOKEN": "correct-horse-battery-staple"])
+            try await cluster.waitForNodes(1)
+            _ = try cluster.makeImages(3, in: "in")
+
+            // A node with the wrong token cannot register, and says why.
+            let intruder = try await cluster.startNode("intruder", ["--auth-token-file", wrongFile.path], waitForListening: false)
+            #expect(try await intruder.waitForExit(timeout: .seconds(15)) == 2)
+            #expect(intruder.errors.contains("token"), "\(intruder.errors)")
+            #expect(try await HealthClient.status(of: server, security: cluster.security).nodes.count == 1)
+            // Health without the token is refused too.
+            await #expect(throws: DistributedImagingError.self) { try await HealthClient.status(of: server) }
+
+            let missing = try cluster.startClient(["submit", "--server", "\(server)", "in"], name: "client-missing")
+            #expect(try await missing.waitForExit() == 3)
+            #expect(missing.errors.contains("authorization token"), "\(missing.errors)")
+            let wrong = try cluster.startClient(
+                ["submit", "--server", "\(server)", "--auth-token-file", wrongFile.path, "in"], name: "client-wrong")
+            #expect(try await wrong.waitForExit() == 3)
+            #expect(wrong.errors.contains("wrong authorization token"), "\(wrong.errors)")
+            // The flag wins over a wrong environment variable.
+            let right = try cluster.startClient(
+                ["submit", "--server", "\(server)", "--auth-token-file", tokenFile.path, "--pipeline", Self.pipeline,
+                 "--output", "out", "in"],
+                name: "client-right", environment: ["DIP_AUTH_TOKEN": "not-the-token"])
+            #expect(try await right.waitForExit() == 0, "\(right.errors)")
+            let serverProcess = try #require(cluster.server)
+            #expect(!serverProcess.errors.contains("correct-horse"), "the server logged the secret")
+            #expect(serverProcess.errors.contains("refused a call"), "\(serverProcess.errors)")
+        }
+    }
+
+    @Test("TLS with a certificate made for the test: a job runs; a plaintext client is turned away")
+    func tls() async throws {
+        guard let openssl = ["/usr/bin/openssl", "/usr/local/bin/openssl", "/bin/openssl"].first(where: {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }) else {
+            print("SecurityTests.tls skipped: openssl is not installed (apt-get install openssl)")
+            return
+        }
+        try await withFaultCluster { cluster in
+            let certificate = cluster.logs.appendingPathComponent("cert.pem").path
+            let key = cluster.logs.appendingPathComponent("key.pem").path
+            let make = Process()
+            make.executableURL = URL(fileURLWithPath: openssl)
+            make.arguments = [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", certificate,
+            ]
+            make.standardOutput = FileHandle.nullDevice
+            make.standardError = FileHandle.nullDevice
+            try make.run()
+            make.waitUntilExit()
+            try #require(make.terminationStatus == 0, "openssl failed")
+            let tls = ["--tls-certificate", certificate, "--tls-key", key, "--tls-trust-roots", certificate]
+            cluster.security = PeerSecurity(tls: .init(trustRoots: certificate))
+            let server = try await cluster.startServer(tls)
+            try await cluster.startNode("node-1", ["--load", "0"] + tls)
+            try await cluster.waitForNodes(1)
+            _ = try cluster.makeImages(3, in: "in")
+            let client = try cluster.startClient(
+                ["submit", "--server", "\(server)", "--tls-trust-roots", certificate, "--pipeline", Self.pipeline,
+                 "--output", "out", "in"],
+                name: "client-tls")
+            #expect(try await client.waitForExit() == 0, "\(client.errors)")
+            let plaintext = try cluster.startClient(
+                ["submit", "--server", "\(server)", "--timeout", "3", "in"], name: "client-plaintext")
+            #expect(try await plaintext.waitForExit() == 3, "\(plaintext.errors)")
+        }
+    }
+}
