@@ -19,12 +19,21 @@ let request = JobRequest(inputDirectory: arguments[2], pipeline: arguments.count
 let status = try await HealthClient.status(of: server)
 print("server \(server): DistributedImaging \(status.softwareVersion), \(status.nodes.count) nodes")
 
+// The job's events as an AsyncSequence, folded into a JobProgress for a line per second.
 let receipt = try await GRPCJobSubmitter.withSubmitter(server: server) { submitter in
-    try await submitter.submit(request) { event in
-        switch event {
-        case .started(let jobID, let tasks, _): print("job \(jobID): \(tasks) tasks")
-        case .completed(let task): print("  \(task.status) \(task.input) on \(task.node?.description ?? "-")")
-        case .placed, .rejected, .finished: break
+    try await submitter.withEvents(for: request) { events in
+        let clock = ContinuousClock()
+        let origin = clock.now
+        func now() -> Double { Double((clock.now - origin).components.attoseconds) / 1e18 + Double((clock.now - origin).components.seconds) }
+        var progress = JobProgress()
+        var lastLine = -1.0
+        for try await event in events {
+            progress.record(event, at: now())
+            if case .completed(let task) = event, task.status == .failed { print("  \(task)") }
+            if now() - lastLine >= 1 || progress.isFinished {
+                print(progress.line(at: now()))
+                lastLine = now()
+            }
         }
     }
 }

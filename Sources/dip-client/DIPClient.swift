@@ -8,7 +8,7 @@ struct DIPClient: AsyncParsableCommand {
         abstract: "Runs image-processing jobs on a DistributedImaging cluster.",
         discussion: "Exit codes: 0 success; 1 the job failed; 2 usage or configuration error; 3 cannot reach the cluster.",
         version: DistributedImagingVersion.current,
-        subcommands: [Apply.self, Submit.self]
+        subcommands: [Apply.self, Submit.self, Status.self]
     )
 
     /// Parses and runs, mapping argument-parser's usage errors (its code 64) to our 2.

@@ -28,7 +28,17 @@ struct Submit: AsyncParsableCommand {
             '<stem>.<ext>'; inputs that share a stem keep their full name ('a.jpg.png').
 
             Output: a line per task and a summary; with --json, the job receipt as JSON on stdout \
-            and the human lines on stderr.
+            and the human lines on stderr. Progress goes to stderr: a live bar (done/total, \
+            failures, rate, ETA) below the task lines when stderr is a terminal, otherwise a plain \
+            line every 5 s; --quiet turns both off (failures are still listed). --events jsonl writes every job event as one JSON \
+            object per line on stdout instead (the last one, {"finished": ...}, holds the receipt, \
+            so it excludes --json); human lines then go to stderr.
+
+            Receipts and re-runs: the server keeps '<output>/receipt.json' (the --json receipt) up \
+            to date while the job runs. Submitting again skips the images that receipt lists as \
+            complete for the same pipeline whose output exists (--force redoes them); \
+            --only-failed RECEIPT re-runs just the failed tasks of that receipt (its input, output \
+            and pipeline; INPUT_DIR is then not needed). Skipped images are listed with the reason.
 
             Exit codes: 0 the job succeeded; 1 the job failed (a task failed, or the input is \
             missing); 2 usage or configuration error; 3 the server or nodes cannot be reached.
@@ -82,6 +92,18 @@ struct Submit: AsyncParsableCommand {
         help: "The shared storage root (embedded default: the input directory's parent; with --server: none, paths go as given).")
     var storageRoot: String?
 
+    @Flag(name: .long, help: "No progress bar or progress lines, and no line per task except failures.")
+    var quiet = false
+
+    @Option(name: .long, help: "Stream the job's events on stdout: 'jsonl' (one JSON object per line). Excludes --json.")
+    var events: EventsFormat?
+
+    @Flag(name: .long, help: "Process every image, even those the output's receipt.json lists as complete.")
+    var force = false
+
+    @Option(name: .long, help: ArgumentHelp("Re-run only the failed tasks of this receipt.json.", valueName: "RECEIPT"))
+    var onlyFailed: String?
+
     @Flag(name: .long, help: "Print the job receipt as JSON on stdout; human text goes to stderr.")
     var json = false
 
@@ -94,8 +116,8 @@ struct Submit: AsyncParsableCommand {
     @OptionGroup(title: "Security (with --server)")
     var security: SecurityOptions
 
-    @Argument(help: ArgumentHelp("The directory of images (.png, .jpg, .jpeg).", valueName: "INPUT_DIR"))
-    var input: String
+    @Argument(help: ArgumentHelp("The directory of images (.png, .jpg, .jpeg); not with --only-failed.", valueName: "INPUT_DIR"))
+    var input: String?
 
     static let demoLoads = [0.8, 0.6, 0.5, 0.2]
 
@@ -106,11 +128,17 @@ struct Submit: AsyncParsableCommand {
         if self.embedded && self.config != nil {
             throw ValidationError("--config is read with --server only")
         }
+        if self.json && self.events != nil {
+            throw ValidationError("--json and --events exclude each other: the last event line already holds the receipt")
+        }
+        if (self.input == nil) == (self.onlyFailed == nil) {
+            throw ValidationError(self.input == nil ? "missing INPUT_DIR (or --only-failed RECEIPT)" : "INPUT_DIR and --only-failed exclude each other")
+        }
     }
 
     /// How this command prints its human lines.
     var say: @Sendable (String) -> Void {
-        let toStandardError = self.json
+        let toStandardError = self.json || self.events != nil
         return { line in
             if toStandardError { Console.error(line) } else { print(line) }
         }
@@ -146,10 +174,15 @@ struct Submit: AsyncParsableCommand {
             guard self.timeout.isFinite, self.timeout > 0 else {
                 throw DistributedImagingError(code: .invalidConfiguration, message: "--timeout must be a positive number of seconds, not \(self.timeout)")
             }
-            request = JobRequest(
-                inputDirectory: try settings.storagePath(self.input, key: "INPUT_DIR"),
-                outputDirectory: try self.output.map { try settings.storagePath($0, key: "--output") },
-                pipeline: settings.pipeline, outputFormat: try settings.outputFormat(), recursive: self.recursive)
+            if let rerun = try self.rerunRequest() {
+                request = rerun.request
+            } else {
+                request = JobRequest(
+                    inputDirectory: try settings.storagePath(self.input ?? "", key: "INPUT_DIR"),
+                    outputDirectory: try self.output.map { try settings.storagePath($0, key: "--output") },
+                    pipeline: settings.pipeline, outputFormat: try settings.outputFormat(), recursive: self.recursive,
+                    force: self.force)
+            }
         } catch let error as DistributedImagingError {
             Console.error("dip-client: error: \(error.message)")
             throw ExitCode(2)
@@ -179,16 +212,25 @@ struct Submit: AsyncParsableCommand {
         do {
             let loads = try self.load.map(Self.parseLoads) ?? (0..<max(self.nodes, 1)).map { Self.demoLoads[$0 % Self.demoLoads.count] }
             let nodes = try LocalCluster.nodeConfigurations(count: self.nodes, policy: self.policy, loads: loads, delay: self.delay)
-            let input = Self.absolute(self.input)
-            let root = self.storageRoot.map(Self.absolute) ?? URL(fileURLWithPath: input).deletingLastPathComponent().path
+            let rerun = try self.rerunRequest()
+            let input = Self.absolute(rerun.map { $0.root + "/" + $0.request.inputDirectory } ?? self.input ?? "")
+            let root = self.storageRoot.map(Self.absolute) ?? rerun?.root ?? URL(fileURLWithPath: input).deletingLastPathComponent().path
             var logger = Logger(label: "dip-client", factory: { StreamLogHandler.standardError(label: $0) })
             logger.logLevel = self.verbose ? .debug : .warning
             cluster = try LocalCluster(storageRoot: root, nodes: nodes, seed: self.seed, logger: logger)
             let format = (self.format ?? .png) == .png ? OutputFormat.png : OutputFormat.jpeg(quality: self.quality ?? 95)
             try format.validate()
-            request = JobRequest(
-                inputDirectory: input, outputDirectory: self.output.map(Self.absolute),
-                pipeline: self.pipeline ?? JobRequest.defaultPipeline, outputFormat: format, recursive: self.recursive)
+            if let rerun {
+                var again = rerun.request
+                again.inputDirectory = input
+                again.outputDirectory = rerun.root + "/" + (rerun.request.outputDirectory ?? "")
+                request = again
+            } else {
+                request = JobRequest(
+                    inputDirectory: input, outputDirectory: self.output.map(Self.absolute),
+                    pipeline: self.pipeline ?? JobRequest.defaultPipeline, outputFormat: format, recursive: self.recursive,
+                    force: self.force)
+            }
             let summary = nodes.map { "\($0.name) \($0.load)" }.joined(separator: ", ")
             say("cluster: \(nodes.count) \(self.policy) nodes (\(summary)), delay \(self.delay) s\(self.seed.map { ", seed \($0)" } ?? "")")
         } catch let error as DistributedImagingError {
@@ -201,12 +243,15 @@ struct Submit: AsyncParsableCommand {
     /// Runs the job, prints its progress and result, and exits with the job's code.
     func submit(_ request: JobRequest, to submitter: any JobSubmitter) async throws {
         let say = self.say
+        let quiet = self.quiet
+        let reporter = ProgressReporter(quiet: self.quiet, eventLines: self.events == .jsonl, say: say)
         let receipt: JobReceipt
         do {
-            receipt = try await submitter.submit(request) { event in
+            receipt = try await reporter.run(request, on: submitter) { event in
                 switch event {
-                case .rejected, .completed: say("  \(event)")
-                case .started, .placed, .finished: break
+                case .completed(let task) where task.status == .failed: return "  \(event)"
+                case .rejected, .completed: return quiet ? nil : "  \(event)"
+                case .started, .placed, .finished: return nil
                 }
             }
         } catch let error as DistributedImagingError {
@@ -217,7 +262,7 @@ struct Submit: AsyncParsableCommand {
             throw CLIError(error).report()
         }
 
-        for task in receipt.tasks where task.status == .skipped { say("  \(task)") }
+        for line in receipt.skippedLines() { say("  \(line)") }
         let counts = receipt.counts
         say(
             "\(receipt.status): \(counts.succeeded) succeeded, \(counts.failed) failed, \(counts.skipped) skipped; "

@@ -3,6 +3,7 @@ import DistributedImaging
 import DistributedImagingGRPC
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
 
 /// `dip-node`: runs the tasks a server places on it, over gRPC.
@@ -32,6 +33,9 @@ struct DIPNode: AsyncParsableCommand {
 
     @Option(name: .long, help: "HOST:PORT to listen on (default 0.0.0.0:7100; port 0 picks a free port).")
     var listen: String?
+
+    @Option(name: .long, help: "HOST:PORT for the Prometheus endpoint GET /metrics (default: none).")
+    var metricsListen: String?
 
     @Option(name: .long, help: "HOST:PORT the server should call, when --listen is a wildcard or behind NAT (port 0: the bound port).")
     var advertise: String?
@@ -73,10 +77,13 @@ struct DIPNode: AsyncParsableCommand {
         let logger: Logger
         let node: ImagingNode
         let host: GRPCNodeHost
+        let registry = PrometheusCollectorRegistry()
+        var endpoint: MetricsEndpoint?
         do {
             var settings = try self.config.map(DeploymentConfiguration.load(path:))?.node ?? NodeSettings()
             if let name = self.name { settings.name = name }
             if let listen = self.listen { settings.listen = listen }
+            if let metricsListen = self.metricsListen { settings.metricsListen = metricsListen }
             if let advertise = self.advertise { settings.advertise = advertise }
             if let server = self.server { settings.server = server }
             if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
@@ -92,18 +99,24 @@ struct DIPNode: AsyncParsableCommand {
             let storage = try settings.storage()
             node = try ImagingNode(configuration: configuration, storage: storage, codec: try settings.codec(), logger: logger)
             host = try GRPCNodeHost(
-                settings: settings, executor: node, activeTasks: { node.activeTasks },
+                settings: settings, executor: MeteredTaskExecutor(node, factory: PrometheusMetricsFactory(registry: registry)),
+                activeTasks: { node.activeTasks },
                 security: try self.security.resolve(settings.security, section: "node"), logger: logger,
                 onListening: { address in
                     Console.announce("dip-node '\(configuration.name)' listening on \(address) (storage root \(storage.root))")
                 })
+            endpoint = try settings.metricsAddress().map { address in
+                MetricsEndpoint(
+                    listen: address, registry: registry,
+                    onListening: { Console.announce("dip-node '\(configuration.name)' metrics on http://\($0)/metrics") })
+            }
         } catch let error as DistributedImagingError {
             Console.fail("dip-node", error)
             throw ExitCode(2)
         }
         do {
             try await ServiceGroup(
-                services: host.services(around: node), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+                services: (endpoint.map { [$0] } ?? []) + host.services(around: node), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             ).run()
         } catch let error as DistributedImagingError {
             Console.fail("dip-node", error)

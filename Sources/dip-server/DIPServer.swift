@@ -3,6 +3,7 @@ import DistributedImaging
 import DistributedImagingGRPC
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
 
 /// `dip-server`: places the tasks of clients' jobs on nodes, over gRPC.
@@ -28,6 +29,9 @@ struct DIPServer: AsyncParsableCommand {
     @Option(name: .long, help: "HOST:PORT to listen on (default 0.0.0.0:7000; port 0 picks a free port).")
     var listen: String?
 
+    @Option(name: .long, help: "HOST:PORT for the Prometheus endpoint GET /metrics (default: none).")
+    var metricsListen: String?
+
     @Option(name: .long, help: "The server's mount of the shared storage; every job path lies under it (required).")
     var storageRoot: String?
 
@@ -52,9 +56,12 @@ struct DIPServer: AsyncParsableCommand {
     func run() async throws {
         let logger: Logger
         let host: GRPCServerHost
+        let registry = PrometheusCollectorRegistry()
+        var endpoint: MetricsEndpoint?
         do {
             var settings = try self.config.map(DeploymentConfiguration.load(path:))?.server ?? ServerSettings()
             if let listen = self.listen { settings.listen = listen }
+            if let metricsListen = self.metricsListen { settings.metricsListen = metricsListen }
             if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
             if let heartbeatInterval = self.heartbeatInterval { settings.heartbeatInterval = heartbeatInterval }
             if let taskTimeout = self.taskTimeout { settings.taskTimeout = taskTimeout }
@@ -66,6 +73,14 @@ struct DIPServer: AsyncParsableCommand {
             host = try GRPCServerHost(settings: settings, security: security, logger: logger) { address in
                 Console.announce("dip-server listening on \(address) (storage root \(root))")
             }
+            let jobMetrics = JobMetrics(factory: PrometheusMetricsFactory(registry: registry))
+            host.observers.add(jobMetrics)
+            endpoint = try settings.metricsAddress().map { [host] address in
+                MetricsEndpoint(
+                    listen: address, registry: registry,
+                    beforeScrape: { jobMetrics.recordNodesAlive(host.registry.advertisements().count) },
+                    onListening: { Console.announce("dip-server metrics on http://\($0)/metrics") })
+            }
         } catch let error as DistributedImagingError {
             Console.fail("dip-server", error)
             throw ExitCode(2)
@@ -73,7 +88,7 @@ struct DIPServer: AsyncParsableCommand {
         await host.checkStaticNodes()
         do {
             try await ServiceGroup(
-                services: host.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+                services: (endpoint.map { [$0] } ?? []) + host.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             ).run()
         } catch {
             Console.fail("dip-server", DistributedImagingError(code: .unavailable, message: "\(error)"))

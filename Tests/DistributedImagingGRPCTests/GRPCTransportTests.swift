@@ -93,7 +93,9 @@ struct GRPCTransportTests {
 
     @Test("A node registers, takes tasks through the registry, and deregisters on shutdown")
     func registration() async throws {
-        let registry = try NodeRegistry(heartbeatInterval: .milliseconds(100), logger: self.logger)
+        // A registration expires after 3 intervals: keep them long enough that a loaded CI
+        // machine cannot expire it between `register()` and the checks below.
+        let registry = try NodeRegistry(heartbeatInterval: .seconds(2), logger: self.logger)
         let executor = FakeExecutor(node: NodeID("node-a"))
         try await withThrowingDiscardingTaskGroup { outer in
             outer.addTask { try await registry.run() }

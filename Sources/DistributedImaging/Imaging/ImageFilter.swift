@@ -1,7 +1,7 @@
 /// One step of a ``Pipeline``: turns an image into another.
 ///
 /// Conform to add your own filter, then make it reachable from pipeline specs with
-/// ``FilterRegistry/register(_:summary:parameters:make:)``.
+/// ``FilterRegistry/register(_:summary:parameters:exclusiveGroups:make:)``.
 ///
 /// - Important: `apply(to:)` runs on a node's worker threads and may be called concurrently;
 ///   keep conformers immutable.

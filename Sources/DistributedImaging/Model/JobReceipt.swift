@@ -6,6 +6,9 @@ public enum JobStatus: String, Sendable, Codable, Hashable, CaseIterable {
     case failed
     /// The client cancelled the job; tasks not started were not placed.
     case cancelled
+    /// Still running: the status of the `receipt.json` a server rewrites during a job (a file
+    /// left with it means the job was interrupted).
+    case running
 }
 
 /// The server's answer to a ``JobRequest``: one entry per file of the input directory.

@@ -103,12 +103,14 @@ public final class ImagingServer: JobSubmitter {
         guard !self.nodes.isEmpty else {
             throw DistributedImagingError.unavailable("the server has no nodes to place tasks on")
         }
+        var recorder: ReceiptRecorder?
         func finish(_ status: JobStatus, _ tasks: [JobReceipt.Task], _ message: String) async -> JobReceipt {
             let receipt = JobReceipt(
                 jobID: jobID, status: status, input: plan.input, output: plan.output, pipeline: plan.pipeline,
                 tasks: tasks.sorted { $0.input < $1.input }, elapsed: (ContinuousClock.now - start).seconds,
                 message: message)
             logger.info("job finished", metadata: ["status": "\(status)", "message": "\(message)"])
+            recorder?.record(.finished(receipt))
             await onEvent(.finished(receipt))
             return receipt
         }
@@ -139,15 +141,25 @@ public final class ImagingServer: JobSubmitter {
                 error: "a directory; submit with recursive to descend")
         }
         let outputs = OutputNaming.names(for: images, fileExtension: request.outputFormat.fileExtension)
-        let tasks = zip(images, outputs).enumerated().map { index, paths in
+        var pairs = zip(images, outputs).map { (input: OutputNaming.join(plan.input, $0.0), output: OutputNaming.join(plan.output, $0.1)) }
+        skipped += RerunSelection(request: request, output: plan.output, pipeline: plan.pipeline, storage: self.storage)
+            .filter(&pairs)
+        let tasks = pairs.enumerated().map { index, paths in
             TaskRequest(
-                jobID: jobID, taskIndex: index, inputPath: OutputNaming.join(plan.input, paths.0),
-                outputPath: OutputNaming.join(plan.output, paths.1), pipeline: plan.pipeline,
+                jobID: jobID, taskIndex: index, inputPath: paths.input, outputPath: paths.output, pipeline: plan.pipeline,
                 outputFormat: request.outputFormat)
         }
+        let receipts = ReceiptRecorder(
+            storage: self.storage, jobID: jobID, input: plan.input, output: plan.output, pipeline: plan.pipeline,
+            skipped: skipped, start: start, logger: logger)
+        recorder = receipts
+        let onEvent = receipts.observing(onEvent)
         logger.info("job started", metadata: ["input": "\(plan.input)", "tasks": "\(tasks.count)", "skipped": "\(skipped.count)"])
         await onEvent(.started(jobID: jobID, tasks: tasks.count, skipped: skipped.count))
 
+        if tasks.isEmpty && !images.isEmpty {
+            return await finish(.succeeded, skipped, "nothing to run: all \(images.count) images skipped (already complete or not selected)")
+        }
         if tasks.isEmpty {
             let note = skipped.isEmpty ? "" : " (\(skipped.count) other entries skipped)"
             return await finish(.succeeded, skipped, "input directory '\(plan.input)' has no images: 0 tasks\(note)")

@@ -7,6 +7,9 @@ public struct NodeSettings: Sendable, Hashable, Codable {
     public var name: String?
     /// Where to listen (flag `--listen`; default `0.0.0.0:7100`).
     public var listen: String
+    /// Where the Prometheus endpoint `GET /metrics` listens (key `metricsListen`, flag
+    /// `--metrics-listen`; default: no endpoint).
+    public var metricsListen: String?
     /// The address the server should call (flag `--advertise`); default: `listen`, which must
     /// then not be a wildcard.
     public var advertise: String?
@@ -58,7 +61,7 @@ public struct NodeSettings: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case name, listen, advertise, server, storageRoot, policy, load, delay, maxConcurrentTasks, seed, security
-        case maxPixels, maxFileBytes
+        case maxPixels, maxFileBytes, metricsListen
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -68,6 +71,7 @@ public struct NodeSettings: Sendable, Hashable, Codable {
         let defaults = Self()
         self.name = try container.decodeIfPresent(String.self, forKey: .name)
         self.listen = try container.decodeIfPresent(String.self, forKey: .listen) ?? defaults.listen
+        self.metricsListen = try container.decodeIfPresent(String.self, forKey: .metricsListen)
         self.advertise = try container.decodeIfPresent(String.self, forKey: .advertise)
         self.server = try container.decodeIfPresent(String.self, forKey: .server)
         self.storageRoot = try container.decodeIfPresent(String.self, forKey: .storageRoot)

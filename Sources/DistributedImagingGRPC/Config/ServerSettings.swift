@@ -19,6 +19,9 @@ public struct ServerSettings: Sendable, Hashable, Codable {
 
     /// Where to listen (flag `--listen`; default `0.0.0.0:7000`).
     public var listen: String
+    /// Where the Prometheus endpoint `GET /metrics` listens (key `metricsListen`, flag
+    /// `--metrics-listen`; default: no endpoint).
+    public var metricsListen: String?
     /// The server's mount of the shared storage (flag `--storage-root`; no default).
     public var storageRoot: String?
     /// Placements tried per task before it fails (default 40).
@@ -64,7 +67,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, storageRoot, maxAttempts, maxConcurrentTasks, seed, heartbeatInterval, taskTimeout, nodes, security
-        case maxImagesPerJob, shutdownGracePeriod
+        case maxImagesPerJob, shutdownGracePeriod, metricsListen
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -73,6 +76,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = Self()
         self.listen = try container.decodeIfPresent(String.self, forKey: .listen) ?? defaults.listen
+        self.metricsListen = try container.decodeIfPresent(String.self, forKey: .metricsListen)
         self.storageRoot = try container.decodeIfPresent(String.self, forKey: .storageRoot)
         self.maxAttempts = try container.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? defaults.maxAttempts
         self.maxConcurrentTasks =

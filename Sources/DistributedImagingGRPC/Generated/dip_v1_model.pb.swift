@@ -78,6 +78,9 @@ public nonisolated enum Dip_V1_JobStatus: SwiftProtobuf.Enum, Swift.CaseIterable
 
   /// The job was cancelled; tasks not yet placed were not run.
   case cancelled // = 3
+
+  /// Still running: only in the receipt.json a server keeps up to date during a job.
+  case running // = 4
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -90,6 +93,7 @@ public nonisolated enum Dip_V1_JobStatus: SwiftProtobuf.Enum, Swift.CaseIterable
     case 1: self = .succeeded
     case 2: self = .failed
     case 3: self = .cancelled
+    case 4: self = .running
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -100,6 +104,7 @@ public nonisolated enum Dip_V1_JobStatus: SwiftProtobuf.Enum, Swift.CaseIterable
     case .succeeded: return 1
     case .failed: return 2
     case .cancelled: return 3
+    case .running: return 4
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -110,6 +115,7 @@ public nonisolated enum Dip_V1_JobStatus: SwiftProtobuf.Enum, Swift.CaseIterable
     .succeeded,
     .failed,
     .cancelled,
+    .running,
   ]
 
 }
@@ -367,12 +373,41 @@ public nonisolated struct Dip_V1_JobRequest: Sendable {
   /// Whether to descend into sub-directories.
   public var recursive: Bool = false
 
+  /// Process every image even when the output directory's receipt.json lists it as complete
+  /// for the same pipeline and its output exists (by default such images are skipped).
+  public var force: Bool = false
+
+  /// When set, only these inputs (paths relative to the storage root) are processed; the
+  /// directory's other images are skipped. Unset means every image.
+  public var only: Dip_V1_InputList {
+    get {_only ?? Dip_V1_InputList()}
+    set {_only = newValue}
+  }
+  /// Returns true if `only` has been explicitly set.
+  public var hasOnly: Bool {self._only != nil}
+  /// Clears the value of `only`. Subsequent reads from it will return its default value.
+  public mutating func clearOnly() {self._only = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _outputDirectory: String? = nil
   fileprivate var _outputFormat: Dip_V1_OutputFormat? = nil
+  fileprivate var _only: Dip_V1_InputList? = nil
+}
+
+/// A list of input paths, relative to the storage root.
+public nonisolated struct Dip_V1_InputList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var paths: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// One file of a job, in the receipt.
@@ -742,6 +777,69 @@ public nonisolated struct Dip_V1_NodeInfo: Sendable {
   /// How the server learnt about the node: "static" (configuration) or "registered".
   public var source: String = String()
 
+  /// Server status only: this server's placements on the node since it started.
+  public var activity: Dip_V1_NodeActivity {
+    get {_activity ?? Dip_V1_NodeActivity()}
+    set {_activity = newValue}
+  }
+  /// Returns true if `activity` has been explicitly set.
+  public var hasActivity: Bool {self._activity != nil}
+  /// Clears the value of `activity`. Subsequent reads from it will return its default value.
+  public mutating func clearActivity() {self._activity = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _activity: Dip_V1_NodeActivity? = nil
+}
+
+/// What a server saw of one node since it started (its own placements, not other servers').
+public nonisolated struct Dip_V1_NodeActivity: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Tasks placed on the node and not answered yet.
+  public var inFlight: Int32 = 0
+
+  /// Tasks the node answered succeeded or failed.
+  public var done: Int32 = 0
+
+  /// Of those, failed.
+  public var failed: Int32 = 0
+
+  /// Placements the node rejected (or that could not reach it).
+  public var rejected: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A job a server is running.
+public nonisolated struct Dip_V1_RunningJob: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var jobID: String = String()
+
+  /// The input directory, relative to the storage root.
+  public var input: String = String()
+
+  /// Tasks ended (succeeded or failed) so far.
+  public var done: Int32 = 0
+
+  /// Of those, failed.
+  public var failed: Int32 = 0
+
+  /// Tasks in the job.
+  public var total: Int32 = 0
+
+  /// Seconds since the job started.
+  public var elapsedSeconds: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -756,7 +854,7 @@ nonisolated extension Dip_V1_ProtocolVersion: SwiftProtobuf._ProtoNameProviding 
 }
 
 nonisolated extension Dip_V1_JobStatus: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0JOB_STATUS_UNSPECIFIED\0\u{1}JOB_STATUS_SUCCEEDED\0\u{1}JOB_STATUS_FAILED\0\u{1}JOB_STATUS_CANCELLED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0JOB_STATUS_UNSPECIFIED\0\u{1}JOB_STATUS_SUCCEEDED\0\u{1}JOB_STATUS_FAILED\0\u{1}JOB_STATUS_CANCELLED\0\u{1}JOB_STATUS_RUNNING\0")
 }
 
 nonisolated extension Dip_V1_TaskOutcome: SwiftProtobuf._ProtoNameProviding {
@@ -821,7 +919,7 @@ nonisolated extension Dip_V1_OutputFormat.Kind: SwiftProtobuf._ProtoNameProvidin
 
 nonisolated extension Dip_V1_JobRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}input_directory\0\u{3}output_directory\0\u{1}pipeline\0\u{3}output_format\0\u{1}recursive\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}input_directory\0\u{3}output_directory\0\u{1}pipeline\0\u{3}output_format\0\u{1}recursive\0\u{1}force\0\u{1}only\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -834,6 +932,8 @@ nonisolated extension Dip_V1_JobRequest: SwiftProtobuf.Message, SwiftProtobuf._M
       case 3: try { try decoder.decodeSingularStringField(value: &self.pipeline) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._outputFormat) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.recursive) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.force) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._only) }()
       default: break
       }
     }
@@ -859,6 +959,12 @@ nonisolated extension Dip_V1_JobRequest: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.recursive != false {
       try visitor.visitSingularBoolField(value: self.recursive, fieldNumber: 5)
     }
+    if self.force != false {
+      try visitor.visitSingularBoolField(value: self.force, fieldNumber: 6)
+    }
+    try { if let v = self._only {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -868,6 +974,38 @@ nonisolated extension Dip_V1_JobRequest: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.pipeline != rhs.pipeline {return false}
     if lhs._outputFormat != rhs._outputFormat {return false}
     if lhs.recursive != rhs.recursive {return false}
+    if lhs.force != rhs.force {return false}
+    if lhs._only != rhs._only {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dip_V1_InputList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InputList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}paths\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.paths) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.paths.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.paths, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dip_V1_InputList, rhs: Dip_V1_InputList) -> Bool {
+    if lhs.paths != rhs.paths {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1469,7 +1607,7 @@ nonisolated extension Dip_V1_TaskReceipt: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Dip_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".NodeInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}address\0\u{1}policy\0\u{1}load\0\u{3}max_concurrent_tasks\0\u{3}active_tasks\0\u{3}software_version\0\u{1}source\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}address\0\u{1}policy\0\u{1}load\0\u{3}max_concurrent_tasks\0\u{3}active_tasks\0\u{3}software_version\0\u{1}source\0\u{1}activity\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1485,12 +1623,17 @@ nonisolated extension Dip_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 6: try { try decoder.decodeSingularInt32Field(value: &self.activeTasks) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.softwareVersion) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._activity) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.name.isEmpty {
       try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
     }
@@ -1515,6 +1658,9 @@ nonisolated extension Dip_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if !self.source.isEmpty {
       try visitor.visitSingularStringField(value: self.source, fieldNumber: 8)
     }
+    try { if let v = self._activity {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1527,6 +1673,107 @@ nonisolated extension Dip_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.activeTasks != rhs.activeTasks {return false}
     if lhs.softwareVersion != rhs.softwareVersion {return false}
     if lhs.source != rhs.source {return false}
+    if lhs._activity != rhs._activity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dip_V1_NodeActivity: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".NodeActivity"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}in_flight\0\u{1}done\0\u{1}failed\0\u{1}rejected\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.inFlight) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.done) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.failed) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.rejected) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.inFlight != 0 {
+      try visitor.visitSingularInt32Field(value: self.inFlight, fieldNumber: 1)
+    }
+    if self.done != 0 {
+      try visitor.visitSingularInt32Field(value: self.done, fieldNumber: 2)
+    }
+    if self.failed != 0 {
+      try visitor.visitSingularInt32Field(value: self.failed, fieldNumber: 3)
+    }
+    if self.rejected != 0 {
+      try visitor.visitSingularInt32Field(value: self.rejected, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dip_V1_NodeActivity, rhs: Dip_V1_NodeActivity) -> Bool {
+    if lhs.inFlight != rhs.inFlight {return false}
+    if lhs.done != rhs.done {return false}
+    if lhs.failed != rhs.failed {return false}
+    if lhs.rejected != rhs.rejected {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dip_V1_RunningJob: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RunningJob"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}input\0\u{1}done\0\u{1}failed\0\u{1}total\0\u{3}elapsed_seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.input) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.done) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.failed) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.total) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.elapsedSeconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.jobID.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 1)
+    }
+    if !self.input.isEmpty {
+      try visitor.visitSingularStringField(value: self.input, fieldNumber: 2)
+    }
+    if self.done != 0 {
+      try visitor.visitSingularInt32Field(value: self.done, fieldNumber: 3)
+    }
+    if self.failed != 0 {
+      try visitor.visitSingularInt32Field(value: self.failed, fieldNumber: 4)
+    }
+    if self.total != 0 {
+      try visitor.visitSingularInt32Field(value: self.total, fieldNumber: 5)
+    }
+    if self.elapsedSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.elapsedSeconds, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dip_V1_RunningJob, rhs: Dip_V1_RunningJob) -> Bool {
+    if lhs.jobID != rhs.jobID {return false}
+    if lhs.input != rhs.input {return false}
+    if lhs.done != rhs.done {return false}
+    if lhs.failed != rhs.failed {return false}
+    if lhs.total != rhs.total {return false}
+    if lhs.elapsedSeconds != rhs.elapsedSeconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -197,34 +197,55 @@ public nonisolated struct Dip_V1_GetStatusRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Dip_V1_GetStatusResponse: Sendable {
+public nonisolated struct Dip_V1_GetStatusResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The protocol revision the peer speaks (answered even when the request's differs, so a
   /// caller can report the mismatch).
-  public var protocolVersion: Dip_V1_ProtocolVersion = .unspecified
+  public var protocolVersion: Dip_V1_ProtocolVersion {
+    get {_storage._protocolVersion}
+    set {_uniqueStorage()._protocolVersion = newValue}
+  }
 
-  public var softwareVersion: String = String()
+  public var softwareVersion: String {
+    get {_storage._softwareVersion}
+    set {_uniqueStorage()._softwareVersion = newValue}
+  }
 
-  public var role: Dip_V1_GetStatusResponse.Role = .unspecified
+  public var role: Dip_V1_GetStatusResponse.Role {
+    get {_storage._role}
+    set {_uniqueStorage()._role = newValue}
+  }
 
   /// Whether the peer accepts work (a draining node answers false).
-  public var serving: Bool = false
+  public var serving: Bool {
+    get {_storage._serving}
+    set {_uniqueStorage()._serving = newValue}
+  }
 
   /// A node: itself.
   public var node: Dip_V1_NodeInfo {
-    get {_node ?? Dip_V1_NodeInfo()}
-    set {_node = newValue}
+    get {_storage._node ?? Dip_V1_NodeInfo()}
+    set {_uniqueStorage()._node = newValue}
   }
   /// Returns true if `node` has been explicitly set.
-  public var hasNode: Bool {self._node != nil}
+  public var hasNode: Bool {_storage._node != nil}
   /// Clears the value of `node`. Subsequent reads from it will return its default value.
-  public mutating func clearNode() {self._node = nil}
+  public mutating func clearNode() {_uniqueStorage()._node = nil}
 
-  /// A server: the nodes it places tasks on.
-  public var nodes: [Dip_V1_NodeInfo] = []
+  /// A server: the nodes it places tasks on (with `activity`).
+  public var nodes: [Dip_V1_NodeInfo] {
+    get {_storage._nodes}
+    set {_uniqueStorage()._nodes = newValue}
+  }
+
+  /// A server: the jobs it is running.
+  public var jobs: [Dip_V1_RunningJob] {
+    get {_storage._jobs}
+    set {_uniqueStorage()._jobs = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -269,7 +290,7 @@ public nonisolated struct Dip_V1_GetStatusResponse: Sendable {
 
   public init() {}
 
-  fileprivate var _node: Dip_V1_NodeInfo? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -592,58 +613,111 @@ nonisolated extension Dip_V1_GetStatusRequest: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Dip_V1_GetStatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetStatusResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}software_version\0\u{1}role\0\u{1}serving\0\u{1}node\0\u{1}nodes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}software_version\0\u{1}role\0\u{1}serving\0\u{1}node\0\u{1}nodes\0\u{1}jobs\0")
+
+  fileprivate class _StorageClass {
+    var _protocolVersion: Dip_V1_ProtocolVersion = .unspecified
+    var _softwareVersion: String = String()
+    var _role: Dip_V1_GetStatusResponse.Role = .unspecified
+    var _serving: Bool = false
+    var _node: Dip_V1_NodeInfo? = nil
+    var _nodes: [Dip_V1_NodeInfo] = []
+    var _jobs: [Dip_V1_RunningJob] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _protocolVersion = source._protocolVersion
+      _softwareVersion = source._softwareVersion
+      _role = source._role
+      _serving = source._serving
+      _node = source._node
+      _nodes = source._nodes
+      _jobs = source._jobs
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularEnumField(value: &self.protocolVersion) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.softwareVersion) }()
-      case 3: try { try decoder.decodeSingularEnumField(value: &self.role) }()
-      case 4: try { try decoder.decodeSingularBoolField(value: &self.serving) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._node) }()
-      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.nodes) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularEnumField(value: &_storage._protocolVersion) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._softwareVersion) }()
+        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._role) }()
+        case 4: try { try decoder.decodeSingularBoolField(value: &_storage._serving) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._node) }()
+        case 6: try { try decoder.decodeRepeatedMessageField(value: &_storage._nodes) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._jobs) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.protocolVersion != .unspecified {
-      try visitor.visitSingularEnumField(value: self.protocolVersion, fieldNumber: 1)
-    }
-    if !self.softwareVersion.isEmpty {
-      try visitor.visitSingularStringField(value: self.softwareVersion, fieldNumber: 2)
-    }
-    if self.role != .unspecified {
-      try visitor.visitSingularEnumField(value: self.role, fieldNumber: 3)
-    }
-    if self.serving != false {
-      try visitor.visitSingularBoolField(value: self.serving, fieldNumber: 4)
-    }
-    try { if let v = self._node {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    } }()
-    if !self.nodes.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.nodes, fieldNumber: 6)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._protocolVersion != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._protocolVersion, fieldNumber: 1)
+      }
+      if !_storage._softwareVersion.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._softwareVersion, fieldNumber: 2)
+      }
+      if _storage._role != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._role, fieldNumber: 3)
+      }
+      if _storage._serving != false {
+        try visitor.visitSingularBoolField(value: _storage._serving, fieldNumber: 4)
+      }
+      try { if let v = _storage._node {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      if !_storage._nodes.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._nodes, fieldNumber: 6)
+      }
+      if !_storage._jobs.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._jobs, fieldNumber: 7)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Dip_V1_GetStatusResponse, rhs: Dip_V1_GetStatusResponse) -> Bool {
-    if lhs.protocolVersion != rhs.protocolVersion {return false}
-    if lhs.softwareVersion != rhs.softwareVersion {return false}
-    if lhs.role != rhs.role {return false}
-    if lhs.serving != rhs.serving {return false}
-    if lhs._node != rhs._node {return false}
-    if lhs.nodes != rhs.nodes {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._protocolVersion != rhs_storage._protocolVersion {return false}
+        if _storage._softwareVersion != rhs_storage._softwareVersion {return false}
+        if _storage._role != rhs_storage._role {return false}
+        if _storage._serving != rhs_storage._serving {return false}
+        if _storage._node != rhs_storage._node {return false}
+        if _storage._nodes != rhs_storage._nodes {return false}
+        if _storage._jobs != rhs_storage._jobs {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

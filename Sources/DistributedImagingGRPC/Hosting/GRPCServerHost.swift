@@ -24,6 +24,11 @@ public final class GRPCServerHost: Sendable {
     /// The jobs: on shutdown, refuses new ones and gives running ones the grace period.
     public let jobs: GracefulJobSubmitter
 
+    /// What the server's jobs did on each node, and the jobs running now (`GetStatus`).
+    public let activity: ClusterActivity
+    /// Every job's events go to these (``activity`` first); add metrics here before running.
+    public let observers: JobObservers
+
     private let logger: Logger
     private let security: PeerSecurity
 
@@ -51,17 +56,23 @@ public final class GRPCServerHost: Sendable {
             taskTimeout: settings.taskTimeout.map { .seconds(double: $0) },
             security: security,
             logger: logger)
-        let submitter = GracefulJobSubmitter(
+        let activity = ClusterActivity()
+        let observers = JobObservers([activity])
+        let jobs = GracefulJobSubmitter(
             base: RegistryJobSubmitter(registry: registry, makeSubmitter: makeSubmitter),
             gracePeriod: .seconds(double: settings.shutdownGracePeriod))
-        self.jobs = submitter
+        // Observers see what clients see, the receipt rewritten after a grace period included.
+        let submitter = ObservedJobSubmitter(jobs, observers: [observers])
+        self.jobs = jobs
+        self.activity = activity
+        self.observers = observers
         self.registry = registry
         self.endpoint = GRPCEndpoint(
             listen: try settings.listenAddress(),
             services: [
                 JobServiceProvider(submitter: submitter, logger: logger),
                 RegistryServiceProvider(registry: registry),
-                HealthServiceProvider { PeerStatus(role: .server, nodes: registry.advertisements()) },
+                HealthServiceProvider { PeerStatus(role: .server, activity: activity, nodes: registry.advertisements()) },
             ],
             security: security,
             logger: logger,

@@ -37,6 +37,8 @@ extension Dip_V1_JobRequest {
         self.pipeline = request.pipeline
         self.outputFormat = Dip_V1_OutputFormat(request.outputFormat)
         self.recursive = request.recursive
+        self.force = request.force
+        if let only = request.only { self.only = .with { $0.paths = only } }
     }
 }
 
@@ -47,7 +49,9 @@ extension JobRequest {
             outputDirectory: wire.hasOutputDirectory ? wire.outputDirectory : nil,
             pipeline: wire.pipeline.isEmpty ? JobRequest.defaultPipeline : wire.pipeline,
             outputFormat: OutputFormat(wire.hasOutputFormat ? wire.outputFormat : nil),
-            recursive: wire.recursive
+            recursive: wire.recursive,
+            force: wire.force,
+            only: wire.hasOnly ? wire.only.paths : nil
         )
     }
 }
@@ -114,6 +118,7 @@ extension Dip_V1_JobStatus {
         case .succeeded: self = .succeeded
         case .failed: self = .failed
         case .cancelled: self = .cancelled
+        case .running: self = .running
         }
     }
 }
@@ -124,6 +129,7 @@ extension JobStatus {
         case .succeeded: self = .succeeded
         case .failed: self = .failed
         case .cancelled: self = .cancelled
+        case .running: self = .running
         case .unspecified, .UNRECOGNIZED: throw malformed("job status \(wire.rawValue)")
         }
     }
@@ -303,6 +309,14 @@ extension Dip_V1_NodeInfo {
         self.activeTasks = Int32(clamping: node.activeTasks)
         self.softwareVersion = node.softwareVersion
         self.source = node.source.rawValue
+        if let activity = node.activity {
+            self.activity = .with {
+                $0.inFlight = Int32(clamping: activity.inFlight)
+                $0.done = Int32(clamping: activity.done)
+                $0.failed = Int32(clamping: activity.failed)
+                $0.rejected = Int32(clamping: activity.rejected)
+            }
+        }
     }
 }
 
@@ -318,7 +332,12 @@ extension NodeAdvertisement {
             name: NodeID(wire.name), address: wire.address, policy: policy, load: wire.load,
             maxConcurrentTasks: Int(wire.maxConcurrentTasks), activeTasks: Int(wire.activeTasks),
             softwareVersion: wire.softwareVersion,
-            source: NodeAdvertisement.Source(rawValue: wire.source) ?? .registered)
+            source: NodeAdvertisement.Source(rawValue: wire.source) ?? .registered,
+            activity: wire.hasActivity
+                ? ClusterActivity.NodeActivity(
+                    inFlight: Int(wire.activity.inFlight), done: Int(wire.activity.done), failed: Int(wire.activity.failed),
+                    rejected: Int(wire.activity.rejected))
+                : nil)
     }
 }
 
@@ -331,6 +350,16 @@ extension Dip_V1_GetStatusResponse {
         self.serving = status.serving
         if let node = status.node { self.node = Dip_V1_NodeInfo(node) }
         self.nodes = status.nodes.map(Dip_V1_NodeInfo.init)
+        self.jobs = status.jobs.map { job in
+            .with {
+                $0.jobID = job.jobID.rawValue
+                $0.input = job.input
+                $0.done = Int32(clamping: job.done)
+                $0.failed = Int32(clamping: job.failed)
+                $0.total = Int32(clamping: job.total)
+                $0.elapsedSeconds = job.elapsed
+            }
+        }
     }
 }
 
@@ -342,7 +371,12 @@ extension PeerStatus {
             softwareVersion: wire.softwareVersion,
             serving: wire.serving,
             node: wire.hasNode ? NodeAdvertisement(wire.node) : nil,
-            nodes: wire.nodes.map(NodeAdvertisement.init))
+            nodes: wire.nodes.map(NodeAdvertisement.init),
+            jobs: wire.jobs.map { job in
+                ClusterActivity.Job(
+                    jobID: JobID(job.jobID), input: job.input, done: Int(job.done), failed: Int(job.failed),
+                    total: Int(job.total), elapsed: job.elapsedSeconds)
+            })
     }
 }
 

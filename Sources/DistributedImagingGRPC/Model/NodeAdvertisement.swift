@@ -26,11 +26,14 @@ public struct NodeAdvertisement: Sendable, Hashable, Codable {
     public var softwareVersion: String
     /// Static or registered.
     public var source: Source
+    /// A server's status only: its placements on the node since it started.
+    public var activity: ClusterActivity.NodeActivity?
 
     /// Creates an advertisement.
     public init(
         name: NodeID, address: String, policy: SchedulingPolicy? = nil, load: Double = 0, maxConcurrentTasks: Int = 0,
-        activeTasks: Int = 0, softwareVersion: String = WireProtocol.softwareVersion, source: Source = .registered
+        activeTasks: Int = 0, softwareVersion: String = WireProtocol.softwareVersion, source: Source = .registered,
+        activity: ClusterActivity.NodeActivity? = nil
     ) {
         self.name = name
         self.address = address
@@ -40,5 +43,6 @@ public struct NodeAdvertisement: Sendable, Hashable, Codable {
         self.activeTasks = activeTasks
         self.softwareVersion = softwareVersion
         self.source = source
+        self.activity = activity
     }
 }

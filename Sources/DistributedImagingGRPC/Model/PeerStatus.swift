@@ -1,3 +1,5 @@
+import DistributedImaging
+
 /// A server's or node's answer to `dip.v1.HealthService/GetStatus`.
 public struct PeerStatus: Sendable, Hashable, Codable {
     /// Which executable answered.
@@ -16,13 +18,16 @@ public struct PeerStatus: Sendable, Hashable, Codable {
     public var serving: Bool
     /// A node: itself.
     public var node: NodeAdvertisement?
-    /// A server: the nodes it places tasks on.
+    /// A server: the nodes it places tasks on (with their ``NodeAdvertisement/activity``).
     public var nodes: [NodeAdvertisement]
+    /// A server: the jobs it is running.
+    public var jobs: [ClusterActivity.Job]
 
     /// Creates a status; the versions default to this build's.
     public init(
         role: Role, protocolVersion: Int = WireProtocol.version, softwareVersion: String = WireProtocol.softwareVersion,
-        serving: Bool = true, node: NodeAdvertisement? = nil, nodes: [NodeAdvertisement] = []
+        serving: Bool = true, node: NodeAdvertisement? = nil, nodes: [NodeAdvertisement] = [],
+        jobs: [ClusterActivity.Job] = []
     ) {
         self.role = role
         self.protocolVersion = protocolVersion
@@ -30,5 +35,21 @@ public struct PeerStatus: Sendable, Hashable, Codable {
         self.serving = serving
         self.node = node
         self.nodes = nodes
+        self.jobs = jobs
+    }
+}
+
+extension PeerStatus {
+    /// A server's status: `nodes` with the activity `activity` saw on each, and its running jobs.
+    public init(role: Role, activity: ClusterActivity, nodes: [NodeAdvertisement]) {
+        let seen = activity.nodes
+        self.init(
+            role: role,
+            nodes: nodes.map { node in
+                var node = node
+                node.activity = seen[node.name] ?? ClusterActivity.NodeActivity()
+                return node
+            },
+            jobs: activity.jobs)
     }
 }

@@ -80,7 +80,8 @@ struct LocalClusterTests {
             let nodes = try LocalCluster.nodeConfigurations(count: 4, policy: .optional, loads: [0.8, 0.6, 0.5, 0.2], delay: 0.001)
             func run(_ seed: UInt64) async throws -> [String] {
                 let cluster = try LocalCluster(storageRoot: root, nodes: nodes, seed: seed)
-                let receipt = try await cluster.submit(JobRequest(inputDirectory: "in", pipeline: "identity"))
+                // force: the same output directory again would skip the images already complete.
+                let receipt = try await cluster.submit(JobRequest(inputDirectory: "in", pipeline: "identity", force: true))
                 #expect(receipt.status == .succeeded, "\(receipt.tasks.compactMap(\.error))")
                 return receipt.tasks.map { "\($0.input) \($0.node?.rawValue ?? "-") \($0.attempts) \($0.rejections) \($0.delayed)" }
             }

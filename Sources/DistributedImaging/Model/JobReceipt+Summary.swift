@@ -1,0 +1,33 @@
+extension JobReceipt {
+    /// Lines for people about the skipped entries, grouped by reason: up to `limit` entries
+    /// of a reason are listed one per line, more are summarised in one line, e.g.
+    /// `skipped 300 entries: already complete: … (photos/a.png, photos/b.png, … )`.
+    ///
+    /// - Parameter limit: The most entries listed one by one per reason.
+    public func skippedLines(limit: Int = 5) -> [String] {
+        var order: [String] = []
+        var byReason: [String: [Task]] = [:]
+        for task in self.tasks where task.status == .skipped {
+            let reason = Self.reasonGroup(task.error ?? "")
+            if byReason[reason] == nil { order.append(reason) }
+            byReason[reason, default: []].append(task)
+        }
+        var lines: [String] = []
+        for reason in order {
+            let tasks = byReason[reason] ?? []
+            if tasks.count <= limit {
+                lines += tasks.map { "skipped \($0.input): \($0.error ?? reason)" }
+            } else {
+                let examples = tasks.prefix(2).map(\.input).joined(separator: ", ")
+                lines.append("skipped \(tasks.count) entries (\(examples), …): \(reason)")
+            }
+        }
+        return lines
+    }
+
+    /// The part of a reason shared by its group: "already complete" reasons name their job.
+    private static func reasonGroup(_ reason: String) -> String {
+        reason.hasPrefix(RerunSelection.completePrefix)
+            ? "\(RerunSelection.completePrefix) for the same pipeline (force redoes them)" : reason
+    }
+}

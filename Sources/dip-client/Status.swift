@@ -1,0 +1,54 @@
+import ArgumentParser
+import DistributedImaging
+import DistributedImagingGRPC
+import Foundation
+
+/// `dip-client status`: the nodes and running jobs of a dip-server.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a dip-server's nodes and running jobs.",
+        discussion: """
+            Lists every node the server places tasks on — name, policy, load, health, tasks in \
+            flight, done, failed and rejected (this server's placements since it started) — and \
+            every running job with its progress. A node is listed while it is configured or its \
+            registration is fresh; 'alive' means so. With --json, the status as JSON on stdout. \
+            Exit codes: 0 shown; 2 usage error; 3 the server cannot be reached.
+            """
+    )
+
+    @Option(name: .long, help: "HOST:PORT of the dip-server.")
+    var server: String?
+
+    @Option(name: .long, help: "A JSON configuration file; its 'client.server' is read. --server overrides it.")
+    var config: String?
+
+    @Flag(name: .long, help: "Print the status as JSON on stdout.")
+    var json = false
+
+    func run() async throws {
+        let address: PeerAddress
+        do {
+            var settings = try self.config.map(DeploymentConfiguration.load(path:))?.client ?? ClientSettings()
+            if let server = self.server { settings.server = server }
+            guard settings.server != nil else {
+                throw DistributedImagingError(code: .invalidConfiguration, message: "no server: pass --server HOST:PORT")
+            }
+            address = try settings.serverAddress()
+        } catch let error as DistributedImagingError {
+            throw CLIError(error).report()
+        }
+        let status: PeerStatus
+        do {
+            status = try await HealthClient.status(of: address)
+        } catch let error as DistributedImagingError {
+            throw CLIError(error).report()
+        }
+        if self.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+            return
+        }
+        print("server: \(address)\n" + status.table)
+    }
+}
