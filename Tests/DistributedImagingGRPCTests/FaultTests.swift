@@ -79,9 +79,9 @@ struct FaultTests {
         try await withFaultCluster { cluster in
             let server = try await cluster.startServer(["--heartbeat-interval", "0.3"])
             try await cluster.startNode(
-                "node-1", ["--policy", "optional", "--load", "0.5", "--delay", "0.2", "--max-concurrent", "2", "--seed", "1"])
+                "node-1", ["--policy", "optional", "--load", "0.5", "--delay", "0.3", "--max-concurrent", "2", "--seed", "1"])
             try await cluster.waitForNodes(1)
-            _ = try cluster.makeImages(60, in: "in")
+            _ = try cluster.makeImages(100, in: "in")
             let out = cluster.root.appendingPathComponent("out")
             let client = try cluster.startClient(
                 ["submit", "--server", "\(server)", "--pipeline", Self.pipeline, "--output", "out", "--json", "in"], name: "client")
@@ -89,6 +89,8 @@ struct FaultTests {
                 ((try? FileManager.default.contentsOfDirectory(atPath: out.path))?.count ?? 0) > 2 || !client.process.isRunning
             }
             try await cluster.startNode("node-2", ["--load", "0", "--seed", "2"])
+            try await cluster.waitForNodes(2)
+            try #require(client.process.isRunning, "the job ended before node-2 registered: nothing to observe")
             #expect(try await client.waitForExit() == 0, "\(client.errors)")
             let receipt = try client.receipt()
             #expect(receipt.tasks.contains { $0.node == NodeID("node-2") }, "the new node took tasks of the running job")
