@@ -70,9 +70,21 @@ let package = Package(
             exclude: ["Protos"],
             swiftSettings: swiftSettings
         ),
+        // What the three commands share: security flags, console output, logging set-up.
+        .target(
+            name: "DIPCommandSupport",
+            dependencies: [
+                "DistributedImaging",
+                "DistributedImagingGRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "dip-client",
             dependencies: [
+                "DIPCommandSupport",
                 "DistributedImaging",
                 "DistributedImagingGRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -83,6 +95,7 @@ let package = Package(
         .executableTarget(
             name: "dip-server",
             dependencies: [
+                "DIPCommandSupport",
                 "DistributedImaging",
                 "DistributedImagingGRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -95,6 +108,7 @@ let package = Package(
         .executableTarget(
             name: "dip-node",
             dependencies: [
+                "DIPCommandSupport",
                 "DistributedImaging",
                 "DistributedImagingGRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

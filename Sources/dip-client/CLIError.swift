@@ -1,4 +1,5 @@
 import ArgumentParser
+import DIPCommandSupport
 import DistributedImaging
 
 import Foundation
@@ -33,10 +34,3 @@ enum PipelineHelp {
     }
 }
 
-/// Where human-readable text goes.
-enum Console {
-    /// Writes a line on standard error.
-    static func error(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
-    }
-}

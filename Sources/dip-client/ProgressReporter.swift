@@ -1,3 +1,4 @@
+import DIPCommandSupport
 import DistributedImaging
 import Foundation
 import Synchronization

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DIPCommandSupport
 import DistributedImaging
 import DistributedImagingGRPC
 import Foundation

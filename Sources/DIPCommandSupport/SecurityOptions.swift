@@ -1,23 +1,25 @@
-import ArgumentParser
-import DistributedImagingGRPC
+public import ArgumentParser
+public import DistributedImagingGRPC
 import Foundation
 
 /// The authentication and TLS flags; they override the configuration file's `security` object.
-struct SecurityOptions: ParsableArguments {
+public struct SecurityOptions: ParsableArguments {
+    public init() {}
+
     @Option(name: .long, help: "A file holding the cluster's shared token (overrides DIP_AUTH_TOKEN and the config's security.authTokenFile).")
-    var authTokenFile: String?
+    public var authTokenFile: String?
 
     @Option(name: .long, help: "PEM certificate chain to present when listening (TLS; with --tls-key).")
-    var tlsCertificate: String?
+    public var tlsCertificate: String?
 
     @Option(name: .long, help: "PEM private key of --tls-certificate.")
-    var tlsKey: String?
+    public var tlsKey: String?
 
     @Option(name: .long, help: "PEM certificates to trust when calling a TLS peer; turns TLS on for outgoing calls.")
-    var tlsTrustRoots: String?
+    public var tlsTrustRoots: String?
 
     /// The security settings: these flags over `settings`, the token by flag, environment, file.
-    func resolve(_ settings: SecuritySettings, section: String) throws -> PeerSecurity {
+    public func resolve(_ settings: SecuritySettings, section: String) throws -> PeerSecurity {
         var settings = settings
         if let value = self.tlsCertificate { settings.tlsCertificate = value }
         if let value = self.tlsKey { settings.tlsKey = value }

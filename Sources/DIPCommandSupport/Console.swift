@@ -1,21 +1,21 @@
-import DistributedImaging
+public import DistributedImaging
 import Foundation
-import Logging
+public import Logging
 
-/// Where the executable's own lines go.
-enum Console {
+/// Where the commands' own lines go: results on standard output, diagnostics on standard error.
+public enum Console {
     /// Writes a line on standard output and flushes it (scripts wait for it).
-    static func announce(_ line: String) {
+    public static func announce(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     /// Writes `error` as one line on standard error.
-    static func fail(_ command: String, _ error: DistributedImagingError) {
+    public static func fail(_ command: String, _ error: DistributedImagingError) {
         FileHandle.standardError.write(Data("\(command): error: \(error.message)\n".utf8))
     }
 
     /// A logger on standard error at `level`.
-    static func logger(label: String, level: String) throws -> Logger {
+    public static func logger(label: String, level: String) throws -> Logger {
         guard let level = Logger.Level(rawValue: level.lowercased()) else {
             throw DistributedImagingError(
                 code: .invalidConfiguration,
@@ -24,5 +24,10 @@ enum Console {
         var logger = Logger(label: label, factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = level
         return logger
+    }
+
+    /// Writes a line on standard error.
+    public static func error(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }
