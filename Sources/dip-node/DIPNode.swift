@@ -56,7 +56,7 @@ struct DIPNode: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds an accepted task waits first, with probability --load (default 3).")
     var delay: Double?
 
-    @Option(name: .long, help: "Accepted tasks held at once (default 8); beyond it mandatory nodes queue, optional nodes reject.")
+    @Option(name: .long, help: "Accepted tasks run at once (default 8); beyond it accepted tasks queue, under either policy.")
     var maxConcurrent: Int?
 
     @Option(name: .long, help: "Seed for the node's random choices (default: from the system).")
