@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 corpus=../shared/corpus
 files=("$@")
-[ ${#files[@]} -gt 0 ] || files=("$corpus"/large/*)
+[ ${#files[@]} -gt 0 ] || files=("$corpus"/large/*.jpg "$corpus"/large/*.png)
 ./scripts/install-dependencies.sh libjpeg-turbo-progs || exit 1
 swift build -c release --product dip-bench >/dev/null || exit 1
 anchor=.build/release/libpng_decode_anchor
@@ -26,7 +26,7 @@ for f in "${files[@]}"; do
     size=$(echo "$line" | awk '{print $2"×"$3}')
     lib=$(echo "$line" | sed -n 's/.*MP\/s=\([0-9.]*\).*/\1/p')
   else
-    line=$(tjbench "$f" -rgb -benchtime 3 -warmup 1 -quiet 2>/dev/null | awk 'NF >= 7 && $1 == "RGB" {print}' | tail -1)
+    line=$(tjbench "$f" -rgb -benchtime 3 -warmup 1 -quiet -nowrite 2>/dev/null | awk 'NF >= 7 && $1 == "RGB" {print}' | tail -1)
     size=$(echo "$line" | awk '{print $5"×"$6}')
     lib=$(echo "$line" | awk '{print $NF}')
   fi

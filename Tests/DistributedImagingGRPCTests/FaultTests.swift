@@ -122,6 +122,8 @@ struct FaultTests {
             let receipt = try client.receipt()
             #expect(receipt.status == .succeeded)
             #expect(receipt.counts.succeeded == images.count)
+            // Tasks taken back from the hung node say why in the receipt.
+            #expect(receipt.tasks.contains { task in task.lostAttempts.contains { $0.contains("node 'node-1': past the task deadline") } })
             // Wake the node: whatever it was writing lands atomically, with identical bytes.
             hung.signal(SIGCONT)
             try await Task.sleep(for: .milliseconds(700))

@@ -44,10 +44,15 @@ public struct JobReceipt: Sendable, Codable, Hashable {
         public var elapsed: Double
         /// Why the task failed, was skipped or cancelled.
         public var error: String?
+        /// The attempts that were lost and placed again — the node died, disconnected or passed
+        /// the task deadline — each with its reason, in order. Policy rejections are counted in
+        /// ``rejections`` instead.
+        public var lostAttempts: [String]
 
         public init(
             input: String, output: String?, status: Outcome, node: NodeID? = nil, attempts: Int = 0,
-            rejections: Int = 0, delayed: Bool = false, elapsed: Double = 0, error: String? = nil
+            rejections: Int = 0, delayed: Bool = false, elapsed: Double = 0, error: String? = nil,
+            lostAttempts: [String] = []
         ) {
             self.input = input
             self.output = output
@@ -58,6 +63,26 @@ public struct JobReceipt: Sendable, Codable, Hashable {
             self.delayed = delayed
             self.elapsed = elapsed
             self.error = error
+            self.lostAttempts = lostAttempts
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case input, output, status, node, attempts, rejections, delayed, elapsed, error, lostAttempts
+        }
+
+        /// Decodes a task; `lostAttempts` may be absent (receipts written before it existed).
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.input = try container.decode(String.self, forKey: .input)
+            self.output = try container.decodeIfPresent(String.self, forKey: .output)
+            self.status = try container.decode(Outcome.self, forKey: .status)
+            self.node = try container.decodeIfPresent(NodeID.self, forKey: .node)
+            self.attempts = try container.decode(Int.self, forKey: .attempts)
+            self.rejections = try container.decode(Int.self, forKey: .rejections)
+            self.delayed = try container.decode(Bool.self, forKey: .delayed)
+            self.elapsed = try container.decode(Double.self, forKey: .elapsed)
+            self.error = try container.decodeIfPresent(String.self, forKey: .error)
+            self.lostAttempts = try container.decodeIfPresent([String].self, forKey: .lostAttempts) ?? []
         }
 
         /// Encodes every key, absent values as `null`, so that consumers see a fixed shape.
@@ -72,6 +97,7 @@ public struct JobReceipt: Sendable, Codable, Hashable {
             try container.encode(self.delayed, forKey: .delayed)
             try container.encode(self.elapsed, forKey: .elapsed)
             try container.encode(self.error, forKey: .error)
+            try container.encode(self.lostAttempts, forKey: .lostAttempts)
         }
     }
 

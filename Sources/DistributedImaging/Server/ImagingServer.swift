@@ -253,14 +253,15 @@ public final class ImagingServer: JobSubmitter {
                 UInt64(base.taskIndex)))
         var tried: [NodeID] = []
         var rejections = 0
-        var unreachable = 0
+        var lost: [String] = []
         var lastReason = ""
         var lastNode: NodeID?
         let start = ContinuousClock.now
         func entry(_ status: JobReceipt.Outcome, delayed: Bool = false, error: String? = nil) -> JobReceipt.Task {
             JobReceipt.Task(
                 input: base.inputPath, output: base.outputPath, status: status, node: lastNode, attempts: tried.count,
-                rejections: rejections, delayed: delayed, elapsed: (ContinuousClock.now - start).seconds, error: error)
+                rejections: rejections, delayed: delayed, elapsed: (ContinuousClock.now - start).seconds, error: error,
+                lostAttempts: lost)
         }
         func cancelled() -> JobReceipt.Task { entry(.cancelled, error: "job cancelled before the task ended") }
 
@@ -296,10 +297,10 @@ public final class ImagingServer: JobSubmitter {
                 }
             } catch {
                 if Task.isCancelled { return cancelled() }
-                unreachable += 1
                 self.health.markUnreachable(connection.node)
                 let timedOut = (error as? DistributedImagingError)?.code == .timedOut
                 reason = timedOut ? "past the task deadline: \(error)" : "unreachable: \(error)"
+                lost.append("attempt \(attempt) on node '\(connection.node)': \(reason)")
             }
             lastReason = "node '\(connection.node)': \(reason)"
             logger.debug(
@@ -308,7 +309,7 @@ public final class ImagingServer: JobSubmitter {
             await onEvent(
                 .rejected(taskIndex: base.taskIndex, input: base.inputPath, node: connection.node, attempt: attempt, reason: reason))
         }
-        let breakdown = unreachable > 0 ? " (\(rejections) rejected, \(unreachable) unreachable)" : ""
+        let breakdown = lost.isEmpty ? "" : " (\(rejections) rejected, \(lost.count) lost)"
         let result = entry(
             .failed,
             error: "no node took the task in \(self.configuration.maxAttempts) attempts\(breakdown); last: \(lastReason)")

@@ -464,6 +464,10 @@ public nonisolated struct Dip_V1_JobTask: Sendable {
   /// Clears the value of `error`. Subsequent reads from it will return its default value.
   public mutating func clearError() {self._error = nil}
 
+  /// Attempts lost and placed again (node died, disconnected or passed the task deadline),
+  /// each with its reason, in order. Policy rejections are only counted (rejections).
+  public var lostAttempts: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1013,7 +1017,7 @@ nonisolated extension Dip_V1_InputList: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Dip_V1_JobTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}input\0\u{1}output\0\u{1}status\0\u{1}node\0\u{1}attempts\0\u{1}rejections\0\u{1}delayed\0\u{3}elapsed_seconds\0\u{1}error\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}input\0\u{1}output\0\u{1}status\0\u{1}node\0\u{1}attempts\0\u{1}rejections\0\u{1}delayed\0\u{3}elapsed_seconds\0\u{1}error\0\u{3}lost_attempts\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1030,6 +1034,7 @@ nonisolated extension Dip_V1_JobTask: SwiftProtobuf.Message, SwiftProtobuf._Mess
       case 7: try { try decoder.decodeSingularBoolField(value: &self.delayed) }()
       case 8: try { try decoder.decodeSingularDoubleField(value: &self.elapsedSeconds) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self._error) }()
+      case 10: try { try decoder.decodeRepeatedStringField(value: &self.lostAttempts) }()
       default: break
       }
     }
@@ -1067,6 +1072,9 @@ nonisolated extension Dip_V1_JobTask: SwiftProtobuf.Message, SwiftProtobuf._Mess
     try { if let v = self._error {
       try visitor.visitSingularStringField(value: v, fieldNumber: 9)
     } }()
+    if !self.lostAttempts.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.lostAttempts, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1080,6 +1088,7 @@ nonisolated extension Dip_V1_JobTask: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if lhs.delayed != rhs.delayed {return false}
     if lhs.elapsedSeconds != rhs.elapsedSeconds {return false}
     if lhs._error != rhs._error {return false}
+    if lhs.lostAttempts != rhs.lostAttempts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

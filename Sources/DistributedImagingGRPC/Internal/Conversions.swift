@@ -70,6 +70,7 @@ extension Dip_V1_JobTask {
         self.delayed = task.delayed
         self.elapsedSeconds = task.elapsed
         if let error = task.error { self.error = error }
+        self.lostAttempts = task.lostAttempts
     }
 }
 
@@ -84,7 +85,8 @@ extension JobReceipt.Task {
             rejections: Int(wire.rejections),
             delayed: wire.delayed,
             elapsed: wire.elapsedSeconds,
-            error: wire.hasError ? wire.error : nil
+            error: wire.hasError ? wire.error : nil,
+            lostAttempts: wire.lostAttempts
         )
     }
 }

@@ -99,11 +99,17 @@ struct ImagingServerTests {
             }
             #expect(!reasons.isEmpty)
             #expect(reasons.allSatisfy { $0.hasPrefix("unreachable: ") && $0.contains("connection refused") })
+            // The receipt itself records why each lost attempt was placed again.
+            for task in receipt.tasks {
+                #expect(task.lostAttempts.count == task.attempts - 1)
+                #expect(task.lostAttempts.allSatisfy { $0.contains("on node 'down': unreachable: ") })
+            }
 
             let allDown = try await self.server(storage, [ScriptedConnection.unreachable("down")], maxAttempts: 3)
                 .submit(JobRequest(inputDirectory: "in", pipeline: "identity"))
             #expect(allDown.status == .failed)
-            #expect(allDown.tasks.first?.error?.contains("3 unreachable") == true)
+            #expect(allDown.tasks.first?.error?.contains("3 lost") == true)
+            #expect(allDown.tasks.first?.lostAttempts.count == 3)
         }
     }
 
