@@ -12,7 +12,8 @@ struct Status: AsyncParsableCommand {
             Lists every node the server places tasks on — name, policy, load, health, tasks in \
             flight, done, failed and rejected (this server's placements since it started) — and \
             every running job with its progress. A node is listed while it is configured or its \
-            registration is fresh; 'alive' means so. With --json, the status as JSON on stdout. \
+            registration is fresh; HEALTH is 'alive', or 'suspect' while the server skips the node \
+            because its last call failed less than a heartbeat interval ago. With --json, the status as JSON on stdout. \
             Exit codes: 0 shown; 2 usage error; 3 the server cannot be reached.
             """
     )

@@ -155,4 +155,24 @@ struct GRPCTransportTests {
             #expect(answered.protocolVersion == WireProtocol.version)
         }
     }
+
+    @Test("A server's status marks the nodes it is skipping after a failed call as suspect")
+    func suspectNodes() async throws {
+        let health = NodeHealth(retryAfter: .seconds(60))
+        health.markUnreachable(NodeID("n2"))
+        let status = PeerStatus(
+            role: .server, activity: ClusterActivity(),
+            nodes: [
+                NodeAdvertisement(name: NodeID("n1"), address: "127.0.0.1:7001", policy: .mandatory),
+                NodeAdvertisement(name: NodeID("n2"), address: "127.0.0.1:7002", policy: .optional, load: 0.5),
+            ],
+            health: health)
+        try await withEndpoint([HealthServiceProvider { status }]) { address in
+            let answered = try await HealthClient.status(of: address)
+            #expect(answered.nodes.map(\.suspect) == [false, true])
+            let rows = answered.table.split(separator: "\n").map(String.init)
+            #expect(rows.contains { $0.hasPrefix("n1 ") && $0.contains(" alive ") })
+            #expect(rows.contains { $0.hasPrefix("n2 ") && $0.contains(" suspect ") })
+        }
+    }
 }

@@ -791,11 +791,23 @@ public nonisolated struct Dip_V1_NodeInfo: Sendable {
   /// Clears the value of `activity`. Subsequent reads from it will return its default value.
   public mutating func clearActivity() {self._activity = nil}
 
+  /// Server status only: the server's last call to the node failed (unreachable or past the
+  /// task deadline) less than a heartbeat interval ago, so placements skip it until then.
+  public var suspect: Bool {
+    get {_suspect ?? false}
+    set {_suspect = newValue}
+  }
+  /// Returns true if `suspect` has been explicitly set.
+  public var hasSuspect: Bool {self._suspect != nil}
+  /// Clears the value of `suspect`. Subsequent reads from it will return its default value.
+  public mutating func clearSuspect() {self._suspect = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _activity: Dip_V1_NodeActivity? = nil
+  fileprivate var _suspect: Bool? = nil
 }
 
 /// What a server saw of one node since it started (its own placements, not other servers').
@@ -1616,7 +1628,7 @@ nonisolated extension Dip_V1_TaskReceipt: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Dip_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".NodeInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}address\0\u{1}policy\0\u{1}load\0\u{3}max_concurrent_tasks\0\u{3}active_tasks\0\u{3}software_version\0\u{1}source\0\u{1}activity\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}address\0\u{1}policy\0\u{1}load\0\u{3}max_concurrent_tasks\0\u{3}active_tasks\0\u{3}software_version\0\u{1}source\0\u{1}activity\0\u{1}suspect\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1633,6 +1645,7 @@ nonisolated extension Dip_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 7: try { try decoder.decodeSingularStringField(value: &self.softwareVersion) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.source) }()
       case 9: try { try decoder.decodeSingularMessageField(value: &self._activity) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self._suspect) }()
       default: break
       }
     }
@@ -1670,6 +1683,9 @@ nonisolated extension Dip_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._Mes
     try { if let v = self._activity {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
     } }()
+    try { if let v = self._suspect {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 10)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1683,6 +1699,7 @@ nonisolated extension Dip_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.softwareVersion != rhs.softwareVersion {return false}
     if lhs.source != rhs.source {return false}
     if lhs._activity != rhs._activity {return false}
+    if lhs._suspect != rhs._suspect {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

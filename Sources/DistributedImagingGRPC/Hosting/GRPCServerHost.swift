@@ -40,6 +40,8 @@ public final class GRPCServerHost: Sendable {
     ///     ``SecuritySettings/resolve(tokenFileFromFlag:environment:section:)``; default none).
     ///   - logger: Where the server logs.
     ///   - onListening: Called with the bound address.
+    ///   - health: The node health the job runners share, shown in the status (`suspect`
+    ///     nodes); `nil` when the runners keep none.
     ///   - makeSubmitter: Makes the job runner for the nodes live when a job starts.
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`.
     public init(
@@ -47,6 +49,7 @@ public final class GRPCServerHost: Sendable {
         security: PeerSecurity = .none,
         logger: Logger,
         onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in },
+        health: NodeHealth? = nil,
         makeSubmitter: @escaping @Sendable ([any NodeConnection]) throws -> any JobSubmitter
     ) throws {
         try settings.validate()
@@ -72,7 +75,9 @@ public final class GRPCServerHost: Sendable {
             services: [
                 JobServiceProvider(submitter: submitter, logger: logger),
                 RegistryServiceProvider(registry: registry),
-                HealthServiceProvider { PeerStatus(role: .server, activity: activity, nodes: registry.advertisements()) },
+                HealthServiceProvider {
+                    PeerStatus(role: .server, activity: activity, nodes: registry.advertisements(), health: health)
+                },
             ],
             security: security,
             logger: logger,
@@ -110,7 +115,8 @@ public final class GRPCServerHost: Sendable {
         let health = NodeHealth(retryAfter: .seconds(double: settings.heartbeatInterval))
         // Running jobs read the registry's live nodes on every attempt (set once it exists).
         let live = LiveNodes()
-        try self.init(settings: settings, security: security, logger: logger, onListening: onListening) { nodes in
+        try self.init(settings: settings, security: security, logger: logger, onListening: onListening, health: health) {
+            nodes in
             var perJob = configuration
             let number = jobs.next()
             perJob.seed = configuration.seed.map { $0 &+ number }

@@ -319,6 +319,7 @@ extension Dip_V1_NodeInfo {
                 $0.rejected = Int32(clamping: activity.rejected)
             }
         }
+        if let suspect = node.suspect { self.suspect = suspect }
     }
 }
 
@@ -339,7 +340,8 @@ extension NodeAdvertisement {
                 ? ClusterActivity.NodeActivity(
                     inFlight: Int(wire.activity.inFlight), done: Int(wire.activity.done), failed: Int(wire.activity.failed),
                     rejected: Int(wire.activity.rejected))
-                : nil)
+                : nil,
+            suspect: wire.hasSuspect ? wire.suspect : nil)
     }
 }
 

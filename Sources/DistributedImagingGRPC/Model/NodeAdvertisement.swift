@@ -28,12 +28,15 @@ public struct NodeAdvertisement: Sendable, Hashable, Codable {
     public var source: Source
     /// A server's status only: its placements on the node since it started.
     public var activity: ClusterActivity.NodeActivity?
+    /// A server's status only: `true` while the server skips the node because its last call
+    /// failed (unreachable or past the task deadline) less than a heartbeat interval ago.
+    public var suspect: Bool?
 
     /// Creates an advertisement.
     public init(
         name: NodeID, address: String, policy: SchedulingPolicy? = nil, load: Double = 0, maxConcurrentTasks: Int = 0,
         activeTasks: Int = 0, softwareVersion: String = WireProtocol.softwareVersion, source: Source = .registered,
-        activity: ClusterActivity.NodeActivity? = nil
+        activity: ClusterActivity.NodeActivity? = nil, suspect: Bool? = nil
     ) {
         self.name = name
         self.address = address
@@ -44,5 +47,6 @@ public struct NodeAdvertisement: Sendable, Hashable, Codable {
         self.softwareVersion = softwareVersion
         self.source = source
         self.activity = activity
+        self.suspect = suspect
     }
 }

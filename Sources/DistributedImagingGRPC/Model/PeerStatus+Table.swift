@@ -18,7 +18,7 @@ extension PeerStatus {
             for node in nodes {
                 let activity = node.activity
                 rows.append([
-                    node.name.rawValue, node.address, node.policy?.rawValue ?? "-", Self.decimal(node.load), "alive",
+                    node.name.rawValue, node.address, node.policy?.rawValue ?? "-", Self.decimal(node.load), node.suspect == true ? "suspect" : "alive",
                     activity.map { "\($0.inFlight)" } ?? "\(node.activeTasks)", activity.map { "\($0.done)" } ?? "-",
                     activity.map { "\($0.failed)" } ?? "-", activity.map { "\($0.rejected)" } ?? "-",
                 ])

@@ -41,13 +41,14 @@ public struct PeerStatus: Sendable, Hashable, Codable {
 
 extension PeerStatus {
     /// A server's status: `nodes` with the activity `activity` saw on each, and its running jobs.
-    public init(role: Role, activity: ClusterActivity, nodes: [NodeAdvertisement]) {
+    public init(role: Role, activity: ClusterActivity, nodes: [NodeAdvertisement], health: NodeHealth? = nil) {
         let seen = activity.nodes
         self.init(
             role: role,
             nodes: nodes.map { node in
                 var node = node
                 node.activity = seen[node.name] ?? ClusterActivity.NodeActivity()
+                if let health { node.suspect = health.isSuspect(node.name) }
                 return node
             },
             jobs: activity.jobs)
