@@ -270,10 +270,8 @@ struct Submit: AsyncParsableCommand {
                 + "\(counts.rejections) rejections, \(counts.delayed) delayed; \(Self.seconds(receipt.elapsed)) s")
         if receipt.status != .succeeded || counts.total == 0 { say(receipt.message) }
         if self.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let data = try encoder.encode(receipt)
-            print(String(decoding: data, as: UTF8.self))
+            // The same bytes as <output>/receipt.json (which end in a newline; print adds one).
+            print(String(decoding: try JobReceipt.encodeJSON(receipt).dropLast(), as: UTF8.self))
         }
         if receipt.status != .succeeded { throw ExitCode(1) }
     }

@@ -15,14 +15,22 @@ public struct ImageProcessor: Sendable {
         self.init(pipeline: try Pipeline(parsing: spec, registry: registry), codec: codec)
     }
 
-    /// Decodes `input`, runs the pipeline and returns the encoded output.
+    /// Reads and decodes the file `input`, runs the pipeline and returns the encoded output.
     public func encodedOutput(forInput input: String, format: OutputFormat) throws -> [UInt8] {
-        let image = try self.codec.decode(contentsOf: input)
+        let bytes = try FileIO.readFile(atPath: input, maxBytes: self.codec.limits.maxFileBytes)
+        return try self.encodedOutput(decoding: bytes, name: input, format: format)
+    }
+
+    /// Decodes `bytes` (a PNG or JPEG; `name` labels errors), runs the pipeline and returns the
+    /// encoded output. Nodes and `dip-client apply` both come through here, so a job's outputs
+    /// are the bytes `apply` writes.
+    public func encodedOutput(decoding bytes: [UInt8], name: String, format: OutputFormat) throws -> [UInt8] {
+        let image = try self.codec.decode(bytes, name: name)
         let filtered: Image
         do {
             filtered = try self.pipeline.apply(to: image)
         } catch let error as DistributedImagingError {
-            throw DistributedImagingError(code: error.code, message: "\(input): \(error.message)")
+            throw DistributedImagingError(code: error.code, message: "\(name): \(error.message)")
         }
         return try self.codec.encode(filtered, as: format)
     }

@@ -47,19 +47,6 @@ enum POSIX {
         }
     }
 
-    static func rename(_ from: String, _ to: String) throws {
-        #if canImport(Glibc)
-        let result = Glibc.rename(from, to)
-        #elseif canImport(Musl)
-        let result = Musl.rename(from, to)
-        #else
-        let result = Darwin.rename(from, to)
-        #endif
-        if result != 0 {
-            throw DistributedImagingError.io("cannot rename '\(from)' to '\(to)': \(self.errorMessage)")
-        }
-    }
-
     static func remove(_ path: String) {
         _ = unlink(path)
     }
@@ -86,6 +73,4 @@ enum POSIX {
         if slash == path.startIndex { return "/" }
         return String(path[..<slash])
     }
-
-    static var processID: Int32 { getpid() }
 }

@@ -146,9 +146,8 @@ public final class ImagingNode: TaskExecutor, Service {
     /// Runs on a thread-pool thread.
     static func process(_ task: TaskRequest, pipeline: Pipeline, codec: ImageCodec, storage: SharedStorage) throws {
         let bytes = try storage.read(task.inputPath)
-        let image = try codec.decode(bytes, name: task.inputPath)
-        let output = try pipeline.apply(to: image)
-        let encoded = try codec.encode(output, as: task.outputFormat)
+        let encoded = try ImageProcessor(pipeline: pipeline, codec: codec)
+            .encodedOutput(decoding: bytes, name: task.inputPath, format: task.outputFormat)
         try storage.write(encoded, to: task.outputPath)
     }
 

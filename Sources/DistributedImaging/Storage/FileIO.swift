@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -68,13 +70,18 @@ package enum FileIO {
 }
 
 extension FileIO {
-    /// Writes `bytes` to a unique temporary file beside `path`, then renames it over `path`.
-    /// A reader sees the old file or the whole new one, never a part.
+    /// Writes `bytes` to a uniquely named temporary file beside `path`
+    /// (`.<name>.<pid>-<counter>-<random>.tmp`), then renames it over `path`. A reader sees the
+    /// old file or the whole new one, never a part; on failure the temporary file is removed.
+    ///
+    /// The pid, a process-wide counter and a random part keep the name unique across threads,
+    /// processes and nodes sharing the directory; `O_EXCL` makes a collision an error rather than
+    /// a shared file. `SharedStorage` sweeps such names left by writers that died.
     package static func writeAtomically(_ bytes: [UInt8], toPath path: String) throws {
         let directoryEnd = path.lastIndex(of: "/")
         let directory = directoryEnd.map { String(path[..<$0]) } ?? "."
         let name = directoryEnd.map { String(path[path.index(after: $0)...]) } ?? path
-        let temporary = "\(directory.isEmpty ? "/" : directory)/.\(name).\(getpid()).\(UInt64.random(in: 0 ... .max)).tmp"
+        let temporary = "\(directory.isEmpty ? "" : directory)/.\(name).\(getpid())-\(Self.nextTemporaryID()).tmp"
         do {
             try Self.writeFile(atPath: temporary, bytes: bytes, exclusive: true)
             guard rename(temporary, path) == 0 else { throw Self.error(errno, path: path, doing: "cannot rename into place") }
@@ -82,5 +89,12 @@ extension FileIO {
             unlink(temporary)
             throw error
         }
+    }
+
+    private static let temporaryCounter = Atomic<UInt64>(0)
+
+    private static func nextTemporaryID() -> String {
+        let count = Self.temporaryCounter.add(1, ordering: .relaxed).newValue
+        return "\(count)-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
     }
 }

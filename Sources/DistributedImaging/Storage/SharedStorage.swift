@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The storage every role mounts: one root directory under which all job paths live.
 ///
@@ -118,17 +117,7 @@ public struct SharedStorage: Sendable, Hashable {
         try POSIX.makeDirectories(directory)
         // Creating the directories cannot move them outside, but re-check in case of a race.
         _ = try self.resolve(directory)
-        let name = resolved[resolved.index(after: resolved.lastIndex(of: "/") ?? resolved.startIndex)...]
-        // pid + process-wide counter + random: unique across threads, processes and nodes
-        // sharing the directory; O_EXCL makes a collision an error rather than a shared file.
-        let temporary = "\(directory)/.\(name).\(POSIX.processID)-\(Self.nextTemporaryID()).tmp"
-        do {
-            try FileIO.writeFile(atPath: temporary, bytes: bytes, exclusive: true)
-            try POSIX.rename(temporary, resolved)
-        } catch {
-            POSIX.remove(temporary)
-            throw error
-        }
+        try FileIO.writeAtomically(bytes, toPath: resolved)
     }
 
     /// Whether `path` names an existing directory (following symlinks inside the root).
@@ -193,13 +182,5 @@ public struct SharedStorage: Sendable, Hashable {
         public var files: [String] = []
         /// Directories not descended into, relative to the listed directory.
         public var directories: [String] = []
-    }
-
-    private static let temporaryCounter = Atomic<UInt64>(0)
-
-    private static func nextTemporaryID() -> String {
-        let count = Self.temporaryCounter.add(1, ordering: .relaxed).newValue
-        let random = UInt32.random(in: 0...UInt32.max)
-        return "\(count)-\(String(random, radix: 36))"
     }
 }

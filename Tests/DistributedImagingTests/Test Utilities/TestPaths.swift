@@ -22,20 +22,6 @@ enum TestPaths {
     static let resources: URL = Bundle.module.bundleURL.appendingPathComponent("Resources")
 
     static func corpusFile(_ relativePath: String) -> String { corpus.appendingPathComponent(relativePath).path }
-
-    /// A fresh temporary directory; remove it with `removeTemporaryDirectory`.
-    static func makeTemporaryDirectory(_ prefix: String = "dip-test") throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-}
-
-/// Runs `body` with a fresh temporary directory that is removed afterwards, also on failure.
-func withTemporaryDirectory<T>(_ body: (URL) async throws -> T) async throws -> T {
-    let directory = try TestPaths.makeTemporaryDirectory()
-    defer { try? FileManager.default.removeItem(at: directory) }
-    return try await body(directory)
 }
 
 /// FNV-1a, 64 bits: the checksum Tests/References/decode_checksums.py prints.
