@@ -1,5 +1,7 @@
 # The two commands of the README, plus helpers. Each installs what is missing first.
 SWIFT ?= swift
+# The public image corpus the benchmarks and reference generators read (tests never do).
+CORPUS ?= ../shared/corpus
 
 .PHONY: demo test build release bench deps references
 
@@ -21,7 +23,7 @@ release: deps
 	$(SWIFT) build -c release
 
 bench: deps
-	$(SWIFT) run -c release dip-bench ../shared/corpus
+	$(SWIFT) run -c release dip-bench $(CORPUS)
 
 references:
-	python3 Tests/References/make_references.py
+	python3 scripts/references/make_references.py --corpus $(CORPUS)

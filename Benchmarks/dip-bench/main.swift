@@ -49,6 +49,8 @@ func parseOptions() -> Options {
         case "--pipeline-reps": options.pipelineReps = Int(arguments.next() ?? "") ?? options.pipelineReps
         case "-h", "--help":
             print("usage: dip-bench [PATH ...] [--groups filters,codec,pipeline] [--ops a,b] [--spec NAME=SPEC] [--gray-spec NAME=SPEC] [--min-runs N] [--min-time S] [--pipeline-reps N]")
+            print("  PATH: image files or folders; default ../shared/corpus, the public image corpus beside")
+            print("  the repository on the team's machines (pass your own folder of PNG/JPEG images elsewhere)")
             exit(0)
         default: options.paths.append(argument)
         }

@@ -10,10 +10,10 @@ struct EndToEndTests {
     static let pipeline = "grayscale | gaussian(size: 5) | canny(low: 100, high: 200)"
     static let images = ["astronaut.png", "camera.png", "coins.png", "grace_hopper.jpg"]
 
+    /// `Tests/Corpus` in this package: the real public images the tests read.
     static var corpus: URL {
-        if let path = ProcessInfo.processInfo.environment["DIP_CORPUS"] { return URL(fileURLWithPath: path) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/corpus")
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Corpus")
     }
 
     /// Runs `body` with a storage root holding `photos/` (a few corpus images), and stops every

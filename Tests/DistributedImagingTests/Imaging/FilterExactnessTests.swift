@@ -2,7 +2,7 @@ import DistributedImaging
 import Foundation
 import Testing
 
-/// Every filter against OpenCV's output: Tests/References/make_references.py writes the inputs,
+/// Every filter against OpenCV's output: scripts/references/make_references.py writes the inputs,
 /// OpenCV's results and manifest.json into Resources/references.
 @Suite("Filter exactness against OpenCV")
 struct FilterExactnessTests {

@@ -2,7 +2,7 @@ import DistributedImaging
 import Foundation
 import Testing
 
-/// Small PNG/JPEG variants made by Tests/References/make_codec_variants.py, each with the
+/// Small PNG/JPEG variants made by scripts/references/make_codec_variants.py, each with the
 /// checksum of what cv2.imread decodes.
 @Suite("Image codec variants")
 struct ImageCodecVariantTests {

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Paths the tests read: the shared public corpus beside the repository, and scratch folders.
+/// Paths the tests read, all inside the package: the test corpus (`Tests/Corpus`) and the
+/// test target's resources.
 enum TestPaths {
     /// The package root (the folder holding Package.swift).
     static let packageRoot: URL = {
@@ -12,11 +13,8 @@ enum TestPaths {
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
     }()
 
-    /// `../shared/corpus`, or `DIP_CORPUS` when set.
-    static let corpus: URL = {
-        if let path = ProcessInfo.processInfo.environment["DIP_CORPUS"] { return URL(fileURLWithPath: path) }
-        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/corpus")
-    }()
+    /// `Tests/Corpus`: the real public images the tests read (licences in its `SOURCES.md`).
+    static let corpus: URL = packageRoot.appendingPathComponent("Tests/Corpus")
 
     /// The test target's `Resources` folder as copied into the test bundle.
     static let resources: URL = Bundle.module.bundleURL.appendingPathComponent("Resources")
@@ -24,7 +22,7 @@ enum TestPaths {
     static func corpusFile(_ relativePath: String) -> String { corpus.appendingPathComponent(relativePath).path }
 }
 
-/// FNV-1a, 64 bits: the checksum Tests/References/decode_checksums.py prints.
+/// FNV-1a, 64 bits: the checksum scripts/references/decode_checksums.py prints.
 func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
     var hash: UInt64 = 0xCBF2_9CE4_8422_2325
     for byte in bytes {

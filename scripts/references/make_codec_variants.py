@@ -7,7 +7,7 @@ layout (RGB order; one channel for gray sources).
 
     apt-get install libjpeg-turbo-progs optipng
     pip install opencv-python-headless numpy pillow
-    python3 Tests/References/make_codec_variants.py ../shared/corpus
+    python3 scripts/references/make_codec_variants.py ../shared/corpus
 """
 import json
 import os
@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "DistributedImagingTests", "Resources", "codec")
+OUT = os.path.join(HERE, "..", "..", "Tests", "DistributedImagingTests", "Resources", "codec")
 
 
 def fnv1a64(data: bytes) -> int:
@@ -40,7 +40,9 @@ def is_gray_source(path: str) -> bool:
 
 
 def main() -> None:
-    corpus = sys.argv[1] if len(sys.argv) > 1 else "../shared/corpus"
+    if len(sys.argv) != 2:
+        sys.exit(f"usage: python3 {sys.argv[0]} CORPUS_DIR  (the public image corpus, e.g. ../shared/corpus)")
+    corpus = sys.argv[1]
     os.makedirs(OUT, exist_ok=True)
     rgb = Image.open(os.path.join(corpus, "photos", "chelsea.png")).convert("RGB").crop((100, 60, 145, 91))  # 45x31
     arr = np.asarray(rgb)

@@ -3,7 +3,7 @@
 
 Usage (from the package root):
     pip install opencv-python-headless numpy pillow
-    python3 Tests/References/make_references.py [--corpus ../shared/corpus]
+    python3 scripts/references/make_references.py --corpus CORPUS_DIR   (e.g. ../shared/corpus)
 
 Reads a few photos of the shared corpus, crops them to small inputs (one odd size, gray ones,
 a synthetic RGBA one and a tiny one smaller than the largest kernels), runs OpenCV (one
@@ -26,7 +26,7 @@ import numpy as np
 
 cv2.setNumThreads(1)
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "DistributedImagingTests", "Resources", "references")
+OUT = os.path.join(HERE, "..", "..", "Tests", "DistributedImagingTests", "Resources", "references")
 
 
 def gray_of(a):
@@ -129,7 +129,7 @@ def slug(spec):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--corpus", default=os.path.join(HERE, "..", "..", "..", "shared", "corpus"))
+    ap.add_argument("--corpus", required=True, help="the public image corpus folder (e.g. ../shared/corpus)")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):

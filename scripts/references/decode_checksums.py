@@ -5,7 +5,7 @@ in our layout (RGB order; one channel when OpenCV's three channels are equal and
 gray).
 
     pip install opencv-python-headless numpy pillow
-    python3 Tests/References/decode_checksums.py ../shared/corpus
+    python3 scripts/references/decode_checksums.py ../shared/corpus
 """
 import glob
 import os
@@ -25,7 +25,9 @@ def fnv1a64(data: bytes) -> int:
 
 
 def main() -> None:
-    corpus = sys.argv[1] if len(sys.argv) > 1 else "../shared/corpus"
+    if len(sys.argv) != 2:
+        sys.exit(f"usage: python3 {sys.argv[0]} CORPUS_DIR  (the public image corpus, e.g. ../shared/corpus)")
+    corpus = sys.argv[1]
     for path in sorted(glob.glob(os.path.join(corpus, "conformance", "*", "*"))):
         bgr = cv2.imread(path, cv2.IMREAD_COLOR)
         # A gray source (gray PNG, gray+alpha PNG, gray JPEG) stays one channel in our decoder.

@@ -3,7 +3,7 @@
 spec with dip-client and compares with OpenCV (one thread), pixel for pixel.
 
 Usage (from the package root, after `swift build --product dip-client`):
-    python3 Tests/References/check_full_images.py ../shared/corpus/photos/chelsea.png ../shared/corpus/large/LadyBird.jpg ...
+    python3 scripts/references/check_full_images.py ../shared/corpus/photos/chelsea.png ../shared/corpus/large/LadyBird.jpg ...
 Needs: pip install opencv-python-headless numpy
 """
 import cv2, numpy as np, subprocess, sys, os, tempfile
