@@ -1,4 +1,5 @@
-/// The version of this package and the wire protocol it speaks.
+/// The version of this package (the wire protocol revision is `WireProtocol.version` in
+/// DistributedImagingGRPC).
 public enum DistributedImagingVersion {
     /// The package version.
     public static let current = "0.1.0"

@@ -4,16 +4,20 @@
 /// Time is passed in (seconds since any fixed origin), so the arithmetic is deterministic:
 ///
 /// ```swift
+/// let origin = ContinuousClock.now
+/// func seconds() -> Double { (ContinuousClock.now - origin) / .seconds(1) }
+///
 /// var progress = JobProgress()
-/// progress.record(event, at: clock.seconds)
-/// print(progress.bar(width: 30, at: clock.seconds))  // [#########.....] 12/40 ...
+/// progress.record(event, at: seconds())
+/// print(progress.bar(width: 30, at: seconds()))  // [#########.....] 12/40 ...
 /// ```
 public struct JobProgress: Sendable, Hashable {
     /// The job's id, once started.
     public private(set) var jobID: JobID?
     /// Tasks in the job (images to process).
     public private(set) var total = 0
-    /// Entries not processed (not images, already complete, not selected).
+    /// Entries not processed (not images, directories when not recursive, already complete, not
+    /// selected).
     public private(set) var skipped = 0
     /// Tasks that succeeded.
     public private(set) var succeeded = 0

@@ -1,7 +1,8 @@
 extension JobReceipt {
     /// Lines for people about the skipped entries, grouped by reason: up to `limit` entries
     /// of a reason are listed one per line, more are summarised in one line, e.g.
-    /// `skipped 300 entries: already complete: … (photos/a.png, photos/b.png, … )`.
+    /// `skipped 300 entries (photos/a.png, photos/b.png, …): already complete for the same
+    /// pipeline (force redoes them)`.
     ///
     /// - Parameter limit: The most entries listed one by one per reason.
     public func skippedLines(limit: Int = 5) -> [String] {

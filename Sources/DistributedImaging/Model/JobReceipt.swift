@@ -19,7 +19,10 @@ public struct JobReceipt: Sendable, Codable, Hashable {
     public enum Outcome: String, Sendable, Codable, Hashable, CaseIterable {
         case succeeded
         case failed
-        /// Not an image by its name (`.png`, `.jpg`, `.jpeg`, any case): not processed.
+        /// Not processed, for the reason in ``Task/error``: a file that is not an image by its
+        /// name (`.png`, `.jpg`, `.jpeg`, any case), a sub-directory of a job that is not
+        /// recursive, an image already complete for the same pipeline (its output exists; see
+        /// ``JobRequest/force``), or an image left out by ``JobRequest/only``.
         case skipped
         /// Not placed because the job was cancelled first.
         case cancelled
@@ -29,7 +32,8 @@ public struct JobReceipt: Sendable, Codable, Hashable {
     public struct Task: Sendable, Codable, Hashable {
         /// The input path, relative to the storage root.
         public var input: String
-        /// The output path, relative to the storage root; `nil` for skipped files.
+        /// The output path, relative to the storage root; `nil` for skipped entries, except
+        /// images skipped as already complete, which name their existing output.
         public var output: String?
         public var status: Outcome
         /// The node whose answer ended the task (the last one tried).

@@ -7,11 +7,13 @@ extension JobSubmitter {
     /// throws, the job is cancelled.
     ///
     /// ```swift
+    /// let origin = ContinuousClock.now
     /// let receipt = try await submitter.withEvents(for: request) { events in
     ///     var progress = JobProgress()
     ///     for try await event in events {
-    ///         progress.record(event, at: clock.seconds)
-    ///         print(progress.line(at: clock.seconds))
+    ///         let now = (ContinuousClock.now - origin) / .seconds(1)
+    ///         progress.record(event, at: now)
+    ///         print(progress.line(at: now))
     ///     }
     /// }
     /// ```

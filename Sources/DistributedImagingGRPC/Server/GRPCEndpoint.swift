@@ -4,8 +4,9 @@ import GRPCNIOTransportHTTP2
 import Logging
 import ServiceLifecycle
 
-/// A gRPC server on HTTP/2 (plaintext) serving some of the `dip.v1` services: the listening half
-/// of `dip-server` and `dip-node`.
+/// A gRPC server on HTTP/2 serving some of the `dip.v1` services: the listening half of
+/// `dip-server` and `dip-node`. Plaintext by default; TLS and a required token come from
+/// `security` (``PeerSecurity``).
 ///
 /// As a `Service`, ``run()`` serves until graceful shutdown, then stops accepting calls and
 /// returns once calls in flight finish.
