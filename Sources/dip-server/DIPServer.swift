@@ -39,7 +39,7 @@ struct DIPServer: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds between node heartbeats (default 5); a node silent for 3 is not placed on, and a node that stopped answering is skipped this long.")
     var heartbeatInterval: Double?
 
-    @Option(name: .long, help: "Longest one task may take on a node, injected delay included (default: no limit); past it the task is placed on another node.")
+    @Option(name: .long, help: "Seconds a node may spend on one task once it holds a slot, injected delay included, queue wait not (default 600; 0 for no limit); past it the task fails with the reason.")
     var taskTimeout: Double?
 
     @Option(name: .long, help: "Images one job may hold (default 100000); larger jobs are refused before any task runs.")

@@ -97,7 +97,7 @@ struct FaultTests {
         }
     }
 
-    @Test("A hung node (SIGSTOP): its tasks are placed again after the task deadline; late writes change nothing")
+    @Test("A hung node (SIGSTOP): dropped after 3 missed health checks, its tasks placed again; late writes change nothing")
     func nodeHung() async throws {
         try await withFaultCluster { cluster in
             try await cluster.startServer(["--heartbeat-interval", "0.5", "--task-timeout", "1"])
@@ -123,7 +123,9 @@ struct FaultTests {
             #expect(receipt.status == .succeeded)
             #expect(receipt.counts.succeeded == images.count)
             // Tasks taken back from the hung node say why in the receipt.
-            #expect(receipt.tasks.contains { task in task.lostAttempts.contains { $0.contains("node 'node-1': past the task deadline") } })
+            #expect(receipt.tasks.contains { task in
+                task.lostAttempts.contains { $0.contains("node 'node-1'") && $0.contains("missed 3 health checks") }
+            }, "\(receipt.tasks.flatMap(\.lostAttempts))")
             // Wake the node: whatever it was writing lands atomically, with identical bytes.
             hung.signal(SIGCONT)
             try await Task.sleep(for: .milliseconds(700))

@@ -11,6 +11,17 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
     public var seed: UInt64?
     /// Images one job may hold; a larger job is refused before any task runs (default 100 000).
     public var maxImagesPerJob: Int = ServerConfiguration.defaultMaxImagesPerJob
+    /// The longest a node may spend on one task once it holds a slot — injected delay and
+    /// processing, not the wait in the node's queue (default 10 minutes; `nil` for no limit).
+    /// Past it the node fails the task with the reason. A node that stops answering altogether
+    /// is dropped by its missed health checks instead, and its tasks are placed again.
+    ///
+    /// Config key `taskTimeout`, in seconds (`0` for no limit).
+    public var taskTimeout: Duration? = ServerConfiguration.defaultTaskTimeout
+
+    /// Default ``taskTimeout``: 10 minutes, far above any one image's work (a 100 MP image takes
+    /// seconds), so it only ends tasks that are stuck.
+    public static let defaultTaskTimeout: Duration? = .seconds(600)
 
     /// Default ``maxImagesPerJob``.
     public static let defaultMaxImagesPerJob = 100_000
@@ -53,6 +64,10 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
         guard (1...1_000_000).contains(self.maxConcurrentTasks) else {
             throw DistributedImagingError.invalidConfiguration(
                 "server: maxConcurrentTasks must be 1...1000000, not \(self.maxConcurrentTasks)")
+        }
+        if let timeout = self.taskTimeout, timeout <= .zero || timeout > .seconds(7 * 86_400) {
+            throw DistributedImagingError.invalidConfiguration(
+                "server: taskTimeout must be more than 0 and at most 7 days (or unset for no limit), not \(timeout)")
         }
         guard self.maxImagesPerJob >= 1 else {
             throw DistributedImagingError.invalidConfiguration(

@@ -17,6 +17,12 @@ public struct TaskRequest: Sendable, Codable, Hashable {
     public var outputFormat: OutputFormat
     /// 1 for the first placement, 2 for the next, ….
     public var attempt: Int
+    /// The longest the node may spend on the task once it holds a slot (injected delay and
+    /// processing; the wait in the node's queue is not counted); `nil` for no limit.
+    ///
+    /// Past it the node answers ``TaskStatus/failed`` with the reason. Set by the server from
+    /// ``ServerConfiguration/taskTimeout``.
+    public var runTimeout: Duration?
 
     public init(
         jobID: JobID,
@@ -25,7 +31,8 @@ public struct TaskRequest: Sendable, Codable, Hashable {
         outputPath: String,
         pipeline: String,
         outputFormat: OutputFormat = .png,
-        attempt: Int = 1
+        attempt: Int = 1,
+        runTimeout: Duration? = nil
     ) {
         self.jobID = jobID
         self.taskIndex = taskIndex
@@ -34,5 +41,6 @@ public struct TaskRequest: Sendable, Codable, Hashable {
         self.pipeline = pipeline
         self.outputFormat = outputFormat
         self.attempt = attempt
+        self.runTimeout = runTimeout
     }
 }

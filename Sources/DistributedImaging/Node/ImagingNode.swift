@@ -78,7 +78,7 @@ public final class ImagingNode: TaskExecutor, Service {
     /// Never throws: a rejection, a bad image or a write error are all answered in the receipt.
     public func execute(_ task: TaskRequest) async -> TaskReceipt {
         let start = ContinuousClock.now
-        func receipt(_ status: TaskStatus, delayed: Bool = false, error: String? = nil) -> TaskReceipt {
+        @Sendable func receipt(_ status: TaskStatus, delayed: Bool = false, error: String? = nil) -> TaskReceipt {
             TaskReceipt(
                 for: task, status: status, node: self.node, elapsed: (ContinuousClock.now - start).seconds,
                 delayed: delayed, error: error)
@@ -115,30 +115,63 @@ public final class ImagingNode: TaskExecutor, Service {
         }
         defer { self.releaseSlot() }
 
+        // The deadline counts from here: the queue wait above is not the node's work.
+        let taskLogger = logger
+        guard let budget = task.runTimeout else {
+            return await self.run(task, delay: delay, logger: taskLogger, receipt: { receipt($0, delayed: $1, error: $2) })
+        }
+        return await withTaskGroup(of: TaskReceipt?.self) { group in
+            group.addTask { await self.run(task, delay: delay, logger: taskLogger, receipt: { receipt($0, delayed: $1, error: $2) }) }
+            group.addTask {
+                try? await Task.sleep(for: budget)
+                return nil
+            }
+            defer { group.cancelAll() }
+            if let first = await group.next(), let answered = first { return answered }
+            taskLogger.debug("task past its deadline", metadata: ["input": "\(task.inputPath)", "deadline": "\(budget)"])
+            return receipt(
+                .failed, delayed: delay > .zero,
+                error: "\(task.inputPath): ran past the task deadline of \(Self.describe(budget)) on node '\(self.node)' "
+                    + "(time in the node's queue not counted; server.taskTimeout)")
+        }
+    }
+
+    /// The delay and the work of an admitted task, answered in a receipt.
+    private func run(
+        _ task: TaskRequest, delay: Duration, logger: Logger,
+        receipt: @Sendable (TaskStatus, Bool, String?) -> TaskReceipt
+    ) async -> TaskReceipt {
         let delayed = delay > .zero
         if delayed {
             do {
                 try await Task.sleep(for: delay)
             } catch {
-                return receipt(.rejected, delayed: true, error: "task cancelled during the injected delay on node '\(self.node)'")
+                return receipt(.rejected, true, "task cancelled during the injected delay on node '\(self.node)'")
             }
         }
         do {
             let pipeline = try self.pipeline(task.pipeline)
             let storage = self.storage
             let codec = self.codec
-            try await self.threadPool.runIfActive {
+            try await self.threadPool.runAbandoningOnCancel {
                 try Self.process(task, pipeline: pipeline, codec: codec, storage: storage)
             }
             logger.debug("task succeeded", metadata: ["input": "\(task.inputPath)", "delayed": "\(delayed)"])
-            return receipt(.succeeded, delayed: delayed)
+            return receipt(.succeeded, delayed, nil)
+        } catch is CancellationError {
+            return receipt(.rejected, delayed, "task cancelled while it ran on node '\(self.node)'")
         } catch let error as DistributedImagingError {
             logger.debug("task failed", metadata: ["error": "\(error)"])
-            return receipt(.failed, delayed: delayed, error: Self.message(error.message, naming: task.inputPath))
+            return receipt(.failed, delayed, Self.message(error.message, naming: task.inputPath))
         } catch {
             logger.debug("task failed", metadata: ["error": "\(error)"])
-            return receipt(.failed, delayed: delayed, error: Self.message("\(error)", naming: task.inputPath))
+            return receipt(.failed, delayed, Self.message("\(error)", naming: task.inputPath))
         }
+    }
+
+    static func describe(_ duration: Duration) -> String {
+        let seconds = duration.seconds
+        return seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
     }
 
     /// The work of one task: read, decode, filter, encode, write atomically.
@@ -170,6 +203,9 @@ public final class ImagingNode: TaskExecutor, Service {
             }
         }
     }
+
+    /// The slots: accepted tasks that run at once.
+    public var slots: Int? { self.configuration.maxConcurrentTasks }
 
     /// The number of accepted tasks holding a slot now.
     public var activeTasks: Int { self.admission.withLock { $0.active } }

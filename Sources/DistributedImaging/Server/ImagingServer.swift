@@ -219,20 +219,21 @@ public final class ImagingServer: JobSubmitter {
     private func dispatch(
         _ tasks: [TaskRequest], logger: Logger, onEvent: @escaping @Sendable (JobEvent) async -> Void
     ) async -> [JobReceipt.Task] {
-        await withTaskGroup(of: (Int, JobReceipt.Task).self) { group in
+        let occupancy = NodeOccupancy()
+        return await withTaskGroup(of: (Int, JobReceipt.Task).self) { group in
             var results = [JobReceipt.Task?](repeating: nil, count: tasks.count)
             var next = 0
             let bound = min(self.configuration.maxConcurrentTasks, tasks.count)
             while next < bound {
                 let task = tasks[next]
-                group.addTask { (task.taskIndex, await self.run(task, logger: logger, onEvent: onEvent)) }
+                group.addTask { (task.taskIndex, await self.run(task, occupancy: occupancy, logger: logger, onEvent: onEvent)) }
                 next += 1
             }
             for await (index, result) in group {
                 results[index] = result
                 if next < tasks.count {
                     let task = tasks[next]
-                    group.addTask { (task.taskIndex, await self.run(task, logger: logger, onEvent: onEvent)) }
+                    group.addTask { (task.taskIndex, await self.run(task, occupancy: occupancy, logger: logger, onEvent: onEvent)) }
                     next += 1
                 }
             }
@@ -245,7 +246,7 @@ public final class ImagingServer: JobSubmitter {
 
     /// Places one task until a node answers it or attempts run out.
     private func run(
-        _ base: TaskRequest, logger: Logger, onEvent: @escaping @Sendable (JobEvent) async -> Void
+        _ base: TaskRequest, occupancy: NodeOccupancy, logger: Logger, onEvent: @escaping @Sendable (JobEvent) async -> Void
     ) async -> JobReceipt.Task {
         var generator = SeededRandomNumberGenerator(
             seed: SeededRandomNumberGenerator.derive(
@@ -269,11 +270,11 @@ public final class ImagingServer: JobSubmitter {
             if Task.isCancelled { return cancelled() }
             var request = base
             request.attempt = attempt
-            let (nodes, nodeIDs) = self.currentNodes()
-            let candidates = self.health.available(among: nodeIDs)
-            let index = self.placement.choose(
-                for: request, among: candidates.map { nodeIDs[$0] }, tried: tried, using: &generator)
-            let connection = nodes[candidates[min(max(index, 0), candidates.count - 1)]]
+            request.runTimeout = self.configuration.taskTimeout
+            guard let connection = await self.place(request, tried: tried, occupancy: occupancy, using: &generator) else {
+                return cancelled()
+            }
+            defer { occupancy.release(connection.node) }
             tried.append(connection.node)
             lastNode = connection.node
             await onEvent(.placed(taskIndex: base.taskIndex, input: base.inputPath, node: connection.node, attempt: attempt))
@@ -315,6 +316,28 @@ public final class ImagingServer: JobSubmitter {
             error: "no node took the task in \(self.configuration.maxAttempts) attempts\(breakdown); last: \(lastReason)")
         await onEvent(.completed(result))
         return result
+    }
+
+    /// Chooses the node for `request` among the nodes that are not suspect and have room for
+    /// one more of the job's tasks, and takes that room; waits while every node is full.
+    ///
+    /// - Returns: The node, or `nil` when the job was cancelled while waiting.
+    private func place(
+        _ request: TaskRequest, tried: [NodeID], occupancy: NodeOccupancy, using generator: inout SeededRandomNumberGenerator
+    ) async -> (any NodeConnection)? {
+        while !Task.isCancelled {
+            let generation = occupancy.generation
+            let (nodes, nodeIDs) = self.currentNodes()
+            let open = self.health.available(among: nodeIDs).filter { occupancy.hasRoom(nodeIDs[$0], slots: nodes[$0].slots) }
+            guard !open.isEmpty else {
+                await occupancy.waitForRoom(after: generation)
+                continue
+            }
+            let index = self.placement.choose(for: request, among: open.map { nodeIDs[$0] }, tried: tried, using: &generator)
+            let connection = nodes[open[min(max(index, 0), open.count - 1)]]
+            if occupancy.take(connection.node, slots: connection.slots) { return connection }
+        }
+        return nil
     }
 
     /// The nodes to place on now: the live list when there is one and it is not empty, else

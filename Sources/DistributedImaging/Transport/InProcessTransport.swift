@@ -51,6 +51,9 @@ public final class InProcessTransport: Sendable {
             self.transport = transport
         }
 
+        /// The registered executor's slots, when it is registered and says.
+        public var slots: Int? { self.transport.executors.withLock { $0[self.node] }?.slots }
+
         /// Runs `task` on the node, in the caller's task.
         ///
         /// - Throws: ``DistributedImagingError`` with code `unavailable` when the node is not

@@ -6,6 +6,13 @@ public protocol NodeConnection: Sendable {
     /// The node's name.
     var node: NodeID { get }
 
+    /// How many tasks the node runs at once, when known (`nil` when not: the server then
+    /// assumes ``NodeConfiguration/defaultMaxConcurrentTasks``).
+    ///
+    /// A job keeps at most twice this many of its tasks on the node (its slots plus a queue as
+    /// long), so a node that stops answering cannot hold more of a job than that.
+    var slots: Int? { get }
+
     /// Asks the node to run `task` and waits for its answer.
     ///
     /// A node that declines answers with a ``TaskReceipt`` whose status is ``TaskStatus/rejected``;
@@ -16,11 +23,24 @@ public protocol NodeConnection: Sendable {
     func run(_ task: TaskRequest) async throws -> TaskReceipt
 }
 
+extension NodeConnection {
+    /// Unknown by default.
+    public var slots: Int? { nil }
+}
+
 /// What a node offers to the transport: the node role implements it, a transport server calls it.
 public protocol TaskExecutor: Sendable {
     /// The node's name.
     var node: NodeID { get }
 
+    /// How many tasks the executor runs at once, when known.
+    var slots: Int? { get }
+
     /// Decides on `task` (accept or reject) and, when accepted, runs it to completion.
     func execute(_ task: TaskRequest) async -> TaskReceipt
+}
+
+extension TaskExecutor {
+    /// Unknown by default.
+    public var slots: Int? { nil }
 }

@@ -33,7 +33,9 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     /// Seconds between a registered node's heartbeats (default 5); a node silent for three
     /// intervals is not placed on until it registers again.
     public var heartbeatInterval: Double
-    /// The longest one task may take on a node, in seconds, delay included; unset for no limit.
+    /// The longest a node may spend on one task once it holds a slot, in seconds — injected delay
+    /// and processing, not the wait in the node's queue (default 600; `0` for no limit). A node
+    /// that stops answering is dropped by its missed health checks instead.
     public var taskTimeout: Double?
     /// Nodes known without registration (default none).
     public var nodes: [StaticNode]
@@ -46,13 +48,16 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     /// The shared token and TLS files (key `security`; default: no token, plaintext).
     public var security = SecuritySettings()
 
+    /// The default ``taskTimeout`` in seconds: ``DistributedImaging/ServerConfiguration/defaultTaskTimeout``.
+    public static let defaultTaskTimeout: Double? = ServerConfiguration.defaultTaskTimeout.map { $0.seconds }
+
     /// The default listening address.
     public static let defaultListen = "0.0.0.0:7000"
 
     /// The defaults.
     public init(
         listen: String = ServerSettings.defaultListen, storageRoot: String? = nil, maxAttempts: Int = 40,
-        maxConcurrentTasks: Int = 64, seed: UInt64? = nil, heartbeatInterval: Double = 5, taskTimeout: Double? = nil,
+        maxConcurrentTasks: Int = 64, seed: UInt64? = nil, heartbeatInterval: Double = 5, taskTimeout: Double? = ServerSettings.defaultTaskTimeout,
         nodes: [StaticNode] = []
     ) {
         self.listen = listen
@@ -84,7 +89,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
         self.seed = try container.decodeIfPresent(UInt64.self, forKey: .seed)
         self.heartbeatInterval =
             try container.decodeIfPresent(Double.self, forKey: .heartbeatInterval) ?? defaults.heartbeatInterval
-        self.taskTimeout = try container.decodeIfPresent(Double.self, forKey: .taskTimeout)
+        self.taskTimeout = try container.decodeIfPresent(Double.self, forKey: .taskTimeout) ?? defaults.taskTimeout
         self.nodes = try container.decodeIfPresent([StaticNode].self, forKey: .nodes) ?? []
         self.maxImagesPerJob =
             try container.decodeIfPresent(Int.self, forKey: .maxImagesPerJob) ?? ServerConfiguration.defaultMaxImagesPerJob
@@ -99,6 +104,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
         var configuration = ServerConfiguration(
             maxAttempts: self.maxAttempts, maxConcurrentTasks: self.maxConcurrentTasks, seed: self.seed)
         configuration.maxImagesPerJob = self.maxImagesPerJob
+        configuration.taskTimeout = self.taskTimeout.flatMap { $0 == 0 ? nil : .seconds(double: $0) }
         try configuration.validate()
         return configuration
     }
@@ -153,9 +159,10 @@ public struct ServerSettings: Sendable, Hashable, Codable {
                 code: .invalidConfiguration,
                 message: "server.shutdownGracePeriod (--shutdown-grace-period): must be 0...86400 seconds, not \(self.shutdownGracePeriod)")
         }
-        if let timeout = self.taskTimeout, !(timeout.isFinite && timeout > 0) {
+        if let timeout = self.taskTimeout, !(timeout.isFinite && (0...604_800).contains(timeout)) {
             throw DistributedImagingError(
-                code: .invalidConfiguration, message: "server.taskTimeout: must be a positive number of seconds, not \(timeout)")
+                code: .invalidConfiguration,
+                message: "server.taskTimeout (--task-timeout): must be 0...604800 seconds (0 for no limit), not \(timeout)")
         }
     }
 }

@@ -56,7 +56,6 @@ public final class GRPCServerHost: Sendable {
         let registry = try NodeRegistry(
             staticNodes: try settings.staticNodes(),
             heartbeatInterval: .seconds(double: settings.heartbeatInterval),
-            taskTimeout: settings.taskTimeout.map { .seconds(double: $0) },
             security: security,
             logger: logger)
         let activity = ClusterActivity()
@@ -76,7 +75,7 @@ public final class GRPCServerHost: Sendable {
                 JobServiceProvider(submitter: submitter, logger: logger),
                 RegistryServiceProvider(registry: registry),
                 HealthServiceProvider {
-                    PeerStatus(role: .server, activity: activity, nodes: registry.advertisements(), health: health)
+                    PeerStatus(role: .server, activity: activity, nodes: registry.statusAdvertisements(), health: health)
                 },
             ],
             security: security,

@@ -41,16 +41,24 @@ public struct PeerStatus: Sendable, Hashable, Codable {
 
 extension PeerStatus {
     /// A server's status: `nodes` with the activity `activity` saw on each, and its running jobs.
+    ///
+    /// Every node with tasks in flight is listed, also one that is no longer in `nodes` (a node
+    /// dropped for missing its health checks, whose calls are being given up), so the operator
+    /// sees where a job's work is. A node is `suspect` when `health` skips it or it was given as
+    /// suspect in `nodes` (it does not answer its health check).
     public init(role: Role, activity: ClusterActivity, nodes: [NodeAdvertisement], health: NodeHealth? = nil) {
         let seen = activity.nodes
-        self.init(
-            role: role,
-            nodes: nodes.map { node in
-                var node = node
-                node.activity = seen[node.name] ?? ClusterActivity.NodeActivity()
-                if let health { node.suspect = health.isSuspect(node.name) }
-                return node
-            },
-            jobs: activity.jobs)
+        var listed = nodes.map { node in
+            var node = node
+            node.activity = seen[node.name] ?? ClusterActivity.NodeActivity()
+            let skipped = health?.isSuspect(node.name) ?? false
+            if health != nil || node.suspect != nil { node.suspect = skipped || node.suspect == true }
+            return node
+        }
+        let names = Set(listed.map(\.name))
+        for (name, work) in seen.sorted(by: { $0.key < $1.key }) where work.inFlight > 0 && !names.contains(name) {
+            listed.append(NodeAdvertisement(name: name, address: "", activity: work, suspect: true))
+        }
+        self.init(role: role, nodes: listed, jobs: activity.jobs)
     }
 }

@@ -9,21 +9,31 @@ import Synchronization
 /// As a `Service`, ``run()`` runs every node's connection until graceful shutdown. A registered
 /// node that has not registered again within ``expiry`` is left out of ``connections()`` until it
 /// does; registering again under the same name with another address replaces the connection.
-/// Static nodes are health-checked (`HealthService`) every ``heartbeatInterval``; one that does
-/// not answer within the interval is left out until it answers again (unless every node is out:
-/// then the static ones are listed anyway, since they may just be starting).
+///
+/// Every node, static or registered, is health-checked (`HealthService`) every
+/// ``heartbeatInterval``. One that does not answer within the interval is left out of placement
+/// until it answers again (unless every node is out: then the static ones are listed anyway, since
+/// they may just be starting). One that misses ``missedChecksBeforeDrop`` checks in a row (15 s
+/// with the default 5 s interval) is *dropped*: the calls it holds fail at once as lost attempts,
+/// so the server places those tasks again, and a registered node must register anew. A node that
+/// registers over the wire (``admit(_:)``) is checked before it is listed, so an address that
+/// accepts connections but never answers never receives work.
 public final class NodeRegistry: Service, Sendable {
     /// How often nodes are asked to register again.
     public let heartbeatInterval: Duration
     /// How long a registration lasts without a heartbeat.
     public let expiry: Duration
+    /// Health checks missed in a row after which a node is dropped and its calls fail.
+    public static let missedChecksBeforeDrop = 3
 
     private struct Entry {
         var advertisement: NodeAdvertisement
         var connection: GRPCNodeConnection
         var lastSeen: ContinuousClock.Instant
-        /// For static nodes: whether the last health check was answered.
+        /// Whether the last health check was answered.
         var answering = true
+        /// Health checks missed in a row.
+        var missed = 0
     }
 
     private struct State {
@@ -89,18 +99,58 @@ public final class NodeRegistry: Service, Sendable {
         self.liveEntries().map(\.advertisement)
     }
 
+    /// What every listed node advertised, live or not, sorted by name; a node that does not
+    /// answer its health check, or whose registration lapsed, is marked ``NodeAdvertisement/suspect``.
+    public func statusAdvertisements() -> [NodeAdvertisement] {
+        let now = ContinuousClock.now
+        return self.state.withLock { state in
+            state.entries.values.map { entry in
+                var advertisement = entry.advertisement
+                let lapsed = entry.advertisement.source == .registered && now - entry.lastSeen > self.expiry
+                advertisement.suspect = !entry.answering || lapsed
+                return advertisement
+            }
+        }.sorted { $0.name < $1.name }
+    }
+
     private func liveEntries() -> [Entry] {
         let now = ContinuousClock.now
         return self.state.withLock { state in
             let live = state.entries.values.filter { entry in
-                entry.advertisement.source == .static ? entry.answering : now - entry.lastSeen <= self.expiry
+                entry.answering && (entry.advertisement.source == .static || now - entry.lastSeen <= self.expiry)
             }
             if !live.isEmpty { return Array(live) }
             return state.entries.values.filter { $0.advertisement.source == .static }
         }.sorted { $0.advertisement.name < $1.advertisement.name }
     }
 
-    /// Adds or refreshes a node.
+    /// Adds or refreshes a node that registered over the wire, after checking that it answers
+    /// its health check at the address it advertised (a node already listed at that address, and
+    /// answering, is refreshed without a check).
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `unavailable` naming the
+    ///   address when the node does not answer within ``heartbeatInterval``, and as ``register(_:)``.
+    public func admit(_ node: NodeAdvertisement) async throws {
+        let known = self.state.withLock { state in
+            state.entries[node.name].map { "\($0.connection.address)" == node.address && $0.answering } ?? false
+        }
+        if !known {
+            let address = try PeerAddress(parsing: node.address, key: "node '\(node.name)' advertised address")
+            do {
+                _ = try await HealthClient.status(of: address, timeout: self.heartbeatInterval, security: self.security)
+            } catch let error as DistributedImagingError where !Self.isSilence(error) {
+                // It answered (with an error of its own): it is there.
+            } catch {
+                throw DistributedImagingError(
+                    code: .unavailable,
+                    message: "the server cannot reach node '\(node.name)' at \(address), the address it advertised: \(error) "
+                        + "(check --advertise and that the server can connect to it)")
+            }
+        }
+        try self.register(node)
+    }
+
+    /// Adds or refreshes a node, without a health check (the next periodic check covers it).
     ///
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidArgument` for a bad
     ///   name or address, `unavailable` once the registry shut down.
@@ -124,11 +174,13 @@ public final class NodeRegistry: Service, Sendable {
             if var entry = state.entries[node.name], entry.connection.address == address {
                 entry.advertisement = advertisement
                 entry.lastSeen = .now
+                entry.connection.updateSlots(node.maxConcurrentTasks)
                 state.entries[node.name] = entry
                 return (nil, nil)
             }
             let connection = try GRPCNodeConnection(
-                node: node.name, address: address, timeout: self.taskTimeout, security: self.security)
+                node: node.name, address: address, timeout: self.taskTimeout, security: self.security,
+                slots: node.maxConcurrentTasks)
             let old = state.entries[node.name]?.connection
             state.entries[node.name] = Entry(advertisement: advertisement, connection: connection, lastSeen: .now)
             return (old, connection)
@@ -159,7 +211,7 @@ public final class NodeRegistry: Service, Sendable {
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             group.addTask {
-                try? await cancelWhenGracefulShutdown { try await self.checkStaticNodes() }
+                try? await cancelWhenGracefulShutdown { try await self.checkNodes() }
             }
             await withGracefulShutdownHandler {
                 for await connection in self.started {
@@ -178,18 +230,24 @@ public final class NodeRegistry: Service, Sendable {
         }
     }
 
-    /// Health-checks the static nodes every heartbeat interval until cancelled.
-    private func checkStaticNodes() async throws {
+    /// Health-checks every node every heartbeat interval until cancelled.
+    private func checkNodes() async throws {
         while true {
-            let statics = self.state.withLock { state in
-                state.closed ? [] : state.entries.values.filter { $0.advertisement.source == .static }.map(\.connection)
+            let connections = self.state.withLock { state in
+                state.closed ? [] : state.entries.values.map(\.connection)
             }
-            if statics.isEmpty && self.state.withLock({ $0.closed }) { return }
+            if self.state.withLock({ $0.closed }) { return }
             await withTaskGroup(of: Void.self) { group in
-                for connection in statics {
+                for connection in connections {
                     group.addTask {
-                        let answered = (try? await connection.status(timeout: self.heartbeatInterval)) != nil
-                        self.recordHealth(of: connection.node, answered: answered)
+                        do {
+                            let status = try await connection.status(timeout: self.heartbeatInterval)
+                            self.recordHealth(of: connection, answered: true, slots: status.node?.maxConcurrentTasks)
+                        } catch let error as DistributedImagingError where !Self.isSilence(error) {
+                            self.recordHealth(of: connection, answered: true, slots: nil)
+                        } catch {
+                            self.recordHealth(of: connection, answered: false, slots: nil)
+                        }
                     }
                 }
             }
@@ -197,20 +255,70 @@ public final class NodeRegistry: Service, Sendable {
         }
     }
 
-    private func recordHealth(of node: NodeID, answered: Bool) {
-        let changed = self.state.withLock { state -> Bool in
-            guard var entry = state.entries[node], entry.answering != answered else { return false }
-            entry.answering = answered
-            if answered { entry.lastSeen = .now }
+    private enum HealthChange {
+        case none, answering, silent, dropped(GRPCNodeConnection, replacement: GRPCNodeConnection?)
+    }
+
+    /// Whether a failed health check means the node did not answer at all (no connection, or no
+    /// answer in time) rather than answering with an error of its own (an older node without
+    /// `HealthService`, another token).
+    static func isSilence(_ error: DistributedImagingError) -> Bool {
+        error.code == .unavailable || error.code == .timedOut
+    }
+
+    /// Records one health check of `connection`.
+    private func recordHealth(of connection: GRPCNodeConnection, answered: Bool, slots: Int?) {
+        let node = connection.node
+        if let slots { connection.updateSlots(slots) }
+        let reason = "it missed \(Self.missedChecksBeforeDrop) health checks in a row (\(self.heartbeatInterval) apart)"
+        let change = self.state.withLock { state -> HealthChange in
+            // Checks of a connection that was replaced meanwhile say nothing about the node.
+            guard var entry = state.entries[node], entry.connection === connection else { return .none }
+            if answered {
+                let wasSilent = !entry.answering
+                entry.answering = true
+                entry.missed = 0
+                state.entries[node] = entry
+                return wasSilent ? .answering : .none
+            }
+            entry.missed += 1
+            let wasAnswering = entry.answering
+            entry.answering = false
+            guard entry.missed == Self.missedChecksBeforeDrop else {
+                state.entries[node] = entry
+                return wasAnswering ? .silent : .none
+            }
+            if entry.advertisement.source == .registered {
+                state.entries[node] = nil
+                return .dropped(connection, replacement: nil)
+            }
+            // A static node stays configured: a fresh connection serves it once it answers.
+            guard
+                let replacement = try? GRPCNodeConnection(
+                    node: node, address: connection.address, timeout: self.taskTimeout, security: self.security,
+                    slots: connection.slots)
+            else {
+                state.entries[node] = entry
+                return .dropped(connection, replacement: nil)
+            }
+            entry.connection = replacement
             state.entries[node] = entry
-            return true
+            return .dropped(connection, replacement: replacement)
         }
-        guard changed else { return }
-        if answered {
-            self.logger.info("static node answers again", metadata: ["dip.node.id": "\(node)"])
-        } else {
-            self.logger.warning(
-                "static node does not answer its health check; not placing on it", metadata: ["dip.node.id": "\(node)"])
+        switch change {
+        case .none:
+            break
+        case .answering:
+            self.logger.info("node answers its health check again", metadata: ["dip.node.id": "\(node)"])
+        case .silent:
+            self.logger.info(
+                "node does not answer its health check; not placing on it", metadata: ["dip.node.id": "\(node)"])
+        case .dropped(let old, let replacement):
+            self.logger.info(
+                "node dropped; its tasks in flight are placed again", metadata: ["dip.node.id": "\(node)", "reason": "\(reason)"])
+            old.drop(reason: reason)
+            old.close()
+            if let replacement { self.starter.yield(replacement) }
         }
     }
 

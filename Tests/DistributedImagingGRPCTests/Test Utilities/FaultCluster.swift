@@ -73,7 +73,8 @@ final class FaultCluster: @unchecked Sendable {
     func waitForNodes(_ count: Int, timeout: Duration = .seconds(15)) async throws {
         let server = try self.requireServer()
         let deadline = ContinuousClock.now + timeout
-        while try await HealthClient.status(of: server, security: self.security).nodes.count != count {
+        // Nodes that answer their health checks: a dead static node stays listed, as suspect.
+        while try await HealthClient.status(of: server, security: self.security).nodes.filter({ $0.suspect != true }).count != count {
             guard ContinuousClock.now < deadline else { throw TestFailure("the server did not list \(count) nodes within \(timeout)") }
             try await Task.sleep(for: .milliseconds(50))
         }
