@@ -90,7 +90,9 @@ public final class ImagingServer: JobSubmitter {
     ///   outside the storage root (`pathOutsideStorageRoot`), an output directory equal to or
     ///   inside the input (`invalidArgument`), a bad pipeline (`invalidPipeline`) or format
     ///   (`invalidArgument`), more images than ``ServerConfiguration/maxImagesPerJob``
-    ///   (`invalidArgument`), or no nodes (`unavailable`).
+    ///   (`invalidArgument`), or no nodes (`unavailable`: neither `liveNodes` nor `nodes` has any).
+    ///   A ``Placement`` that returns an index outside the nodes it was given is a programming
+    ///   error: the task fails with a message naming the index, and is not placed again.
     public func submit(_ request: JobRequest, onEvent: @escaping @Sendable (JobEvent) async -> Void) async throws -> JobReceipt {
         let start = ContinuousClock.now
         let jobID = self.jobIDs.withLock { generator in
@@ -100,7 +102,7 @@ public final class ImagingServer: JobSubmitter {
         logger[metadataKey: "dip.job.id"] = "\(jobID)"
 
         let plan = try self.plan(request)
-        guard !self.nodes.isEmpty else {
+        guard !self.currentNodes().nodes.isEmpty else {
             throw DistributedImagingError.unavailable("the server has no nodes to place tasks on")
         }
         var recorder: ReceiptRecorder?
@@ -270,10 +272,29 @@ public final class ImagingServer: JobSubmitter {
             var request = base
             request.attempt = attempt
             let (nodes, nodeIDs) = self.currentNodes()
+            guard !nodes.isEmpty else {
+                // Every node left while the job ran (the live list and the initial list are empty).
+                let last = lastReason.isEmpty ? "" : "; last: \(lastReason)"
+                let result = entry(.failed, error: "no nodes to place the task on (attempt \(attempt))\(last)")
+                await onEvent(.completed(result))
+                return result
+            }
             let candidates = self.health.available(among: nodeIDs)
             let index = self.placement.choose(
                 for: request, among: candidates.map { nodeIDs[$0] }, tried: tried, using: &generator)
-            let connection = nodes[candidates[min(max(index, 0), candidates.count - 1)]]
+            guard candidates.indices.contains(index) else {
+                // A programming error in the placement: never guess a node for it.
+                let result = entry(
+                    .failed,
+                    error: "internal error: placement \(type(of: self.placement)) chose index \(index) among "
+                        + "\(candidates.count) nodes (valid: 0..<\(candidates.count))")
+                logger.debug(
+                    "placement out of range",
+                    metadata: ["dip.task.id": "\(base.taskIndex)", "index": "\(index)", "nodes": "\(candidates.count)"])
+                await onEvent(.completed(result))
+                return result
+            }
+            let connection = nodes[candidates[index]]
             tried.append(connection.node)
             lastNode = connection.node
             await onEvent(.placed(taskIndex: base.taskIndex, input: base.inputPath, node: connection.node, attempt: attempt))
