@@ -16,10 +16,10 @@
 import DistributedImaging
 import Foundation
 
-// `dip-bench scheduling [--tasks N] [--runs N]`: see SchedulingBenchmark.swift.
+// `dip-bench scheduling [--tasks N] [--runs N]`: see SchedulingBenchmark.swift; exits 1 on a FAIL line.
 if CommandLine.arguments.dropFirst().first == "scheduling" {
-    await SchedulingBenchmark.main(arguments: Array(CommandLine.arguments.dropFirst(2)))
-    exit(0)
+    let passed = await SchedulingBenchmark.main(arguments: Array(CommandLine.arguments.dropFirst(2)))
+    exit(passed ? 0 : 1)
 }
 
 struct Options {

@@ -14,7 +14,10 @@ struct Status: AsyncParsableCommand {
             every running job with its progress. A node is listed while it is configured or its \
             registration is fresh; HEALTH is 'alive', or 'suspect' while the server skips the node \
             because its last call failed less than a heartbeat interval ago. With --json, the status as JSON on stdout. \
-            Exit codes: 0 shown; 2 usage error; 3 the server cannot be reached.
+            The security flags are submit's: the shared token by --auth-token-file, DIP_AUTH_TOKEN \
+            or the config's client.security.authTokenFile; TLS by --tls-trust-roots or \
+            client.security.tlsTrustRoots. \
+            Exit codes: 0 shown; 2 usage error; 3 the server cannot be reached or refused the token.
             """
     )
 
@@ -27,8 +30,12 @@ struct Status: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the status as JSON on stdout.")
     var json = false
 
+    @OptionGroup(title: "Security")
+    var security: SecurityOptions
+
     func run() async throws {
         let address: PeerAddress
+        let security: PeerSecurity
         do {
             var settings = try self.config.map(DeploymentConfiguration.load(path:))?.client ?? ClientSettings()
             if let server = self.server { settings.server = server }
@@ -36,12 +43,13 @@ struct Status: AsyncParsableCommand {
                 throw DistributedImagingError(code: .invalidConfiguration, message: "no server: pass --server HOST:PORT")
             }
             address = try settings.serverAddress()
+            security = try self.security.resolve(settings.security, section: "client")
         } catch let error as DistributedImagingError {
             throw CLIError(error).report()
         }
         let status: PeerStatus
         do {
-            status = try await HealthClient.status(of: address)
+            status = try await HealthClient.status(of: address, security: security)
         } catch let error as DistributedImagingError {
             throw CLIError(error).report()
         }

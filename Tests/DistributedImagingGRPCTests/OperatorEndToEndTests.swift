@@ -53,6 +53,7 @@ struct OperatorEndToEndTests {
             // --events jsonl: one JSON event per line, the receipt last.
             let events = try await submit(["--events", "jsonl", "--force", "photos"], name: "events")
             #expect(events.status == 0, "\(events.errors)")
+            #expect(events.output.hasPrefix(#"{"event":"started","#), "\(events.output)")
             let decoded = try events.output.split(separator: "\n").map { try JSONDecoder().decode(JobEvent.self, from: Data($0.utf8)) }
             guard case .started = try #require(decoded.first), case .finished(let last) = try #require(decoded.last) else {
                 Issue.record("events: \(events.output)")

@@ -48,28 +48,36 @@ struct SecurityTests {
         }
     }
 
-    @Test("TLS with a certificate made for the test: a job runs; a plaintext client is turned away")
+    /// The openssl executable, when installed (the TLS tests need it to make a certificate).
+    static let openssl = ["/usr/bin/openssl", "/usr/local/bin/openssl", "/bin/openssl"].first(where: {
+        FileManager.default.isExecutableFile(atPath: $0)
+    })
+
+    /// A self-signed certificate for 127.0.0.1 and localhost, in `directory`.
+    static func makeCertificate(in directory: URL) throws -> (certificate: String, key: String) {
+        let openssl = try #require(Self.openssl)
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        let make = Process()
+        make.executableURL = URL(fileURLWithPath: openssl)
+        make.arguments = [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", certificate,
+        ]
+        make.standardOutput = FileHandle.nullDevice
+        make.standardError = FileHandle.nullDevice
+        try make.run()
+        make.waitUntilExit()
+        try #require(make.terminationStatus == 0, "openssl failed")
+        return (certificate, key)
+    }
+
+    @Test(
+        "TLS with a certificate made for the test: a job runs; a plaintext client is turned away",
+        .enabled(if: Self.openssl != nil, "openssl is not installed (apt-get install openssl)"))
     func tls() async throws {
-        guard let openssl = ["/usr/bin/openssl", "/usr/local/bin/openssl", "/bin/openssl"].first(where: {
-            FileManager.default.isExecutableFile(atPath: $0)
-        }) else {
-            print("SecurityTests.tls skipped: openssl is not installed (apt-get install openssl)")
-            return
-        }
         try await withFaultCluster { cluster in
-            let certificate = cluster.logs.appendingPathComponent("cert.pem").path
-            let key = cluster.logs.appendingPathComponent("key.pem").path
-            let make = Process()
-            make.executableURL = URL(fileURLWithPath: openssl)
-            make.arguments = [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", certificate,
-            ]
-            make.standardOutput = FileHandle.nullDevice
-            make.standardError = FileHandle.nullDevice
-            try make.run()
-            make.waitUntilExit()
-            try #require(make.terminationStatus == 0, "openssl failed")
+            let (certificate, key) = try Self.makeCertificate(in: cluster.logs)
             let tls = ["--tls-certificate", certificate, "--tls-key", key, "--tls-trust-roots", certificate]
             cluster.security = PeerSecurity(tls: .init(trustRoots: certificate))
             let server = try await cluster.startServer(tls)
@@ -83,6 +91,61 @@ struct SecurityTests {
             #expect(try await client.waitForExit() == 0, "\(client.errors)")
             let plaintext = try cluster.startClient(
                 ["submit", "--server", "\(server)", "--timeout", "3", "in"], name: "client-plaintext")
+            #expect(try await plaintext.waitForExit() == 3, "\(plaintext.errors)")
+        }
+    }
+
+    @Test("dip-client status takes the token by flag, DIP_AUTH_TOKEN or client.security; without it, exit 3 naming the flag")
+    func statusWithToken() async throws {
+        try await withFaultCluster { cluster in
+            let tokenFile = cluster.logs.appendingPathComponent("token")
+            try "correct-horse-battery-staple\n".write(to: tokenFile, atomically: true, encoding: .utf8)
+            cluster.security = PeerSecurity(authToken: "correct-horse-battery-staple")
+            let server = try await cluster.startServer(["--auth-token-file", tokenFile.path])
+            try await cluster.startNode("node-1", ["--load", "0"], environment: ["DIP_AUTH_TOKEN": "correct-horse-battery-staple"])
+            try await cluster.waitForNodes(1)
+
+            // Without the token: refused, and the message names a flag status accepts.
+            let missing = try cluster.startClient(["status", "--server", "\(server)"], name: "status-missing")
+            #expect(try await missing.waitForExit() == 3)
+            #expect(missing.errors.contains("authorization token"), "\(missing.errors)")
+            #expect(missing.errors.contains("--auth-token-file"), "\(missing.errors)")
+            #expect(!missing.errors.contains("Unknown option"), "\(missing.errors)")
+
+            let configFile = cluster.logs.appendingPathComponent("client.json")
+            try #"{"client": {"server": "\#(server)", "security": {"authTokenFile": "\#(tokenFile.path)"}}}"#
+                .write(to: configFile, atomically: true, encoding: .utf8)
+            let ways: [(name: String, arguments: [String], environment: [String: String]?)] = [
+                ("status-flag", ["--server", "\(server)", "--auth-token-file", tokenFile.path], nil),
+                ("status-environment", ["--server", "\(server)"], ["DIP_AUTH_TOKEN": "correct-horse-battery-staple"]),
+                ("status-config", ["--config", configFile.path], nil),
+            ]
+            for way in ways {
+                let status = try cluster.startClient(["status", "--json"] + way.arguments, name: way.name, environment: way.environment)
+                #expect(try await status.waitForExit() == 0, "\(way.name): \(status.errors)")
+                let peer = try JSONDecoder().decode(PeerStatus.self, from: Data(status.output.utf8))
+                #expect(peer.nodes.map(\.name) == [NodeID("node-1")], "\(way.name)")
+            }
+        }
+    }
+
+    @Test(
+        "dip-client status reaches a TLS server with --tls-trust-roots; plaintext is turned away",
+        .enabled(if: Self.openssl != nil, "openssl is not installed (apt-get install openssl)"))
+    func statusWithTLS() async throws {
+        try await withFaultCluster { cluster in
+            let (certificate, key) = try Self.makeCertificate(in: cluster.logs)
+            let tls = ["--tls-certificate", certificate, "--tls-key", key, "--tls-trust-roots", certificate]
+            cluster.security = PeerSecurity(tls: .init(trustRoots: certificate))
+            let server = try await cluster.startServer(tls)
+            try await cluster.startNode("node-1", ["--load", "0"] + tls)
+            try await cluster.waitForNodes(1)
+            let status = try cluster.startClient(
+                ["status", "--json", "--server", "\(server)", "--tls-trust-roots", certificate], name: "status-tls")
+            #expect(try await status.waitForExit() == 0, "\(status.errors)")
+            let peer = try JSONDecoder().decode(PeerStatus.self, from: Data(status.output.utf8))
+            #expect(peer.nodes.map(\.name) == [NodeID("node-1")])
+            let plaintext = try cluster.startClient(["status", "--server", "\(server)"], name: "status-plaintext")
             #expect(try await plaintext.waitForExit() == 3, "\(plaintext.errors)")
         }
     }

@@ -1,6 +1,19 @@
 /// Something that happened while a job ran; streamed from the server to the client.
 ///
 /// The last event of every job is ``finished(_:)``.
+///
+/// Its JSON form (what `dip-client submit --events jsonl` prints, one object per line) is a
+/// flat object whose `"event"` key names the case; the other keys are the case's values:
+///
+/// ```json
+/// {"event":"started","jobID":"3f2a…","tasks":12,"skipped":1}
+/// {"event":"placed","taskIndex":0,"input":"photos/a.jpg","node":"node-1","attempt":1}
+/// {"event":"rejected","taskIndex":0,"input":"photos/a.jpg","node":"node-1","attempt":1,"reason":"…"}
+/// {"event":"completed","task":{…one JobReceipt.Task…}}
+/// {"event":"finished","receipt":{…the JobReceipt…}}
+/// ```
+///
+/// Decoding refuses an unknown `"event"` value with `DecodingError.dataCorrupted`.
 public enum JobEvent: Sendable, Codable, Hashable {
     /// The server listed the input: `tasks` images to process, `skipped` other files.
     case started(jobID: JobID, tasks: Int, skipped: Int)
@@ -12,4 +25,79 @@ public enum JobEvent: Sendable, Codable, Hashable {
     case completed(JobReceipt.Task)
     /// The job ended; this is the last event.
     case finished(JobReceipt)
+}
+
+extension JobEvent {
+    /// The values of the `"event"` discriminator.
+    private enum Kind: String, Codable {
+        case started, placed, rejected, completed, finished
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case event, jobID, tasks, skipped, taskIndex, input, node, attempt, reason, task, receipt
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let name = try container.decode(String.self, forKey: .event)
+        guard let kind = Kind(rawValue: name) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .event, in: container,
+                debugDescription: "unknown event '\(name)' (expected started, placed, rejected, completed or finished)")
+        }
+        switch kind {
+        case .started:
+            self = .started(
+                jobID: try container.decode(JobID.self, forKey: .jobID),
+                tasks: try container.decode(Int.self, forKey: .tasks),
+                skipped: try container.decode(Int.self, forKey: .skipped))
+        case .placed:
+            self = .placed(
+                taskIndex: try container.decode(Int.self, forKey: .taskIndex),
+                input: try container.decode(String.self, forKey: .input),
+                node: try container.decode(NodeID.self, forKey: .node),
+                attempt: try container.decode(Int.self, forKey: .attempt))
+        case .rejected:
+            self = .rejected(
+                taskIndex: try container.decode(Int.self, forKey: .taskIndex),
+                input: try container.decode(String.self, forKey: .input),
+                node: try container.decode(NodeID.self, forKey: .node),
+                attempt: try container.decode(Int.self, forKey: .attempt),
+                reason: try container.decode(String.self, forKey: .reason))
+        case .completed:
+            self = .completed(try container.decode(JobReceipt.Task.self, forKey: .task))
+        case .finished:
+            self = .finished(try container.decode(JobReceipt.self, forKey: .receipt))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .started(let jobID, let tasks, let skipped):
+            try container.encode(Kind.started, forKey: .event)
+            try container.encode(jobID, forKey: .jobID)
+            try container.encode(tasks, forKey: .tasks)
+            try container.encode(skipped, forKey: .skipped)
+        case .placed(let taskIndex, let input, let node, let attempt):
+            try container.encode(Kind.placed, forKey: .event)
+            try container.encode(taskIndex, forKey: .taskIndex)
+            try container.encode(input, forKey: .input)
+            try container.encode(node, forKey: .node)
+            try container.encode(attempt, forKey: .attempt)
+        case .rejected(let taskIndex, let input, let node, let attempt, let reason):
+            try container.encode(Kind.rejected, forKey: .event)
+            try container.encode(taskIndex, forKey: .taskIndex)
+            try container.encode(input, forKey: .input)
+            try container.encode(node, forKey: .node)
+            try container.encode(attempt, forKey: .attempt)
+            try container.encode(reason, forKey: .reason)
+        case .completed(let task):
+            try container.encode(Kind.completed, forKey: .event)
+            try container.encode(task, forKey: .task)
+        case .finished(let receipt):
+            try container.encode(Kind.finished, forKey: .event)
+            try container.encode(receipt, forKey: .receipt)
+        }
+    }
 }

@@ -10,7 +10,8 @@ public protocol Placement: Sendable {
     ///   - nodes: The nodes to choose from; never empty.
     ///   - tried: The nodes already tried for this task, in order (repeats included).
     ///   - generator: The source of randomness.
-    /// - Returns: An index into `nodes`.
+    /// - Returns: An index into `nodes`. Any other value is a programming error: ``ImagingServer``
+    ///   fails the task with a message naming the index rather than guess a node.
     func choose(
         for task: TaskRequest, among nodes: [NodeID], tried: [NodeID], using generator: inout some RandomNumberGenerator
     ) -> Int

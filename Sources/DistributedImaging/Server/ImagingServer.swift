@@ -90,7 +90,9 @@ public final class ImagingServer: JobSubmitter {
     ///   outside the storage root (`pathOutsideStorageRoot`), an output directory equal to or
     ///   inside the input (`invalidArgument`), a bad pipeline (`invalidPipeline`) or format
     ///   (`invalidArgument`), more images than ``ServerConfiguration/maxImagesPerJob``
-    ///   (`invalidArgument`), or no nodes (`unavailable`).
+    ///   (`invalidArgument`), or no nodes (`unavailable`: neither `liveNodes` nor `nodes` has any).
+    ///   A ``Placement`` that returns an index outside the nodes it was given is a programming
+    ///   error: the task fails with a message naming the index, and is not placed again.
     public func submit(_ request: JobRequest, onEvent: @escaping @Sendable (JobEvent) async -> Void) async throws -> JobReceipt {
         let start = ContinuousClock.now
         let jobID = self.jobIDs.withLock { generator in
@@ -100,7 +102,7 @@ public final class ImagingServer: JobSubmitter {
         logger[metadataKey: "dip.job.id"] = "\(jobID)"
 
         let plan = try self.plan(request)
-        guard !self.nodes.isEmpty else {
+        guard !self.currentNodes().nodes.isEmpty else {
             throw DistributedImagingError.unavailable("the server has no nodes to place tasks on")
         }
         var recorder: ReceiptRecorder?
@@ -271,8 +273,29 @@ public final class ImagingServer: JobSubmitter {
             var request = base
             request.attempt = attempt
             request.runTimeout = self.configuration.taskTimeout
-            guard let connection = await self.place(request, tried: tried, occupancy: occupancy, using: &generator) else {
+            let connection: any NodeConnection
+            switch await self.place(request, tried: tried, occupancy: occupancy, using: &generator) {
+            case .node(let chosen):
+                connection = chosen
+            case .cancelled:
                 return cancelled()
+            case .noNodes:
+                // Every node left while the job ran (the live list and the initial list are empty).
+                let last = lastReason.isEmpty ? "" : "; last: \(lastReason)"
+                let result = entry(.failed, error: "no nodes to place the task on (attempt \(attempt))\(last)")
+                await onEvent(.completed(result))
+                return result
+            case .outOfRange(let index, let count):
+                // A programming error in the placement: never guess a node for it.
+                let result = entry(
+                    .failed,
+                    error: "internal error: placement \(type(of: self.placement)) chose index \(index) among "
+                        + "\(count) nodes (valid: 0..<\(count))")
+                logger.debug(
+                    "placement out of range",
+                    metadata: ["dip.task.id": "\(base.taskIndex)", "index": "\(index)", "nodes": "\(count)"])
+                await onEvent(.completed(result))
+                return result
             }
             defer { occupancy.release(connection.node) }
             tried.append(connection.node)
@@ -318,26 +341,33 @@ public final class ImagingServer: JobSubmitter {
         return result
     }
 
+    private enum PlacementOutcome {
+        case node(any NodeConnection)
+        case cancelled
+        case noNodes
+        case outOfRange(index: Int, count: Int)
+    }
+
     /// Chooses the node for `request` among the nodes that are not suspect and have room for
     /// one more of the job's tasks, and takes that room; waits while every node is full.
-    ///
-    /// - Returns: The node, or `nil` when the job was cancelled while waiting.
     private func place(
         _ request: TaskRequest, tried: [NodeID], occupancy: NodeOccupancy, using generator: inout SeededRandomNumberGenerator
-    ) async -> (any NodeConnection)? {
+    ) async -> PlacementOutcome {
         while !Task.isCancelled {
             let generation = occupancy.generation
             let (nodes, nodeIDs) = self.currentNodes()
+            guard !nodes.isEmpty else { return .noNodes }
             let open = self.health.available(among: nodeIDs).filter { occupancy.hasRoom(nodeIDs[$0], slots: nodes[$0].slots) }
             guard !open.isEmpty else {
                 await occupancy.waitForRoom(after: generation)
                 continue
             }
             let index = self.placement.choose(for: request, among: open.map { nodeIDs[$0] }, tried: tried, using: &generator)
-            let connection = nodes[open[min(max(index, 0), open.count - 1)]]
-            if occupancy.take(connection.node, slots: connection.slots) { return connection }
+            guard open.indices.contains(index) else { return .outOfRange(index: index, count: open.count) }
+            let connection = nodes[open[index]]
+            if occupancy.take(connection.node, slots: connection.slots) { return .node(connection) }
         }
-        return nil
+        return .cancelled
     }
 
     /// The nodes to place on now: the live list when there is one and it is not empty, else

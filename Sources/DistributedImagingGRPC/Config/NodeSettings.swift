@@ -143,9 +143,13 @@ public struct NodeSettings: Sendable, Hashable, Codable {
         return ImageCodec(limits: .init(maxPixels: self.maxPixels, maxFileBytes: self.maxFileBytes))
     }
 
-    /// The listening address.
+    /// The address to bind: ``listen`` with a host name resolved to its IP address (see
+    /// ``PeerAddress/resolvedForListening(key:)``).
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
+    ///   naming the key when it is not `HOST:PORT` or its host name does not resolve.
     public func listenAddress() throws -> PeerAddress {
-        try PeerAddress(parsing: self.listen, key: "node.listen (--listen)")
+        try PeerAddress(parsing: self.listen, key: "node.listen (--listen)").resolvedForListening(key: "node.listen (--listen)")
     }
 
     /// The address the server calls: `advertise`, or `listen` when that is callable.
@@ -161,7 +165,8 @@ public struct NodeSettings: Sendable, Hashable, Codable {
             }
             return address
         }
-        var address = try self.listenAddress()
+        // The name as given (not resolved): the server calls it, and may resolve it differently.
+        var address = try PeerAddress(parsing: self.listen, key: "node.listen (--listen)")
         if let bound { address.port = bound.port }
         guard !address.isWildcard else {
             throw DistributedImagingError(

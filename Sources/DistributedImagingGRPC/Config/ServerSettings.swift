@@ -117,9 +117,13 @@ public struct ServerSettings: Sendable, Hashable, Codable {
         try openStorage(self.storageRoot, key: "server.storageRoot (--storage-root)")
     }
 
-    /// The listening address.
+    /// The address to bind: ``listen`` with a host name resolved to its IP address (see
+    /// ``PeerAddress/resolvedForListening(key:)``).
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
+    ///   naming the key when it is not `HOST:PORT` or its host name does not resolve.
     public func listenAddress() throws -> PeerAddress {
-        try PeerAddress(parsing: self.listen, key: "server.listen (--listen)")
+        try PeerAddress(parsing: self.listen, key: "server.listen (--listen)").resolvedForListening(key: "server.listen (--listen)")
     }
 
     /// The static nodes as the registry takes them.

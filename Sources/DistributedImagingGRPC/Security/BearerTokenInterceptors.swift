@@ -9,16 +9,20 @@ enum BearerToken {
     static func value(_ token: String) -> String { "Bearer \(token)" }
 
     /// Compares in time independent of where the strings differ.
+    ///
+    /// The lengths are compared in full (a length difference that is a multiple of 256
+    /// must not vanish), then every byte up to the longer length.
     static func matches(_ presented: String, _ expected: String) -> Bool {
         let a = Array(presented.utf8)
         let b = Array(expected.utf8)
-        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        let lengthsDiffer = a.count != b.count
+        var difference: UInt8 = 0
         for index in 0..<max(a.count, b.count) {
             let x = index < a.count ? a[index] : 0
             let y = index < b.count ? b[index] : 0
             difference |= x ^ y
         }
-        return difference == 0
+        return !lengthsDiffer && difference == 0
     }
 }
 

@@ -187,6 +187,61 @@ struct ImagingServerTests {
         }
     }
 
+    @Test("An empty initial node list falls back to liveNodes; with neither, the job is refused as unavailable")
+    func emptyInitialNodesUseLiveNodes() async throws {
+        try await withJobDirectory(count: 5) { storage in
+            let live = ScriptedConnection.accepting("live")
+            let server = try ImagingServer(
+                configuration: .init(maxAttempts: 3, maxConcurrentTasks: 2, seed: 1), storage: storage, nodes: [],
+                liveNodes: { [live] }, logger: silentLogger)
+            let receipt = try await server.submit(JobRequest(inputDirectory: "in", pipeline: "identity"))
+            #expect(receipt.status == .succeeded)
+            #expect(receipt.tasks.allSatisfy { $0.node == NodeID("live") })
+            #expect(live.calls.load(ordering: .relaxed) == 5)
+
+            let none = try ImagingServer(storage: storage, nodes: [], liveNodes: { [] }, logger: silentLogger)
+            let error = await #expect(throws: DistributedImagingError.self) {
+                try await none.submit(JobRequest(inputDirectory: "in", pipeline: "identity"))
+            }
+            #expect(error?.code == .unavailable)
+        }
+    }
+
+    /// Returns a fixed index, whatever it is given.
+    struct FixedPlacement: Placement {
+        let index: Int
+        func choose(
+            for task: TaskRequest, among nodes: [NodeID], tried: [NodeID], using generator: inout some RandomNumberGenerator
+        ) -> Int { self.index }
+    }
+
+    @Test("A placement returning an index out of range fails the task, naming the index; no node is called", arguments: [-1, 2, 99])
+    func outOfRangePlacementFailsTheTask(index: Int) async throws {
+        try await withJobDirectory(count: 3) { storage in
+            let nodes = [ScriptedConnection.accepting("a"), .accepting("b")]
+            let server = try ImagingServer(
+                configuration: .init(maxAttempts: 5, maxConcurrentTasks: 2, seed: 1), storage: storage, nodes: nodes,
+                placement: FixedPlacement(index: index), logger: silentLogger)
+            let receipt = try await server.submit(JobRequest(inputDirectory: "in", pipeline: "identity"))
+            #expect(receipt.status == .failed)
+            #expect(receipt.counts.failed == 3)
+            for task in receipt.tasks {
+                #expect(task.status == .failed)
+                #expect(task.attempts == 0)
+                #expect(task.error?.contains("placement FixedPlacement chose index \(index) among 2 nodes") == true, "\(task.error ?? "")")
+            }
+            #expect(nodes.map { $0.calls.load(ordering: .relaxed) } == [0, 0])
+
+            // In range, the same placement is obeyed.
+            let good = try ImagingServer(
+                configuration: .init(maxAttempts: 5, maxConcurrentTasks: 2, seed: 1), storage: storage, nodes: nodes,
+                placement: FixedPlacement(index: 1), logger: silentLogger)
+            let fine = try await good.submit(JobRequest(inputDirectory: "in", outputDirectory: "out2", pipeline: "identity"))
+            #expect(fine.status == .succeeded)
+            #expect(fine.tasks.allSatisfy { $0.node == NodeID("b") })
+        }
+    }
+
     @Test("Output names: stems, collisions keep full names, no duplicates ever")
     func outputNaming() {
         #expect(OutputNaming.names(for: ["a.jpg", "b.png"], fileExtension: "png") == ["a.png", "b.png"])
