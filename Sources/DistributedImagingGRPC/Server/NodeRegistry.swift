@@ -37,6 +37,7 @@ public final class NodeRegistry: Service, Sendable {
     private let taskTimeout: Duration?
     private let security: PeerSecurity
     private let logger: Logger
+    private let now: @Sendable () -> ContinuousClock.Instant
 
     /// Creates a registry.
     ///
@@ -47,6 +48,7 @@ public final class NodeRegistry: Service, Sendable {
     ///   - taskTimeout: The longest one `RunTask` call may take; `nil` for no limit.
     ///   - security: The token and TLS settings for calls to nodes (default none).
     ///   - logger: Where registrations are logged (`info`).
+    ///   - now: The clock's reading for expiry (tests pass a manual one; default `ContinuousClock.now`).
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration` for
     ///   two static nodes with one name or an address that cannot be called.
     public init(
@@ -55,13 +57,15 @@ public final class NodeRegistry: Service, Sendable {
         expiry: Duration? = nil,
         taskTimeout: Duration? = nil,
         security: PeerSecurity = .none,
-        logger: Logger
+        logger: Logger,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) throws {
         self.heartbeatInterval = heartbeatInterval
         self.expiry = expiry ?? heartbeatInterval * 3
         self.taskTimeout = taskTimeout
         self.security = security
         self.logger = logger
+        self.now = now
         (self.started, self.starter) = AsyncStream.makeStream()
         var entries: [NodeID: Entry] = [:]
         for node in staticNodes {
@@ -73,7 +77,7 @@ public final class NodeRegistry: Service, Sendable {
             let connection = try GRPCNodeConnection(node: node.name, address: address, timeout: taskTimeout, security: security)
             var advertisement = node
             advertisement.source = .static
-            entries[node.name] = Entry(advertisement: advertisement, connection: connection, lastSeen: .now)
+            entries[node.name] = Entry(advertisement: advertisement, connection: connection, lastSeen: now())
             self.starter.yield(connection)
         }
         self.state.withLock { $0.entries = entries }
@@ -90,7 +94,7 @@ public final class NodeRegistry: Service, Sendable {
     }
 
     private func liveEntries() -> [Entry] {
-        let now = ContinuousClock.now
+        let now = self.now()
         return self.state.withLock { state in
             let live = state.entries.values.filter { entry in
                 entry.advertisement.source == .static ? entry.answering : now - entry.lastSeen <= self.expiry
@@ -100,10 +104,12 @@ public final class NodeRegistry: Service, Sendable {
         }.sorted { $0.advertisement.name < $1.advertisement.name }
     }
 
-    /// Adds or refreshes a node.
+    /// Adds or refreshes a node. Registering again under a registered name with another address
+    /// replaces that registration (the name is the node: a restarted node comes back on a new
+    /// port); the name of a static node cannot be registered.
     ///
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidArgument` for a bad
-    ///   name or address, `unavailable` once the registry shut down.
+    ///   name or address or the name of a static node, `unavailable` once the registry shut down.
     public func register(_ node: NodeAdvertisement) throws {
         guard !node.name.rawValue.isEmpty, !node.name.rawValue.contains(where: { $0.isWhitespace || $0 == "/" }) else {
             throw DistributedImagingError(code: .invalidArgument, message: "node name '\(node.name)' is invalid")
@@ -121,16 +127,21 @@ public final class NodeRegistry: Service, Sendable {
             guard !state.closed else {
                 throw DistributedImagingError(code: .unavailable, message: "the server is shutting down")
             }
+            if state.entries[node.name]?.advertisement.source == .static {
+                throw DistributedImagingError(
+                    code: .invalidArgument,
+                    message: "node name '\(node.name)' is taken by a node in the server's configuration (server.nodes): choose another --name")
+            }
             if var entry = state.entries[node.name], entry.connection.address == address {
                 entry.advertisement = advertisement
-                entry.lastSeen = .now
+                entry.lastSeen = self.now()
                 state.entries[node.name] = entry
                 return (nil, nil)
             }
             let connection = try GRPCNodeConnection(
                 node: node.name, address: address, timeout: self.taskTimeout, security: self.security)
             let old = state.entries[node.name]?.connection
-            state.entries[node.name] = Entry(advertisement: advertisement, connection: connection, lastSeen: .now)
+            state.entries[node.name] = Entry(advertisement: advertisement, connection: connection, lastSeen: self.now())
             return (old, connection)
         }
         if let new {
@@ -201,7 +212,7 @@ public final class NodeRegistry: Service, Sendable {
         let changed = self.state.withLock { state -> Bool in
             guard var entry = state.entries[node], entry.answering != answered else { return false }
             entry.answering = answered
-            if answered { entry.lastSeen = .now }
+            if answered { entry.lastSeen = self.now() }
             state.entries[node] = entry
             return true
         }
