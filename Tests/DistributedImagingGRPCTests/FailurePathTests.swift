@@ -20,8 +20,8 @@ struct FailurePathTests {
         let probe = FileManager.default.temporaryDirectory.appendingPathComponent("dip-mount-probe-\(UUID().uuidString)").path
         guard (try? FileManager.default.createDirectory(atPath: probe, withIntermediateDirectories: true)) != nil else { return nil }
         defer { try? FileManager.default.removeItem(atPath: probe) }
-        guard (try? Self.run(mount, ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe])) == 0 else { return nil }
-        _ = try? Self.run(mount.replacingOccurrences(of: "mount", with: "umount"), [probe])
+        guard (try? FailurePathTests.run(mount, ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe])) == 0 else { return nil }
+        _ = try? FailurePathTests.run(mount.replacingOccurrences(of: "mount", with: "umount"), [probe])
         return mount
     }()
 

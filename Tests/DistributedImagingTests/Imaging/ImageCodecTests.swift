@@ -177,10 +177,10 @@ struct CodecFuzzRegressionTests {
     /// Why each regression input must fail: the code and a fragment of the message that only
     /// the fix produces (so the old behaviour fails the test). Every file needs an entry.
     static let expected: [String: (code: DistributedImagingError.Code, fragment: String)] = [
-        // A tEXt chunk declaring ~2 GiB in a 76-byte file. The cap on ancillary chunks
-        // (png_set_chunk_malloc_max) refuses the header; without it libpng tries to allocate the
-        // chunk, and then fails only at the end of the data ("unexpected end of file").
-        "png-text-chunk-declares-2GiB.png": (.invalidImage, "tEXt: chunk data is too large")
+        // A tEXt chunk declaring ~2 GiB in a 76-byte file. The bounded allocator refuses the
+        // chunk's buffer (and says so when the data then runs out); without the bound libpng
+        // allocates the 2 GiB and fails with a plain "unexpected end of file".
+        "png-text-chunk-declares-2GiB.png": (.invalidImage, "over the 64 MiB allocation limit")
     ]
 
     @Test("Inputs that once broke the codec now fail cleanly, for the reason the fix gives", arguments: files)
