@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the C libraries DistributedImaging links (libpng, libjpeg-turbo, zlib), only when
-# missing. Debian: libjpeg62-turbo-dev; Ubuntu: libjpeg-turbo8-dev. Needs root or sudo.
+# Installs the C libraries DistributedImaging links (libpng, libjpeg-turbo, zlib) and openssl
+# (the TLS tests make a certificate with it), only when missing; extra package names given as
+# arguments are installed too. Debian: libjpeg62-turbo-dev; Ubuntu: libjpeg-turbo8-dev. Needs
+# root or sudo.
 set -euo pipefail
 
 missing=()
@@ -8,6 +10,7 @@ have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 
 have libpng-dev || missing+=(libpng-dev)
 have zlib1g-dev || missing+=(zlib1g-dev)
+have openssl || missing+=(openssl)
 if ! have libjpeg62-turbo-dev && ! have libjpeg-turbo8-dev && ! have libjpeg-dev; then
   if grep -qi ubuntu /etc/os-release 2>/dev/null; then missing+=(libjpeg-turbo8-dev); else missing+=(libjpeg62-turbo-dev); fi
 fi

@@ -13,11 +13,21 @@ typedef struct {
     size_t size;
     size_t offset;
     char *message;
+    /// The largest allocation refused for being over CImageCodec_PNG_MAX_ALLOCATION (0: none).
+    size_t refused;
 } png_source;
 
 static void png_read_memory(png_structp png, png_bytep out, png_size_t length) {
     png_source *source = (png_source *)png_get_io_ptr(png);
     if (source->size - source->offset < length) {
+        if (source->refused > 0) {
+            // Name the real cause: a chunk header declared far more data than the file holds.
+            char text[160];
+            snprintf(text, sizeof text,
+                     "unexpected end of file (truncated PNG) after a chunk declaring %zu bytes, over the %d MiB allocation limit",
+                     source->refused, 64);
+            png_error(png, text);
+        }
         png_error(png, "unexpected end of file (truncated PNG)");
     }
     memcpy(out, source->data + source->offset, length);
@@ -37,11 +47,15 @@ static void png_warn(png_structp png, png_const_charp text) {
 
 /// libpng's own allocations (row buffers, ancillary chunks) never need more than this; a
 /// larger request comes from a chunk header that lies about its length.
-#define CImageCodec_PNG_MAX_ALLOCATION ((png_alloc_size_t)64 << 20)
+#define CImageCodec_PNG_MAX_ALLOCATION ((png_alloc_size_t)64 << 20)  // named in messages as 64 MiB
 
 static png_voidp png_bounded_malloc(png_structp png, png_alloc_size_t size) {
-    (void)png;
-    return size > CImageCodec_PNG_MAX_ALLOCATION ? NULL : malloc(size);
+    if (size > CImageCodec_PNG_MAX_ALLOCATION) {
+        png_source *source = (png_source *)png_get_mem_ptr(png);
+        if (source != NULL && size > source->refused) source->refused = size;
+        return NULL;
+    }
+    return malloc(size);
 }
 
 static void png_bounded_free(png_structp png, png_voidp pointer) {
@@ -50,7 +64,7 @@ static void png_bounded_free(png_structp png, png_voidp pointer) {
 }
 
 static CImageCodec_Status png_open(png_structp *png, png_infop *info, png_source *source, char *message) {
-    *png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, message, png_fail, png_warn, NULL, png_bounded_malloc,
+    *png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, message, png_fail, png_warn, source, png_bounded_malloc,
                                     png_bounded_free);
     if (*png == NULL) {
         CImageCodec_set_message(message, "out of memory creating the PNG decoder");

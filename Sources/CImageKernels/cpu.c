@@ -20,3 +20,11 @@ int cik_avx2_enabled(void) {
 }
 
 int CImageKernels_usesAVX2(void) { return cik_avx2_enabled(); }
+
+static atomic_ullong cik_path_calls[2];
+
+void cik_count_path(int avx2) { atomic_fetch_add_explicit(&cik_path_calls[avx2 ? 1 : 0], 1, memory_order_relaxed); }
+
+unsigned long long CImageKernels_pathCalls(int avx2) {
+    return atomic_load_explicit(&cik_path_calls[avx2 ? 1 : 0], memory_order_relaxed);
+}

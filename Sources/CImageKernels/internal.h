@@ -17,19 +17,24 @@
 /// CIMAGEKERNELS_DISABLE_AVX2 is not set (read once).
 int cik_avx2_enabled(void);
 
+/// Counts one dispatched kernel call on the AVX2 (`avx2` = 1) or baseline (0) path.
+void cik_count_path(int avx2);
+
 /// Defines `name(params)` that runs `impl(args)` compiled for AVX2 when the CPU has it and for the
-/// baseline otherwise. `impl` must be CIK_INLINE so that its loops are generated for each target.
+/// baseline otherwise, counting which one ran (CImageKernels_pathCalls). `impl` must be
+/// CIK_INLINE so that its loops are generated for each target.
 #ifdef CIK_X86
 #define CIK_DISPATCH(ret, name, params, impl, args) \
     static ret name##_base params { return impl args; } \
     CIK_AVX2 static ret name##_avx2 params { return impl args; } \
     static ret name params { \
-        if (cik_avx2_enabled()) return name##_avx2 args; \
+        if (cik_avx2_enabled()) { cik_count_path(1); return name##_avx2 args; } \
+        cik_count_path(0); \
         return name##_base args; \
     }
 #else
 #define CIK_DISPATCH(ret, name, params, impl, args) \
-    static ret name params { return impl args; }
+    static ret name params { cik_count_path(0); return impl args; }
 #endif
 
 /// OpenCV's borderInterpolate for BORDER_REFLECT_101 (…c b | a b c… ).

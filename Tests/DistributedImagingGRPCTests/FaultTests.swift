@@ -34,12 +34,16 @@ struct FaultTests {
                 ((try? FileManager.default.contentsOfDirectory(atPath: out.path))?.count ?? 0) > 30 || !client.process.isRunning
             }
             let victim = try #require(cluster.nodes["node-2"])
+            try #require(client.process.isRunning, "the job ended before the kill: nothing to observe")
             victim.signal(SIGKILL)
             let status = try await client.waitForExit(timeout: .seconds(60))
             #expect(status == 0, "dip-client: \(client.errors)")
             #expect(client.process.isRunning == false)
             let receipt = try client.receipt()
             #expect(receipt.status == .succeeded)
+            // The kill hit the job: attempts in flight on node-2 were lost and placed again.
+            let lost = receipt.tasks.flatMap(\.lostAttempts).filter { $0.contains("on node 'node-2'") }
+            #expect(!lost.isEmpty, "no attempt was lost on node-2: the kill did not hit the job")
             #expect(receipt.counts.succeeded == images.count)
             #expect(try cluster.expectOutputsMatchReference(receipt, pipeline: Self.pipeline).isEmpty)
             #expect(cluster.temporaryFiles(in: "out").isEmpty, "left: \(cluster.temporaryFiles(in: "out"))")
@@ -68,8 +72,19 @@ struct FaultTests {
             #expect(try await client.waitForExit() == 0, "\(client.errors)")
             let receipt = try client.receipt()
             #expect(receipt.tasks.allSatisfy { $0.node == NodeID("static-1") && $0.attempts == 1 }, "no attempt lost on the dead node")
-            // It comes back on the same address: listed again.
-            _ = try await cluster.startStaticNode("static-2", listen: "\(second)")
+            // It comes back on the same address: listed again. The killed process is reaped first;
+            // binding the port again is retried (bounded) in case the kernel still holds it.
+            _ = try await victim.waitForExit(timeout: .seconds(10))
+            let deadline = ContinuousClock.now + .seconds(15)
+            while true {
+                do {
+                    _ = try await cluster.startStaticNode("static-2", listen: "\(second)")
+                    break
+                } catch {
+                    guard ContinuousClock.now < deadline else { throw error }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
             try await cluster.waitForNodes(2, timeout: .seconds(10))
         }
     }
@@ -116,6 +131,7 @@ struct FaultTests {
                 ((try? FileManager.default.contentsOfDirectory(atPath: out.path))?.count ?? 0) > 5 || !client.process.isRunning
             }
             let hung = try #require(cluster.nodes["node-1"])
+            try #require(client.process.isRunning, "the job ended before the node hung: nothing to observe")
             hung.signal(SIGSTOP)
             let status = try await client.waitForExit(timeout: .seconds(60))
             #expect(status == 0, "dip-client: \(client.errors)")
@@ -128,7 +144,12 @@ struct FaultTests {
             }, "\(receipt.tasks.flatMap(\.lostAttempts))")
             // Wake the node: whatever it was writing lands atomically, with identical bytes.
             hung.signal(SIGCONT)
-            try await Task.sleep(for: .milliseconds(700))
+            // Wait (bounded) until the woken node holds no task: its late writes are done.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while (try? await cluster.activeTasks(of: "node-1")) != 0 {
+                guard ContinuousClock.now < deadline else { throw TestFailure("node-1 still holds tasks 20 s after SIGCONT") }
+                try await Task.sleep(for: .milliseconds(20))
+            }
             #expect(try cluster.expectOutputsMatchReference(receipt, pipeline: Self.pipeline).isEmpty)
             #expect(cluster.temporaryFiles(in: "out").isEmpty, "left: \(cluster.temporaryFiles(in: "out"))")
         }
@@ -140,9 +161,10 @@ struct FaultTests {
             try await cluster.startServer(["--heartbeat-interval", "0.5"])
             for index in 1...3 {
                 try await cluster.startNode(
-                    "node-\(index)", ["--load", "0.5", "--delay", "0.1", "--max-concurrent", "4", "--seed", "\(index)"])
+                    "node-\(index)", ["--load", "1", "--delay", "0.2", "--max-concurrent", "2", "--seed", "\(index)"])
             }
             try await cluster.waitForNodes(3)
+            // About 4 s of work for 6 slots, so the drain (at most one 0.2 s delay) happens inside the job.
             let images = try cluster.makeImages(120, in: "in")
             let out = cluster.root.appendingPathComponent("out")
             let client = try cluster.startClient(
@@ -153,15 +175,19 @@ struct FaultTests {
                 ((try? FileManager.default.contentsOfDirectory(atPath: out.path))?.count ?? 0) > 10 || !client.process.isRunning
             }
             let drained = try #require(cluster.nodes["node-3"])
+            try #require(client.process.isRunning, "the job ended before the drain: nothing to observe")
             drained.signal(SIGTERM)
             let nodeStatus = try await drained.waitForExit(timeout: .seconds(20))
             #expect(nodeStatus == 0, "dip-node: \(drained.errors)")
+            // The drain happened mid-job: the node was gone while the job still had tasks to place.
+            try #require(client.process.isRunning, "the job ended before node-3 finished draining: the drain was not mid-job")
             let status = try await client.waitForExit(timeout: .seconds(60))
             #expect(status == 0, "dip-client: \(client.errors)")
             let receipt = try client.receipt()
             #expect(
                 receipt.status == .succeeded && receipt.counts.succeeded == images.count,
                 "\(receipt.tasks.compactMap(\.error).prefix(3))")
+            #expect(receipt.tasks.contains { $0.node == NodeID("node-3") }, "node-3 took part before it drained")
             #expect(try cluster.expectOutputsMatchReference(receipt, pipeline: Self.pipeline).isEmpty)
         }
     }
@@ -191,9 +217,11 @@ struct FaultTests {
     func serverDrained() async throws {
         try await withFaultCluster { cluster in
             let server = try await cluster.startServer(["--shutdown-grace-period", "30"])
-            try await cluster.startNode("node-1", ["--load", "1", "--delay", "0.05", "--max-concurrent", "4"])
+            try await cluster.startNode("node-1", ["--load", "1", "--delay", "0.2", "--max-concurrent", "2"])
             try await cluster.waitForNodes(1)
-            let images = try cluster.makeImages(40, in: "in")
+            // About 6 s of work: the drain starts well inside the job.
+            let images = try cluster.makeImages(60, in: "in")
+            _ = try cluster.makeImages(1, in: "late-in")
             let out = cluster.root.appendingPathComponent("out")
             let client = try cluster.startClient(
                 ["submit", "--server", "\(server)", "--pipeline", Self.pipeline, "--output", "out", "--json", "in"], name: "client")
@@ -201,10 +229,21 @@ struct FaultTests {
                 ((try? FileManager.default.contentsOfDirectory(atPath: out.path))?.count ?? 0) > 2 || !client.process.isRunning
             }
             let serverProcess = try #require(cluster.server)
+            try #require(client.process.isRunning, "the job ended before SIGTERM: nothing to observe")
             serverProcess.signal(SIGTERM)
-            try await Task.sleep(for: .milliseconds(100))
-            let late = try cluster.startClient(["submit", "--server", "\(server)", "--output", "late", "in"], name: "client-late")
-            #expect(try await late.waitForExit() == 3, "\(late.errors)")
+            // Submit small jobs until one is refused (one that raced the signal is accepted and
+            // runs): no sleep decides when the server has begun draining.
+            var refused: ManagedProcess?
+            for attempt in 0..<20 where refused == nil {
+                let late = try cluster.startClient(
+                    ["submit", "--server", "\(server)", "--output", "late-\(attempt)", "late-in"], name: "client-late-\(attempt)")
+                let status = try await late.waitForExit()
+                if status == 3 { refused = late } else { #expect(status == 0, "\(late.errors)") }
+            }
+            let late = try #require(refused, "no new job was refused after SIGTERM")
+            #expect(late.errors.contains("shutting down"), "\(late.errors)")
+            // The drain began while the first job ran: it is still running, and finishes.
+            try #require(client.process.isRunning, "the job ended before the server refused new jobs: nothing was drained")
             #expect(try await client.waitForExit() == 0, "\(client.errors)")
             #expect(try client.receipt().counts.succeeded == images.count)
             #expect(try await serverProcess.waitForExit(timeout: .seconds(10)) == 0, "\(serverProcess.errors)")
@@ -255,10 +294,20 @@ struct FaultTests {
             _ = try await client.waitForExit()
             let serverProcess = try #require(cluster.server)
             try await ManagedProcess.waitUntil(timeout: .seconds(10)) { serverProcess.errors.contains("status=cancelled") }
+            // The job has ended on the server: it lists no running job, so nothing more can be
+            // placed; once the node holds no task, every write is done.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while true {
+                let status = try await HealthClient.status(of: server)
+                let active = try await cluster.activeTasks(of: "node-1")
+                if status.jobs.isEmpty && active == 0 { break }
+                guard ContinuousClock.now < deadline else {
+                    throw TestFailure("after the cancel: \(status.jobs.count) jobs listed, node-1 holds \(active) tasks")
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
             let settled = outputs().count
-            try await Task.sleep(for: .milliseconds(500))
-            #expect(outputs().count == settled, "no task placed after the cancel")
-            #expect(settled < images.count)
+            #expect(settled < images.count, "the cancel stopped the job before its end")
             let processor = try ImageProcessor(pipeline: Self.pipeline)
             for name in outputs() {
                 let expected = try processor.encodedOutput(forInput: cluster.root.appendingPathComponent("in/\(name)").path, format: .png)
@@ -370,22 +419,37 @@ struct FaultTests {
     func configuredLimits() async throws {
         try await withFaultCluster { cluster in
             let server = try await cluster.startServer(["--max-images", "4"])
-            try await cluster.startNode("node-1", ["--load", "0", "--max-pixels", "4000", "--max-file-bytes", "200000"])
+            try await cluster.startNode("node-1", ["--load", "0", "--max-pixels", "100000", "--max-file-bytes", "200000"])
             try await cluster.waitForNodes(1)
             _ = try cluster.makeImages(2, in: "in")
             let dir = cluster.root.appendingPathComponent("in")
-            let wide = try Image(width: 100, height: 50, channels: 1, repeating: 9)
+            // Over the pixel limit, a few hundred bytes.
+            let wide = try Image(width: 400, height: 300, channels: 1, repeating: 9)
             try Data(ImageCodec.default.encode(wide, as: .png)).write(to: dir.appendingPathComponent("wide.png"))
-            try Data(repeating: 0, count: 300_000).write(to: dir.appendingPathComponent("big.jpg"))
+            // A valid PNG within the pixel limit (90 000 pixels) but over the file limit: noise
+            // does not compress. Only the file-size check can fail it.
+            var random = SeededRandomNumberGenerator(seed: 11)
+            let noise = try Image(
+                width: 300, height: 300, channels: 3, pixels: (0..<(300 * 300 * 3)).map { _ in UInt8.random(in: 0...255, using: &random) })
+            let bigBytes = try ImageCodec.default.encode(noise, as: .png)
+            try #require(bigBytes.count > 200_000, "the noise PNG is only \(bigBytes.count) bytes")
+            #expect(try ImageCodec.default.decode(bigBytes, name: "big.png").width == 300, "big.png is a valid image")
+            try Data(bigBytes).write(to: dir.appendingPathComponent("big.png"))
             let client = try cluster.startClient(
                 ["submit", "--server", "\(server)", "--pipeline", Self.pipeline, "--json", "in"], name: "client")
             #expect(try await client.waitForExit() == 1, "\(client.errors)")
             let receipt = try client.receipt()
             #expect(receipt.counts.succeeded == 2)
             let wideTask = try #require(receipt.tasks.first { $0.input == "in/wide.png" })
-            #expect(wideTask.error?.contains("limit") == true, "\(wideTask.error ?? "")")
-            let bigTask = try #require(receipt.tasks.first { $0.input == "in/big.jpg" })
-            #expect(bigTask.status == .failed && bigTask.error?.contains("big.jpg") == true, "\(bigTask.error ?? "")")
+            #expect(wideTask.status == .failed)
+            #expect(wideTask.error?.contains("pixels exceeds the limit of 100000 pixels") == true, "\(wideTask.error ?? "")")
+            let bigTask = try #require(receipt.tasks.first { $0.input == "in/big.png" })
+            #expect(bigTask.status == .failed)
+            // fileTooLarge's message (the receipt carries the message, not the code).
+            #expect(
+                bigTask.error?.contains("file of \(bigBytes.count) bytes exceeds the limit of 200000 bytes") == true,
+                "\(bigTask.error ?? "")")
+            #expect(bigTask.error?.contains("big.png") == true, "\(bigTask.error ?? "")")
 
             _ = try cluster.makeImages(5, in: "many")
             let many = try cluster.startClient(["submit", "--server", "\(server)", "many"], name: "client-many")

@@ -125,15 +125,40 @@ struct GRPCTransportTests {
     }
 
     @Test("A registration that stops heartbeating expires")
-    func expiry() async throws {
-        let registry = try NodeRegistry(heartbeatInterval: .milliseconds(20), expiry: .milliseconds(60), logger: self.logger)
+    func expiry() throws {
+        let time = ManualTime()
+        let registry = try NodeRegistry(
+            heartbeatInterval: .milliseconds(20), expiry: .milliseconds(60), logger: self.logger, now: time.read)
         defer { registry.beginGracefulShutdown() }
         try registry.register(NodeAdvertisement(name: NodeID("n"), address: "127.0.0.1:9"))
         #expect(registry.connections().count == 1)
-        try await Task.sleep(for: .milliseconds(120))
-        #expect(registry.connections().isEmpty)
+        time.advance(by: .milliseconds(60))
+        #expect(registry.connections().count == 1, "listed up to the expiry")
+        time.advance(by: .milliseconds(1))
+        #expect(registry.connections().isEmpty, "left out once the expiry passed")
         try registry.register(NodeAdvertisement(name: NodeID("n"), address: "127.0.0.1:9"))
         #expect(registry.connections().count == 1)
+    }
+
+    @Test("A registration under a registered name replaces it; under a static node's name it is refused")
+    func nameTaken() throws {
+        let registry = try NodeRegistry(logger: self.logger)
+        defer { registry.beginGracefulShutdown() }
+        try registry.register(NodeAdvertisement(name: NodeID("n"), address: "127.0.0.1:9", load: 0.1))
+        try registry.register(NodeAdvertisement(name: NodeID("n"), address: "127.0.0.1:10", load: 0.9))
+        let listed = registry.advertisements()
+        #expect(listed.count == 1, "one node per name: \(listed)")
+        #expect(listed.first?.address == "127.0.0.1:10" && listed.first?.load == 0.9)
+        #expect(registry.connections().map(\.node) == [NodeID("n")])
+        // A static node's name cannot be taken over by a registration.
+        let withStatic = try NodeRegistry(
+            staticNodes: [NodeAdvertisement(name: NodeID("s"), address: "127.0.0.1:11")], logger: self.logger)
+        defer { withStatic.beginGracefulShutdown() }
+        let error = #expect(throws: DistributedImagingError.self) {
+            try withStatic.register(NodeAdvertisement(name: NodeID("s"), address: "127.0.0.1:12"))
+        }
+        #expect(error?.code == .invalidArgument && error?.message.contains("server.nodes") == true, "\(String(describing: error))")
+        #expect(withStatic.advertisements().map(\.address) == ["127.0.0.1:11"])
     }
 
     @Test("Registration refuses an address the server cannot call", arguments: ["0.0.0.0:7000", "127.0.0.1:0", "nonsense"])

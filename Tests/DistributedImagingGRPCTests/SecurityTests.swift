@@ -26,8 +26,9 @@ struct SecurityTests {
             #expect(try await intruder.waitForExit(timeout: .seconds(15)) == 2)
             #expect(intruder.errors.contains("token"), "\(intruder.errors)")
             #expect(try await HealthClient.status(of: server, security: cluster.security).nodes.count == 1)
-            // Health without the token is refused too.
-            await #expect(throws: DistributedImagingError.self) { try await HealthClient.status(of: server) }
+            // Health without the token is refused too, as unauthenticated (not any error).
+            let refused = await #expect(throws: DistributedImagingError.self) { try await HealthClient.status(of: server) }
+            #expect(refused?.code == .unauthenticated, "\(String(describing: refused))")
 
             let missing = try cluster.startClient(["submit", "--server", "\(server)", "in"], name: "client-missing")
             #expect(try await missing.waitForExit() == 3)
@@ -48,16 +49,16 @@ struct SecurityTests {
         }
     }
 
-    /// The openssl executable, when installed (the TLS tests need it to make a certificate).
-    static let openssl = ["/usr/bin/openssl", "/usr/local/bin/openssl", "/bin/openssl"].first(where: {
+    /// Where openssl is, if it is installed (scripts/install-dependencies.sh installs it).
+    static let openssl = ["/usr/bin/openssl", "/usr/local/bin/openssl", "/bin/openssl"].first {
         FileManager.default.isExecutableFile(atPath: $0)
-    })
+    }
 
-    /// A self-signed certificate for 127.0.0.1 and localhost, in `directory`.
-    static func makeCertificate(in directory: URL) throws -> (certificate: String, key: String) {
+    /// Makes a self-signed certificate for 127.0.0.1 and localhost; returns (certificate, key).
+    static func makeCertificate(in directory: URL, name: String) throws -> (certificate: String, key: String) {
         let openssl = try #require(Self.openssl)
-        let certificate = directory.appendingPathComponent("cert.pem").path
-        let key = directory.appendingPathComponent("key.pem").path
+        let certificate = directory.appendingPathComponent("\(name)-cert.pem").path
+        let key = directory.appendingPathComponent("\(name)-key.pem").path
         let make = Process()
         make.executableURL = URL(fileURLWithPath: openssl)
         make.arguments = [
@@ -74,10 +75,10 @@ struct SecurityTests {
 
     @Test(
         "TLS with a certificate made for the test: a job runs; a plaintext client is turned away",
-        .enabled(if: Self.openssl != nil, "openssl is not installed (apt-get install openssl)"))
+        .enabled(if: SecurityTests.openssl != nil, "openssl is not installed (scripts/install-dependencies.sh installs it)"))
     func tls() async throws {
         try await withFaultCluster { cluster in
-            let (certificate, key) = try Self.makeCertificate(in: cluster.logs)
+            let (certificate, key) = try Self.makeCertificate(in: cluster.logs, name: "server")
             let tls = ["--tls-certificate", certificate, "--tls-key", key, "--tls-trust-roots", certificate]
             cluster.security = PeerSecurity(tls: .init(trustRoots: certificate))
             let server = try await cluster.startServer(tls)
@@ -92,6 +93,18 @@ struct SecurityTests {
             let plaintext = try cluster.startClient(
                 ["submit", "--server", "\(server)", "--timeout", "3", "in"], name: "client-plaintext")
             #expect(try await plaintext.waitForExit() == 3, "\(plaintext.errors)")
+
+            // A client trusting another certificate refuses the server's: exit 3, says why.
+            let (other, _) = try Self.makeCertificate(in: cluster.logs, name: "other")
+            let untrusted = try cluster.startClient(
+                ["submit", "--server", "\(server)", "--timeout", "5", "--tls-trust-roots", other, "--output", "out-2", "in"],
+                name: "client-untrusted")
+            #expect(try await untrusted.waitForExit() == 3, "\(untrusted.errors)")
+            #expect(untrusted.errors.contains("cannot reach dip-server"), "\(untrusted.errors)")
+            withKnownIssue("the client reports a closed connection, not the refused certificate") {
+                #expect(untrusted.errors.lowercased().contains("certificate"), "\(untrusted.errors)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: cluster.root.appendingPathComponent("out-2").path), "no job ran")
         }
     }
 
@@ -134,7 +147,7 @@ struct SecurityTests {
         .enabled(if: Self.openssl != nil, "openssl is not installed (apt-get install openssl)"))
     func statusWithTLS() async throws {
         try await withFaultCluster { cluster in
-            let (certificate, key) = try Self.makeCertificate(in: cluster.logs)
+            let (certificate, key) = try Self.makeCertificate(in: cluster.logs, name: "status")
             let tls = ["--tls-certificate", certificate, "--tls-key", key, "--tls-trust-roots", certificate]
             cluster.security = PeerSecurity(tls: .init(trustRoots: certificate))
             let server = try await cluster.startServer(tls)
@@ -148,5 +161,60 @@ struct SecurityTests {
             let plaintext = try cluster.startClient(["status", "--server", "\(server)"], name: "status-plaintext")
             #expect(try await plaintext.waitForExit() == 3, "\(plaintext.errors)")
         }
+    }
+
+    @Test("Security configuration errors are clear: certificate without key, unreadable or empty token file, empty DIP_AUTH_TOKEN")
+    func configurationErrors() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dip-security-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let empty = "\(directory)/empty-token"
+            try "  \n".write(toFile: empty, atomically: true, encoding: .utf8)
+            let missing = "\(directory)/no-such-token"
+            let certificate = "\(directory)/cert.pem"
+            try "not really a certificate".write(toFile: certificate, atomically: true, encoding: .utf8)
+            func failure(_ settings: SecuritySettings, flag: String? = nil, environment: [String: String] = [:]) -> DistributedImagingError? {
+                return #expect(throws: DistributedImagingError.self) {
+                    try settings.resolve(tokenFileFromFlag: flag, environment: environment, section: "node")
+                }
+            }
+            var withCertificate = SecuritySettings()
+            withCertificate.tlsCertificate = certificate
+            let noKey = failure(withCertificate)
+            #expect(noKey?.code == .invalidConfiguration)
+            #expect(noKey?.message.contains("--tls-key") == true, "\(String(describing: noKey))")
+            let unreadable = failure(SecuritySettings(), flag: missing)
+            #expect(unreadable?.code == .invalidConfiguration)
+            #expect(unreadable?.message.contains("cannot read '\(missing)'") == true, "\(String(describing: unreadable))")
+            let emptyFile = failure(SecuritySettings(), flag: empty)
+            #expect(emptyFile?.message.contains("'\(empty)' is empty") == true, "\(String(describing: emptyFile))")
+            var fromConfig = SecuritySettings()
+            fromConfig.authTokenFile = empty
+            let emptyConfigured = failure(fromConfig)
+            #expect(emptyConfigured?.message.contains("node.security.authTokenFile") == true, "\(String(describing: emptyConfigured))")
+            let emptyEnvironment = failure(SecuritySettings(), environment: ["DIP_AUTH_TOKEN": " "])
+            #expect(emptyEnvironment?.code == .invalidConfiguration)
+            #expect(emptyEnvironment?.message.contains("DIP_AUTH_TOKEN is set but empty") == true, "\(String(describing: emptyEnvironment))")
+        }
+    }
+
+    @Test("The executables turn a security configuration error into a clear message and exit 2")
+    func configurationErrorsExit() async throws {
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("dip-security-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: logs) }
+        let certificate = logs.appendingPathComponent("cert.pem").path
+        try "x".write(toFile: certificate, atomically: true, encoding: .utf8)
+        let server = try await runToCompletion(
+            "dip-server", ["--listen", "127.0.0.1:0", "--storage-root", logs.path, "--tls-certificate", certificate],
+            logDirectory: logs, name: "server-no-key")
+        #expect(server.status == 2, "\(server.errors)")
+        #expect(server.errors.contains("--tls-key"), "\(server.errors)")
+        let node = try await runToCompletion(
+            "dip-node", ["--name", "n", "--listen", "127.0.0.1:0", "--storage-root", logs.path, "--auth-token-file", logs.appendingPathComponent("missing").path],
+            logDirectory: logs, name: "node-missing-token")
+        #expect(node.status == 2, "\(node.errors)")
+        #expect(node.errors.contains("cannot read"), "\(node.errors)")
     }
 }

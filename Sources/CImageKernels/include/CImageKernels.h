@@ -20,6 +20,10 @@ extern "C" {
 /// CIMAGEKERNELS_DISABLE_AVX2 is unset or "0"), 0 when the SSE2 baseline runs.
 int CImageKernels_usesAVX2(void);
 
+/// The number of kernel calls since the process started that ran the AVX2 code (`avx2` = 1) or
+/// the baseline code (`avx2` = 0): which path really ran, for tests and diagnostics.
+unsigned long long CImageKernels_pathCalls(int avx2);
+
 /// Y = (9798 R + 19235 G + 3735 B + 16384) >> 15 (cv2.COLOR_RGB2GRAY). `channels` is 3 or 4
 /// (alpha ignored); `dst` has `count` samples, `src` has `count * channels`.
 void CImageKernels_grayscale(const uint8_t *src, uint8_t *dst, size_t count, int channels);

@@ -20,17 +20,21 @@ public final class NodeHealth: Sendable {
     public let retryAfter: Duration
 
     private let suspects = Mutex<[NodeID: ContinuousClock.Instant]>([:])
+    private let now: @Sendable () -> ContinuousClock.Instant
 
     /// Creates an empty health record.
     ///
-    /// - Parameter retryAfter: How long a node that stopped answering is skipped (default 2 s).
-    public init(retryAfter: Duration = .seconds(2)) {
+    /// - Parameters:
+    ///   - retryAfter: How long a node that stopped answering is skipped (default 2 s).
+    ///   - now: The clock's reading (tests pass a manual one; default `ContinuousClock.now`).
+    public init(retryAfter: Duration = .seconds(2), now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         self.retryAfter = retryAfter
+        self.now = now
     }
 
     /// Records that `node` did not answer (unreachable, disconnected or past the task deadline).
     public func markUnreachable(_ node: NodeID) {
-        let until = ContinuousClock.now + self.retryAfter
+        let until = self.now() + self.retryAfter
         self.suspects.withLock { $0[node] = until }
     }
 
@@ -43,14 +47,14 @@ public final class NodeHealth: Sendable {
 
     /// Whether `node` is currently skipped.
     public func isSuspect(_ node: NodeID) -> Bool {
-        let now = ContinuousClock.now
+        let now = self.now()
         return self.suspects.withLock { ($0[node]).map { now < $0 } ?? false }
     }
 
     /// The indices of `nodes` that placement may use now: those not suspect, or all of them
     /// when every node is suspect (each attempt is then a probe, and attempts run out as before).
     public func available(among nodes: [NodeID]) -> [Int] {
-        let now = ContinuousClock.now
+        let now = self.now()
         return self.suspects.withLock { suspects in
             let healthy = nodes.indices.filter { index in suspects[nodes[index]].map { now >= $0 } ?? true }
             return healthy.isEmpty ? Array(nodes.indices) : healthy

@@ -47,6 +47,7 @@ public final class NodeRegistry: Service, Sendable {
     private let taskTimeout: Duration?
     private let security: PeerSecurity
     private let logger: Logger
+    private let now: @Sendable () -> ContinuousClock.Instant
 
     /// Creates a registry.
     ///
@@ -57,6 +58,7 @@ public final class NodeRegistry: Service, Sendable {
     ///   - taskTimeout: The longest one `RunTask` call may take; `nil` for no limit.
     ///   - security: The token and TLS settings for calls to nodes (default none).
     ///   - logger: Where registrations are logged (`info`).
+    ///   - now: The clock's reading for expiry (tests pass a manual one; default `ContinuousClock.now`).
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration` for
     ///   two static nodes with one name or an address that cannot be called.
     public init(
@@ -65,13 +67,15 @@ public final class NodeRegistry: Service, Sendable {
         expiry: Duration? = nil,
         taskTimeout: Duration? = nil,
         security: PeerSecurity = .none,
-        logger: Logger
+        logger: Logger,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) throws {
         self.heartbeatInterval = heartbeatInterval
         self.expiry = expiry ?? heartbeatInterval * 3
         self.taskTimeout = taskTimeout
         self.security = security
         self.logger = logger
+        self.now = now
         (self.started, self.starter) = AsyncStream.makeStream()
         var entries: [NodeID: Entry] = [:]
         for node in staticNodes {
@@ -83,7 +87,7 @@ public final class NodeRegistry: Service, Sendable {
             let connection = try GRPCNodeConnection(node: node.name, address: address, timeout: taskTimeout, security: security)
             var advertisement = node
             advertisement.source = .static
-            entries[node.name] = Entry(advertisement: advertisement, connection: connection, lastSeen: .now)
+            entries[node.name] = Entry(advertisement: advertisement, connection: connection, lastSeen: now())
             self.starter.yield(connection)
         }
         self.state.withLock { $0.entries = entries }
@@ -102,7 +106,7 @@ public final class NodeRegistry: Service, Sendable {
     /// What every listed node advertised, live or not, sorted by name; a node that does not
     /// answer its health check, or whose registration lapsed, is marked ``NodeAdvertisement/suspect``.
     public func statusAdvertisements() -> [NodeAdvertisement] {
-        let now = ContinuousClock.now
+        let now = self.now()
         return self.state.withLock { state in
             state.entries.values.map { entry in
                 var advertisement = entry.advertisement
@@ -114,7 +118,7 @@ public final class NodeRegistry: Service, Sendable {
     }
 
     private func liveEntries() -> [Entry] {
-        let now = ContinuousClock.now
+        let now = self.now()
         return self.state.withLock { state in
             let live = state.entries.values.filter { entry in
                 entry.answering && (entry.advertisement.source == .static || now - entry.lastSeen <= self.expiry)
@@ -151,9 +155,12 @@ public final class NodeRegistry: Service, Sendable {
     }
 
     /// Adds or refreshes a node, without a health check (the next periodic check covers it).
+    /// Registering again under a registered name with another address replaces that registration
+    /// (the name is the node: a restarted node comes back on a new port); the name of a static
+    /// node cannot be registered.
     ///
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidArgument` for a bad
-    ///   name or address, `unavailable` once the registry shut down.
+    ///   name or address or the name of a static node, `unavailable` once the registry shut down.
     public func register(_ node: NodeAdvertisement) throws {
         guard !node.name.rawValue.isEmpty, !node.name.rawValue.contains(where: { $0.isWhitespace || $0 == "/" }) else {
             throw DistributedImagingError(code: .invalidArgument, message: "node name '\(node.name)' is invalid")
@@ -171,9 +178,14 @@ public final class NodeRegistry: Service, Sendable {
             guard !state.closed else {
                 throw DistributedImagingError(code: .unavailable, message: "the server is shutting down")
             }
+            if state.entries[node.name]?.advertisement.source == .static {
+                throw DistributedImagingError(
+                    code: .invalidArgument,
+                    message: "node name '\(node.name)' is taken by a node in the server's configuration (server.nodes): choose another --name")
+            }
             if var entry = state.entries[node.name], entry.connection.address == address {
                 entry.advertisement = advertisement
-                entry.lastSeen = .now
+                entry.lastSeen = self.now()
                 entry.connection.updateSlots(node.maxConcurrentTasks)
                 state.entries[node.name] = entry
                 return (nil, nil)
@@ -182,7 +194,7 @@ public final class NodeRegistry: Service, Sendable {
                 node: node.name, address: address, timeout: self.taskTimeout, security: self.security,
                 slots: node.maxConcurrentTasks)
             let old = state.entries[node.name]?.connection
-            state.entries[node.name] = Entry(advertisement: advertisement, connection: connection, lastSeen: .now)
+            state.entries[node.name] = Entry(advertisement: advertisement, connection: connection, lastSeen: self.now())
             return (old, connection)
         }
         if let new {

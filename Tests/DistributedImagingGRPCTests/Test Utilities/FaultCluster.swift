@@ -1,19 +1,47 @@
 import DistributedImaging
 import DistributedImagingGRPC
 import Foundation
+import Synchronization
 import Testing
 
 /// A dip-server and dip-nodes started as real processes on 127.0.0.1 over a temporary storage
 /// root, for fault tests. ``stopAll()`` (also from `withFaultCluster`'s cleanup) stops every
 /// process it started — SIGCONT first, so a stopped process can be terminated.
-final class FaultCluster: @unchecked Sendable {
+///
+/// Sendable: everything that changes is behind one `Mutex`.
+final class FaultCluster: Sendable {
     let root: URL
     let logs: URL
-    private(set) var processes: [ManagedProcess] = []
-    private(set) var server: ManagedProcess?
-    private(set) var serverAddress: PeerAddress?
-    private(set) var nodes: [String: ManagedProcess] = [:]
-    var security: PeerSecurity = .none
+
+    private struct State {
+        var processes: [ManagedProcess] = []
+        var server: ManagedProcess?
+        var serverAddress: PeerAddress?
+        var nodes: [String: ManagedProcess] = [:]
+        var nodeAddresses: [String: PeerAddress] = [:]
+        var security: PeerSecurity = .none
+    }
+
+    private let state = Mutex(State())
+
+    var processes: [ManagedProcess] { self.state.withLock { $0.processes } }
+    var server: ManagedProcess? { self.state.withLock { $0.server } }
+    var serverAddress: PeerAddress? { self.state.withLock { $0.serverAddress } }
+    var nodes: [String: ManagedProcess] { self.state.withLock { $0.nodes } }
+    /// Where each node said it listens (the latest node started under that name).
+    var nodeAddresses: [String: PeerAddress] { self.state.withLock { $0.nodeAddresses } }
+    var security: PeerSecurity {
+        get { self.state.withLock { $0.security } }
+        set { self.state.withLock { $0.security = newValue } }
+    }
+
+    private func record(_ process: ManagedProcess, node name: String? = nil, isServer: Bool = false) {
+        self.state.withLock { state in
+            state.processes.append(process)
+            if let name { state.nodes[name] = process }
+            if isServer { state.server = process }
+        }
+    }
 
     init() throws {
         self.root = FileManager.default.temporaryDirectory.appendingPathComponent("dip-fault-\(UUID().uuidString)")
@@ -27,11 +55,10 @@ final class FaultCluster: @unchecked Sendable {
         let process = try ManagedProcess(
             "dip-server", ["--listen", "127.0.0.1:0", "--storage-root", self.root.path, "--log-level", "warning"] + arguments,
             logDirectory: self.logs, name: "server")
-        self.processes.append(process)
-        self.server = process
+        self.record(process, isServer: true)
         let line = try await process.waitForLine(containing: "listening on ")
         let address = try PeerAddress(parsing: String(line.split(separator: " ")[3]), key: "announcement '\(line)'")
-        self.serverAddress = address
+        self.state.withLock { $0.serverAddress = address }
         return address
     }
 
@@ -46,9 +73,11 @@ final class FaultCluster: @unchecked Sendable {
             ["--name", name, "--listen", "127.0.0.1:0", "--server", "\(server)", "--storage-root", self.root.path,
              "--log-level", "warning"] + arguments,
             logDirectory: self.logs, name: name, environment: environment)
-        self.processes.append(process)
-        self.nodes[name] = process
-        if waitForListening { _ = try await process.waitForLine(containing: "listening on ") }
+        self.record(process, node: name)
+        if waitForListening {
+            let address = try Self.listeningAddress(try await process.waitForLine(containing: "listening on "))
+            self.state.withLock { $0.nodeAddresses[name] = address }
+        }
         return process
     }
 
@@ -61,12 +90,27 @@ final class FaultCluster: @unchecked Sendable {
             "dip-node",
             ["--name", name, "--listen", listen, "--storage-root", self.root.path, "--log-level", "warning"] + arguments,
             logDirectory: self.logs, name: "\(name)-\(self.processes.count)")
-        self.processes.append(process)
-        self.nodes[name] = process
-        let line = try await process.waitForLine(containing: "listening on ")
+        self.record(process, node: name)
+        let address = try Self.listeningAddress(try await process.waitForLine(containing: "listening on "))
+        self.state.withLock { $0.nodeAddresses[name] = address }
+        return (process, address)
+    }
+
+    /// The address in a "… listening on HOST:PORT …" line.
+    static func listeningAddress(_ line: String) throws -> PeerAddress {
         let words = line.split(separator: " ")
-        let index = try #require(words.firstIndex(of: "on"))
-        return (process, try PeerAddress(parsing: String(words[index + 1]), key: "announcement '\(line)'"))
+        guard let index = words.firstIndex(of: "on"), index + 1 < words.count else {
+            throw TestFailure("no address in '\(line)'")
+        }
+        return try PeerAddress(parsing: String(words[index + 1]), key: "announcement '\(line)'")
+    }
+
+    /// The number of tasks the node `name` says it holds now (its own status).
+    func activeTasks(of name: String) async throws -> Int {
+        guard let address = self.nodeAddresses[name] else { throw TestFailure("node '\(name)' has no known address") }
+        let status = try await HealthClient.status(of: address, security: self.security)
+        guard let node = status.node else { throw TestFailure("node '\(name)' answered without its advertisement") }
+        return node.activeTasks
     }
 
     /// Waits (bounded) until the server lists `count` nodes.
@@ -83,12 +127,12 @@ final class FaultCluster: @unchecked Sendable {
     /// Starts `dip-client` (not waiting for it).
     func startClient(_ arguments: [String], name: String, environment: [String: String]? = nil) throws -> ManagedProcess {
         let process = try ManagedProcess("dip-client", arguments, logDirectory: self.logs, name: name, environment: environment)
-        self.processes.append(process)
+        self.record(process)
         return process
     }
 
     private func requireServer() throws -> PeerAddress {
-        guard let address = self.serverAddress else { throw TestFailure("start the server first") }
+        guard let address = self.state.withLock({ $0.serverAddress }) else { throw TestFailure("start the server first") }
         return address
     }
 

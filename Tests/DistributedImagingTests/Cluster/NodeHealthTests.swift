@@ -7,8 +7,9 @@ import Testing
 @Suite("Node health and orphan sweep")
 struct NodeHealthTests {
     @Test("A node that stopped answering is skipped until retryAfter passes or it answers")
-    func suspectNodesAreSkipped() async throws {
-        let health = NodeHealth(retryAfter: .milliseconds(200))
+    func suspectNodesAreSkipped() {
+        let time = ManualTime()
+        let health = NodeHealth(retryAfter: .milliseconds(200), now: time.read)
         let nodes = [NodeID("a"), NodeID("b"), NodeID("c")]
         #expect(health.available(among: nodes) == [0, 1, 2])
         health.markUnreachable(NodeID("b"))
@@ -17,8 +18,12 @@ struct NodeHealthTests {
         health.markAlive(NodeID("b"))
         #expect(health.available(among: nodes) == [0, 1, 2])
         health.markUnreachable(NodeID("c"))
-        try await Task.sleep(for: .milliseconds(250))
-        #expect(health.available(among: nodes) == [0, 1, 2], "back after retryAfter")
+        time.advance(by: .milliseconds(199))
+        #expect(health.isSuspect(NodeID("c")), "still skipped just before retryAfter")
+        #expect(health.available(among: nodes) == [0, 1])
+        time.advance(by: .milliseconds(1))
+        #expect(!health.isSuspect(NodeID("c")))
+        #expect(health.available(among: nodes) == [0, 1, 2], "back once retryAfter passed")
         for node in nodes { health.markUnreachable(node) }
         #expect(health.available(among: nodes) == [0, 1, 2], "all suspect: every node is a probe")
     }

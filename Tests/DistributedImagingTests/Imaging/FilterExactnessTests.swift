@@ -67,6 +67,24 @@ struct FilterExactnessTests {
             "\(differing) of \(output.pixels.count) samples differ, max abs difference \(maxDifference); first at \(first.map { "x \($0.x) y \($0.y) channel \($0.channel): \($0.got) vs \($0.expected)" } ?? "-")"
         )
     }
+
+    /// CI runs this suite a second time with CIMAGEKERNELS_DISABLE_AVX2=1 to check the baseline
+    /// kernels: this proves that run really used them (and that no call took the AVX2 path).
+    @Test("The kernels report the path they ran: baseline only when CIMAGEKERNELS_DISABLE_AVX2 is set")
+    func kernelPath() throws {
+        let image = try Image(width: 40, height: 30, channels: 3, repeating: 90)
+        _ = try Pipeline(parsing: "grayscale | gaussian(size: 5) | sobel").apply(to: image)
+        let calls = FilterKernels.callsByPath
+        let disabled = ProcessInfo.processInfo.environment["CIMAGEKERNELS_DISABLE_AVX2"].map { !$0.isEmpty && $0 != "0" } ?? false
+        if disabled || !FilterKernels.usesAVX2 {
+            #expect(!FilterKernels.usesAVX2)
+            #expect(calls.baseline >= 3, "\(calls)")
+            #expect(calls.avx2 == 0, "a kernel ran the AVX2 path: \(calls)")
+        } else {
+            #expect(calls.avx2 >= 3, "\(calls)")
+            #expect(calls.baseline == 0, "a kernel ran the baseline path although AVX2 is on: \(calls)")
+        }
+    }
 }
 
 @Suite("Filters on degenerate sizes")

@@ -174,10 +174,28 @@ struct CodecFuzzRegressionTests {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
     }
 
-    @Test("Inputs that once broke the codec now fail cleanly", arguments: files)
+    /// Why each regression input must fail: the code and a fragment of the message that only
+    /// the fix produces (so the old behaviour fails the test). Every file needs an entry.
+    static let expected: [String: (code: DistributedImagingError.Code, fragment: String)] = [
+        // A tEXt chunk declaring ~2 GiB in a 76-byte file. The bounded allocator refuses the
+        // chunk's buffer (and says so when the data then runs out); without the bound libpng
+        // allocates the 2 GiB and fails with a plain "unexpected end of file".
+        "png-text-chunk-declares-2GiB.png": (.invalidImage, "over the 64 MiB allocation limit")
+    ]
+
+    @Test("Inputs that once broke the codec now fail cleanly, for the reason the fix gives", arguments: files)
     func failsCleanly(_ file: String) throws {
         let path = Self.directory.appendingPathComponent(file).path
         let error = try #require(throws: DistributedImagingError.self) { try ImageCodec().decode(contentsOf: path) }
         #expect(error.message.contains(file))
+        let expected = try #require(Self.expected[file], "\(file): say in `expected` why it must fail")
+        #expect(error.code == expected.code, "\(error)")
+        #expect(error.message.contains(expected.fragment), "\(error)")
+    }
+
+    @Test("Every regression input is checked")
+    func allListed() {
+        #expect(!Self.files.isEmpty)
+        #expect(Set(Self.files) == Set(Self.expected.keys))
     }
 }
