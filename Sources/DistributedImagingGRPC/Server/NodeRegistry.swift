@@ -103,12 +103,30 @@ public final class NodeRegistry: Service, Sendable {
     /// Adds or refreshes a node.
     ///
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidArgument` for a bad
-    ///   name or address, `unavailable` once the registry shut down.
+    ///   name (the rule of configured names), a load outside 0…1, a slot count below 0 or above 1 000 000 (0: not advertised),
+    ///   or an address that does not parse or cannot be called; `unavailable` once the registry
+    ///   shut down.
     public func register(_ node: NodeAdvertisement) throws {
-        guard !node.name.rawValue.isEmpty, !node.name.rawValue.contains(where: { $0.isWhitespace || $0 == "/" }) else {
-            throw DistributedImagingError(code: .invalidArgument, message: "node name '\(node.name)' is invalid")
+        if let problem = NodeConfiguration.nameProblem(node.name.rawValue) {
+            throw DistributedImagingError(code: .invalidArgument, message: problem)
         }
-        let address = try PeerAddress(parsing: node.address, key: "node '\(node.name)' advertised address")
+        guard node.load.isFinite, (0...1).contains(node.load) else {
+            throw DistributedImagingError(code: .invalidArgument, message: "load must be in 0…1, not \(node.load)")
+        }
+        guard (0...Self.maxSlots).contains(node.maxConcurrentTasks) else {
+            throw DistributedImagingError(
+                code: .invalidArgument,
+                message: "max_concurrent_tasks must be in 1…\(Self.maxSlots) (0 when not advertised), not \(node.maxConcurrentTasks)")
+        }
+        guard node.activeTasks >= 0 else {
+            throw DistributedImagingError(code: .invalidArgument, message: "active_tasks must be ≥ 0, not \(node.activeTasks)")
+        }
+        let address: PeerAddress
+        do {
+            address = try PeerAddress(parsing: node.address, key: "node '\(node.name)' advertised address")
+        } catch let error as DistributedImagingError {
+            throw DistributedImagingError(code: .invalidArgument, message: error.message)
+        }
         guard !address.isWildcard, address.port != 0 else {
             throw DistributedImagingError(
                 code: .invalidArgument,
@@ -141,6 +159,9 @@ public final class NodeRegistry: Service, Sendable {
         }
         replaced?.close()
     }
+
+    /// The most task slots a node may advertise.
+    static let maxSlots = 1_000_000
 
     /// Removes a registered node; static nodes and unknown names are left alone.
     public func deregister(_ name: NodeID) {

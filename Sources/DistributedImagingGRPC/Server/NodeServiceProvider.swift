@@ -15,7 +15,7 @@ public struct NodeServiceProvider: Dip_V1_NodeService.SimpleServiceProtocol {
     public func runTask(request: Dip_V1_RunTaskRequest, context: ServerContext) async throws -> Dip_V1_RunTaskResponse {
         try WireProtocol.check(request.protocolVersion, by: "dip-node '\(self.executor.node)'")
         let executor = self.executor
-        let task = TaskRequest(request.task)
+        let task = try TaskRequest(request.task)
         // The server gave up on the call (deadline, cancelled job): stop waiting for a slot or
         // the delay. Work already on the thread pool completes; its write is atomic.
         let receipt = try await cancellingWithRPC(context) { await executor.execute(task) }

@@ -17,7 +17,7 @@ public struct RegistryServiceProvider: Dip_V1_RegistryService.SimpleServiceProto
     ) async throws -> Dip_V1_RegisterNodeResponse {
         try WireProtocol.check(request.protocolVersion, by: "dip-server")
         do {
-            try self.registry.register(NodeAdvertisement(request.node))
+            try self.registry.register(try NodeAdvertisement(registration: request.node))
         } catch let error as DistributedImagingError {
             throw RPCError(error)
         }
