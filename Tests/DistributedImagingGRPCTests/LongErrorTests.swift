@@ -31,13 +31,15 @@ struct LongErrorTests {
         Case(pipeline: "invert | " + String(repeating: "é", count: 10_000), token: "expected a filter name at column 10"),
     ]
 
-    /// A real server role with an empty storage root and no nodes: pipelines are checked first.
+    /// A real server role with an empty storage root and one static node that is never called:
+    /// the request is checked before any task is placed.
     func withServer<Result: Sendable>(_ body: (PeerAddress) async throws -> Result) async throws -> Result {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("dip-long-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("photos"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
         let host = try GRPCServerHost(
-            settings: ServerSettings(listen: "127.0.0.1:0", storageRoot: root.path), logger: self.logger)
+            settings: ServerSettings(listen: "127.0.0.1:0", storageRoot: root.path, nodes: [.init(name: "n1", address: "127.0.0.1:9")]),
+            logger: self.logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await host.registry.run() }
             group.addTask { try await host.endpoint.run() }

@@ -124,7 +124,7 @@ struct WireRangeTests {
             #expect(error?.message.contains(testCase.expected) == true, "\(String(describing: error?.message))")
         }
         #expect(submitted.events.isEmpty)
-        #expect(submitter.calls.load(ordering: .relaxed) == 0)
+        #expect(submitter.callsValue == 0)
     }
 
     struct ReceiptCase: Sendable, CustomTestStringConvertible {
@@ -148,14 +148,14 @@ struct WireRangeTests {
         let node = BadReceiptNode(elapsed: testCase.elapsed, index: testCase.index, attempt: testCase.attempt)
         try await withEndpoint([node]) { address in
             let connection = try GRPCNodeConnection(node: NodeID("bad"), address: address)
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await connection.runConnections() }
                 defer { connection.close() }
                 let error = await #expect(throws: DistributedImagingError.self) {
                     _ = try await connection.run(TransportConformanceTests.tasks[0])
                 }
                 #expect(error?.message.contains(testCase.expected) == true, "\(String(describing: error?.message))")
-                #expect(node.calls.load(ordering: .relaxed) == 1)
+                #expect(node.callsValue == 1)
             }
         }
     }
@@ -201,6 +201,7 @@ struct WireRangeTests {
 final class RecordingSubmitter: JobSubmitter {
     let log: EventLog
     let calls = Atomic<Int>(0)
+    var callsValue: Int { self.calls.load(ordering: .relaxed) }
     init(log: EventLog) { self.log = log }
     func submit(_ request: JobRequest, onEvent: @escaping @Sendable (JobEvent) async -> Void) async throws -> JobReceipt {
         self.calls.add(1, ordering: .relaxed)
@@ -217,6 +218,7 @@ final class BadReceiptNode: Dip_V1_NodeService.SimpleServiceProtocol {
     let index: Int32
     let attempt: Int32
     let calls = Atomic<Int>(0)
+    var callsValue: Int { self.calls.load(ordering: .relaxed) }
 
     init(elapsed: Double, index: Int32, attempt: Int32) {
         self.elapsed = elapsed

@@ -418,7 +418,7 @@ extension PeerStatus {
             softwareVersion: wire.softwareVersion,
             serving: wire.serving,
             node: wire.hasNode ? NodeAdvertisement(wire.node) : nil,
-            nodes: wire.nodes.map(NodeAdvertisement.init),
+            nodes: wire.nodes.map { NodeAdvertisement($0) },
             jobs: wire.jobs.map { job in
                 ClusterActivity.Job(
                     jobID: JobID(job.jobID), input: job.input, done: Int(job.done), failed: Int(job.failed),
