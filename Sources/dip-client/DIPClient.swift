@@ -14,19 +14,6 @@ struct DIPClient: AsyncParsableCommand {
 
     /// Parses and runs, mapping argument-parser's usage errors (its code 64) to our 2.
     static func main() async {
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            if exitCode(for: error) == .validationFailure {
-                Console.error(fullMessage(for: error))
-                Self.exit(withError: ExitCode(2))
-            }
-            Self.exit(withError: error)
-        }
+        await Self.mainWithUsageExitCode()
     }
 }

@@ -56,7 +56,17 @@ struct Status: AsyncParsableCommand {
         if self.json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+            // A peer may send any double: write NaN and infinities as strings rather than fail.
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(
+                positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+            let json: Data
+            do {
+                json = try encoder.encode(status)
+            } catch {
+                throw CLIError(DistributedImagingError(code: .internalError, message: "cannot write the status as JSON: \(error)"))
+                    .report()
+            }
+            print(String(decoding: json, as: UTF8.self))
             return
         }
         print("server: \(address)\n" + status.table)

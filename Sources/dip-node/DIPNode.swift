@@ -26,6 +26,11 @@ struct DIPNode: AsyncParsableCommand {
         version: WireProtocol.versionDescription
     )
 
+    /// Parses and runs, mapping argument-parser's usage errors (its code 64) to our 2.
+    static func main() async {
+        await Self.mainWithUsageExitCode()
+    }
+
     @Option(name: .long, help: "A JSON configuration file; its 'node' section is read (see config.example.json). Flags override it.")
     var config: String?
 
@@ -68,6 +73,9 @@ struct DIPNode: AsyncParsableCommand {
     @Option(name: .long, help: "Largest input file, in bytes (default 536870912).")
     var maxFileBytes: Int?
 
+    @Option(name: .long, help: "Calls one client connection may have open at once (default 256); announced as HTTP/2 MAX_CONCURRENT_STREAMS, so a busier client waits.")
+    var maxConcurrentStreams: Int?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -95,6 +103,7 @@ struct DIPNode: AsyncParsableCommand {
             if let seed = self.seed { settings.seed = seed }
             if let maxPixels = self.maxPixels { settings.maxPixels = maxPixels }
             if let maxFileBytes = self.maxFileBytes { settings.maxFileBytes = maxFileBytes }
+            if let streams = self.maxConcurrentStreams { settings.maxConcurrentStreams = streams }
             logger = try Console.logger(label: "dip-node", level: self.logLevel)
             let configuration = try settings.nodeConfiguration()
             let storage = try settings.storage()

@@ -24,6 +24,11 @@ struct DIPServer: AsyncParsableCommand {
         version: WireProtocol.versionDescription
     )
 
+    /// Parses and runs, mapping argument-parser's usage errors (its code 64) to our 2.
+    static func main() async {
+        await Self.mainWithUsageExitCode()
+    }
+
     @Option(name: .long, help: "A JSON configuration file; its 'server' section is read (see config.example.json). Flags override it.")
     var config: String?
 
@@ -48,6 +53,9 @@ struct DIPServer: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds running jobs may continue after SIGTERM/SIGINT before their remaining tasks fail (default 30).")
     var shutdownGracePeriod: Double?
 
+    @Option(name: .long, help: "Calls one client connection may have open at once (default 256); announced as HTTP/2 MAX_CONCURRENT_STREAMS, so a busier client waits.")
+    var maxConcurrentStreams: Int?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -68,6 +76,7 @@ struct DIPServer: AsyncParsableCommand {
             if let taskTimeout = self.taskTimeout { settings.taskTimeout = taskTimeout }
             if let maxImages = self.maxImages { settings.maxImagesPerJob = maxImages }
             if let grace = self.shutdownGracePeriod { settings.shutdownGracePeriod = grace }
+            if let streams = self.maxConcurrentStreams { settings.maxConcurrentStreams = streams }
             logger = try Console.logger(label: "dip-server", level: self.logLevel)
             let root = settings.storageRoot ?? ""
             let security = try self.security.resolve(settings.security, section: "server")

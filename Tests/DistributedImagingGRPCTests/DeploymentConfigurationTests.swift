@@ -31,10 +31,10 @@ struct DeploymentConfigurationTests {
         #expect(Set(sections["client"]?.keys.map { $0 } ?? []) == ["server", "storageRoot", "pipeline", "format", "quality", "security"])
         #expect(
             Set(sections["server"]?.keys.map { $0 } ?? [])
-                == ["listen", "storageRoot", "maxAttempts", "maxConcurrentTasks", "seed", "heartbeatInterval", "taskTimeout", "nodes", "security", "maxImagesPerJob", "shutdownGracePeriod", "metricsListen"])
+                == ["listen", "storageRoot", "maxAttempts", "maxConcurrentTasks", "seed", "heartbeatInterval", "taskTimeout", "nodes", "security", "maxImagesPerJob", "shutdownGracePeriod", "metricsListen", "maxConcurrentStreams"])
         #expect(
             Set(sections["node"]?.keys.map { $0 } ?? [])
-                == ["name", "listen", "advertise", "server", "storageRoot", "policy", "load", "delay", "maxConcurrentTasks", "seed", "security", "maxPixels", "maxFileBytes", "metricsListen"])
+                == ["name", "listen", "advertise", "server", "storageRoot", "policy", "load", "delay", "maxConcurrentTasks", "seed", "security", "maxPixels", "maxFileBytes", "metricsListen", "maxConcurrentStreams"])
     }
 
     @Test("An empty file takes every default")
@@ -54,6 +54,9 @@ struct DeploymentConfigurationTests {
             (#"{"nodes": []}"#, ["nodes"]),
             (#"{"node": {"load": "high"}}"#, ["node.load", "a number"]),
             (#"{"server": {"nodes": [{"name": "a"}]}}"#, ["server.nodes[0].address"]),
+            (#"{"server": {"maxConcurrentStreams": 0}}"#, ["server.maxConcurrentStreams", "not 0"]),
+            (#"{"server": {"maxConcurrentStreams": -1}}"#, ["server.maxConcurrentStreams", "not -1"]),
+            (#"{"server": {"maxConcurrentStreams": 1000000}}"#, ["server.maxConcurrentStreams", "not 1000000"]),
         ])
     func bad(json: String, mentions: [String]) throws {
         let error = #expect(throws: DistributedImagingError.self) {

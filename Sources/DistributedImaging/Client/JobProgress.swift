@@ -133,12 +133,15 @@ public struct JobProgress: Sendable, Hashable {
 
     /// A rate with one decimal, e.g. `4.2`.
     static func format(rate: Double) -> String {
+        guard rate.isFinite, rate >= 0, rate < 1e15 else { return "?" }
         let tenths = Int((rate * 10).rounded())
         return "\(tenths / 10).\(tenths % 10)"
     }
 
-    /// A duration for people: `42s`, `3m05s`, `2h01m`.
+    /// A duration for people: `42s`, `3m05s`, `2h01m`; `?` for a value that is not one (NaN,
+    /// infinite, negative or beyond a million hours).
     public static func format(duration seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0, seconds < 3.6e9 else { return "?" }
         let total = Int(seconds.rounded(.up))
         if total < 60 { return "\(total)s" }
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }

@@ -65,9 +65,8 @@ public struct NodeConfiguration: Sendable, Hashable, Codable {
     /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` naming the node,
     ///   the key and the bad value.
     public func validate() throws {
-        guard !self.name.isEmpty, !self.name.contains(where: { $0.isWhitespace || $0 == "/" }) else {
-            throw DistributedImagingError.invalidConfiguration(
-                "node name '\(self.name)' is invalid: it must be non-empty, without spaces or '/'")
+        if let problem = Self.nameProblem(self.name) {
+            throw DistributedImagingError.invalidConfiguration(problem)
         }
         guard self.load.isFinite, (0...1).contains(self.load) else {
             throw DistributedImagingError.invalidConfiguration("node '\(self.name)': load must be in 0...1, not \(self.load)")
@@ -80,6 +79,22 @@ public struct NodeConfiguration: Sendable, Hashable, Codable {
             throw DistributedImagingError.invalidConfiguration(
                 "node '\(self.name)': maxConcurrentTasks must be at least 1, not \(self.maxConcurrentTasks)")
         }
+    }
+
+    /// The longest node name, in bytes of UTF-8.
+    public static let maxNameLength = 128
+
+    /// Why `name` cannot name a node (empty, too long, a space or '/' in it), or `nil` when it
+    /// can: the rule for configured names and for registrations alike.
+    package static func nameProblem(_ name: String) -> String? {
+        if name.utf8.count > Self.maxNameLength {
+            return "node name '\(Echo.excerpt(name, limit: 40))' is invalid: it must be at most \(Self.maxNameLength) bytes, "
+                + "not \(name.utf8.count)"
+        }
+        if name.isEmpty || name.contains(where: { $0.isWhitespace || $0 == "/" }) {
+            return "node name '\(Echo.excerpt(name, limit: 40))' is invalid: it must be non-empty, without spaces or '/'"
+        }
+        return nil
     }
 
     private enum CodingKeys: String, CodingKey {

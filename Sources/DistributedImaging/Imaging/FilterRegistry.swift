@@ -80,13 +80,14 @@ public struct FilterRegistry: Sendable {
     func makeFilter(name: String, arguments given: [(label: String, value: Double)]) throws -> (any ImageFilter, String) {
         guard let entry = self.entries[name] else {
             throw DistributedImagingError.invalidPipeline(
-                "unknown filter '\(name)'; valid filters: \(self.all.map(\.name).joined(separator: ", "))")
+                "unknown filter '\(Echo.excerpt(name, limit: 60))'; valid filters: \(self.all.map(\.name).joined(separator: ", "))")
         }
         var values: [String: Double] = [:]
         for (label, value) in given {
             guard let parameter = entry.parameters.first(where: { $0.label == label }) else {
                 let valid = entry.parameters.isEmpty ? "it takes no arguments" : "valid: \(entry.usage)"
-                throw DistributedImagingError.invalidPipeline("filter '\(name)' has no argument '\(label)'; \(valid)")
+                throw DistributedImagingError.invalidPipeline(
+                    "filter '\(name)' has no argument '\(Echo.excerpt(label, limit: 60))'; \(valid)")
             }
             guard values[label] == nil else {
                 throw DistributedImagingError.invalidPipeline("filter '\(name)': argument '\(label)' is given twice")

@@ -94,9 +94,10 @@ private struct PipelineParser {
 
     private mutating func parseCall() throws -> Call {
         self.skipSpace()
-        let name = self.parseIdentifier()
-        guard !name.isEmpty else { throw self.error("expected a filter name at \(self.position)") }
-        var call = Call(name: name, arguments: [])
+        let token = self.parseIdentifier()
+        guard !token.isEmpty else { throw self.error("expected a filter name at \(self.position)") }
+        let name = Echo.excerpt(token, limit: 60)
+        var call = Call(name: token, arguments: [])
         self.skipSpace()
         guard self.index < self.scalars.count, self.scalars[self.index] == "(" else { return call }
         self.index += 1
@@ -104,7 +105,8 @@ private struct PipelineParser {
         if self.peek(")") { self.index += 1; return call }
         while true {
             self.skipSpace()
-            let label = self.parseIdentifier()
+            let labelToken = self.parseIdentifier()
+            let label = Echo.excerpt(labelToken, limit: 60)
             guard !label.isEmpty else { throw self.error("filter '\(name)': expected an argument label at \(self.position)") }
             self.skipSpace()
             guard self.peek(":") else {
@@ -114,9 +116,9 @@ private struct PipelineParser {
             self.skipSpace()
             let number = self.parseNumber()
             guard let value = Double(number), value.isFinite else {
-                throw self.error("filter '\(name)': argument '\(label)' needs a number, got '\(number)'")
+                throw self.error("filter '\(name)': argument '\(label)' needs a number, got '\(Echo.excerpt(number, limit: 60))'")
             }
-            call.arguments.append((label, value))
+            call.arguments.append((labelToken, value))
             self.skipSpace()
             if self.peek(",") { self.index += 1; continue }
             if self.peek(")") { self.index += 1; return call }
@@ -160,7 +162,18 @@ private struct PipelineParser {
         return String(result)
     }
 
+    /// An error naming the spot; a long spec is quoted only around it, so that the message
+    /// stays short enough for a gRPC status and a terminal line.
     private func error(_ message: String) -> DistributedImagingError {
-        DistributedImagingError.invalidPipeline("invalid pipeline '\(self.text)': \(message)")
+        let count = self.scalars.count
+        guard count > Echo.limit else {
+            return DistributedImagingError.invalidPipeline("invalid pipeline '\(self.text)': \(message)")
+        }
+        let lower = max(0, min(self.index, count) - 60)
+        let upper = min(count, lower + 120)
+        var near = String.UnicodeScalarView()
+        near.append(contentsOf: self.scalars[lower..<upper])
+        let quoted = (lower > 0 ? "…" : "") + String(near) + (upper < count ? "…" : "")
+        return DistributedImagingError.invalidPipeline("invalid pipeline (\(count) characters) near '\(quoted)': \(message)")
     }
 }

@@ -82,9 +82,21 @@ public struct JobReceipt: Sendable, Codable, Hashable {
             self.status = try container.decode(Outcome.self, forKey: .status)
             self.node = try container.decodeIfPresent(NodeID.self, forKey: .node)
             self.attempts = try container.decode(Int.self, forKey: .attempts)
+            guard self.attempts >= 0 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .attempts, in: container, debugDescription: "attempts must be ≥ 0, not \(self.attempts)")
+            }
             self.rejections = try container.decode(Int.self, forKey: .rejections)
+            guard self.rejections >= 0 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .rejections, in: container, debugDescription: "rejections must be ≥ 0, not \(self.rejections)")
+            }
             self.delayed = try container.decode(Bool.self, forKey: .delayed)
             self.elapsed = try container.decode(Double.self, forKey: .elapsed)
+            guard self.elapsed.isFinite, self.elapsed >= 0 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .elapsed, in: container, debugDescription: "elapsed must be a finite number ≥ 0, not \(self.elapsed)")
+            }
             self.error = try container.decodeIfPresent(String.self, forKey: .error)
             self.lostAttempts = try container.decodeIfPresent([String].self, forKey: .lostAttempts) ?? []
         }

@@ -214,8 +214,11 @@ public final class ImagingNode: TaskExecutor, Service {
 
     private func generator(for task: TaskRequest) -> SeededRandomNumberGenerator {
         let job = SeededRandomNumberGenerator.derive(seed: self.seed, [task.jobID.rawValue])
+        // Bit patterns, not values: an index or attempt out of range must not trap (the wire
+        // refuses negative ones; a library caller may still pass them).
         return SeededRandomNumberGenerator(
-            seed: SeededRandomNumberGenerator.derive(seed: job, UInt64(task.taskIndex), UInt64(task.attempt)))
+            seed: SeededRandomNumberGenerator.derive(
+                seed: job, UInt64(truncatingIfNeeded: task.taskIndex), UInt64(truncatingIfNeeded: task.attempt)))
     }
 
     private func waitForSlot() async throws {

@@ -107,12 +107,13 @@ public final class ImagingServer: JobSubmitter {
         }
         var recorder: ReceiptRecorder?
         func finish(_ status: JobStatus, _ tasks: [JobReceipt.Task], _ message: String) async -> JobReceipt {
-            let receipt = JobReceipt(
+            var receipt = JobReceipt(
                 jobID: jobID, status: status, input: plan.input, output: plan.output, pipeline: plan.pipeline,
                 tasks: tasks.sorted { $0.input < $1.input }, elapsed: (ContinuousClock.now - start).seconds,
                 message: message)
-            logger.info("job finished", metadata: ["status": "\(status)", "message": "\(message)"])
-            recorder?.record(.finished(receipt))
+            // The receipt's own write failing is part of the answer the client gets.
+            if let recorder { receipt = recorder.finish(receipt) }
+            logger.info("job finished", metadata: ["status": "\(status)", "message": "\(receipt.message)"])
             await onEvent(.finished(receipt))
             return receipt
         }
@@ -137,10 +138,13 @@ public final class ImagingServer: JobSubmitter {
                 input: OutputNaming.join(plan.input, name), output: nil, status: .skipped,
                 error: "not a .png, .jpg or .jpeg file")
         }
+        let inputRoot = try? self.storage.resolve(plan.input)
         skipped += listing.directories.map { name in
-            JobReceipt.Task(
+            // Links are never followed, recursive or not: say so rather than suggest recursive.
+            let isLink = inputRoot.map { POSIX.kind(of: $0 + "/" + name) == .symbolicLink } ?? false
+            return JobReceipt.Task(
                 input: OutputNaming.join(plan.input, name), output: nil, status: .skipped,
-                error: "a directory; submit with recursive to descend")
+                error: isLink ? "symbolic link to a directory: not followed" : "a directory; submit with recursive to descend")
         }
         let outputs = OutputNaming.names(for: images, fileExtension: request.outputFormat.fileExtension)
         var pairs = zip(images, outputs).map { (input: OutputNaming.join(plan.input, $0.0), output: OutputNaming.join(plan.output, $0.1)) }

@@ -51,16 +51,16 @@ final class ReceiptRecorder: Sendable {
         self.state.withLock { state in
             switch event {
             case .started:
-                self.write(self.snapshot(state.tasks, now: now, message: "running"))
+                _ = self.write(self.snapshot(state.tasks, now: now, message: "running"))
                 state.lastWrite = now
             case .completed(let task):
                 state.tasks.append(task)
                 if let last = state.lastWrite, now - last < self.interval { return }
                 let done = state.tasks.count
-                self.write(self.snapshot(state.tasks, now: now, message: "running: \(done) entries recorded"))
+                _ = self.write(self.snapshot(state.tasks, now: now, message: "running: \(done) entries recorded"))
                 state.lastWrite = now
             case .finished(let receipt):
-                self.write(receipt)
+                _ = self.write(receipt)
                 state.lastWrite = now
             case .placed, .rejected:
                 return
@@ -87,11 +87,27 @@ final class ReceiptRecorder: Sendable {
         return receipt
     }
 
-    private func write(_ receipt: JobReceipt) {
+    /// Writes the final receipt; when that fails, returns it with the failure added to its
+    /// message (the client's only way to learn that the output directory holds no receipt).
+    func finish(_ receipt: JobReceipt) -> JobReceipt {
+        self.state.withLock { state in
+            state.lastWrite = .now
+            guard let failure = self.write(receipt) else { return receipt }
+            var reported = receipt
+            reported.message += "; warning: \(failure)"
+            return reported
+        }
+    }
+
+    /// Writes `receipt`; returns why it could not, or `nil`.
+    private func write(_ receipt: JobReceipt) -> String? {
         do {
             try self.storage.write(try JobReceipt.encodeJSON(receipt), to: self.path)
+            return nil
         } catch {
-            self.logger.info("cannot write the job receipt", metadata: ["path": "\(self.path)", "error": "\(error)"])
+            let message = (error as? DistributedImagingError)?.message ?? "\(error)"
+            self.logger.info("cannot write the job receipt", metadata: ["path": "\(self.path)", "error": "\(message)"])
+            return "the receipt could not be written to '\(self.path)' (re-runs will process every image again): \(message)"
         }
     }
 }

@@ -35,6 +35,11 @@ public struct NodeSettings: Sendable, Hashable, Codable {
     /// the file is read.
     public var maxFileBytes = ImageCodec.Limits.defaults.maxFileBytes
 
+    /// Calls one client connection may have open at once, announced to clients as HTTP/2
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` (flag `--max-concurrent-streams`; default 256,
+    /// 1...100000); a client past it waits for one of its calls to end.
+    public var maxConcurrentStreams = GRPCEndpoint.defaultMaxConcurrentStreams
+
     /// The shared token and TLS files (key `security`; default: no token, plaintext).
     public var security = SecuritySettings()
 
@@ -61,7 +66,7 @@ public struct NodeSettings: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case name, listen, advertise, server, storageRoot, policy, load, delay, maxConcurrentTasks, seed, security
-        case maxPixels, maxFileBytes, metricsListen
+        case maxPixels, maxFileBytes, metricsListen, maxConcurrentStreams
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -82,6 +87,8 @@ public struct NodeSettings: Sendable, Hashable, Codable {
             try container.decodeIfPresent(Int.self, forKey: .maxConcurrentTasks) ?? defaults.maxConcurrentTasks
         self.seed = try container.decodeIfPresent(UInt64.self, forKey: .seed)
         self.security = try container.decodeIfPresent(SecuritySettings.self, forKey: .security) ?? SecuritySettings()
+        self.maxConcurrentStreams =
+            try container.decodeIfPresent(Int.self, forKey: .maxConcurrentStreams) ?? GRPCEndpoint.defaultMaxConcurrentStreams
         self.maxPixels = try container.decodeIfPresent(Int.self, forKey: .maxPixels) ?? defaults.maxPixels
         self.maxFileBytes = try container.decodeIfPresent(Int.self, forKey: .maxFileBytes) ?? defaults.maxFileBytes
         if let policy = try container.decodeIfPresent(String.self, forKey: .policy) {
@@ -198,6 +205,11 @@ public struct NodeSettings: Sendable, Hashable, Codable {
         guard self.storageRoot?.isEmpty == false else {
             throw DistributedImagingError(
                 code: .invalidConfiguration, message: "node.storageRoot (--storage-root): required, not set")
+        }
+        guard GRPCEndpoint.maxConcurrentStreamsRange.contains(self.maxConcurrentStreams) else {
+            throw DistributedImagingError(
+                code: .invalidConfiguration,
+                message: "node.maxConcurrentStreams (--max-concurrent-streams): must be 1...100000, not \(self.maxConcurrentStreams)")
         }
         _ = try self.listenAddress()
         if self.server != nil {

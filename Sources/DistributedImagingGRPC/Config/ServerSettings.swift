@@ -45,6 +45,11 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     /// Images one job may hold (flag `--max-images`; default 100 000).
     public var maxImagesPerJob = ServerConfiguration.defaultMaxImagesPerJob
 
+    /// Calls one client connection may have open at once, announced to clients as HTTP/2
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` (flag `--max-concurrent-streams`; default 256,
+    /// 1...100000); a client past it waits for one of its calls to end.
+    public var maxConcurrentStreams = GRPCEndpoint.defaultMaxConcurrentStreams
+
     /// The shared token and TLS files (key `security`; default: no token, plaintext).
     public var security = SecuritySettings()
 
@@ -72,7 +77,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, storageRoot, maxAttempts, maxConcurrentTasks, seed, heartbeatInterval, taskTimeout, nodes, security
-        case maxImagesPerJob, shutdownGracePeriod, metricsListen
+        case maxImagesPerJob, shutdownGracePeriod, metricsListen, maxConcurrentStreams
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -95,6 +100,8 @@ public struct ServerSettings: Sendable, Hashable, Codable {
             try container.decodeIfPresent(Int.self, forKey: .maxImagesPerJob) ?? ServerConfiguration.defaultMaxImagesPerJob
         self.shutdownGracePeriod = try container.decodeIfPresent(Double.self, forKey: .shutdownGracePeriod) ?? 30
         self.security = try container.decodeIfPresent(SecuritySettings.self, forKey: .security) ?? SecuritySettings()
+        self.maxConcurrentStreams =
+            try container.decodeIfPresent(Int.self, forKey: .maxConcurrentStreams) ?? GRPCEndpoint.defaultMaxConcurrentStreams
     }
 
     /// The placement settings for ``DistributedImaging/ImagingServer``, checked.
@@ -152,6 +159,11 @@ public struct ServerSettings: Sendable, Hashable, Codable {
         guard self.storageRoot?.isEmpty == false else {
             throw DistributedImagingError(
                 code: .invalidConfiguration, message: "server.storageRoot (--storage-root): required, not set")
+        }
+        guard GRPCEndpoint.maxConcurrentStreamsRange.contains(self.maxConcurrentStreams) else {
+            throw DistributedImagingError(
+                code: .invalidConfiguration,
+                message: "server.maxConcurrentStreams (--max-concurrent-streams): must be 1...100000, not \(self.maxConcurrentStreams)")
         }
         guard self.heartbeatInterval.isFinite, (0.05...3600).contains(self.heartbeatInterval) else {
             throw DistributedImagingError(

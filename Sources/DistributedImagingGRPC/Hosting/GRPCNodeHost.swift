@@ -47,6 +47,7 @@ public final class GRPCNodeHost: Sendable {
                 HealthServiceProvider { PeerStatus(role: .node, node: describe(nil)) },
             ],
             security: security,
+            maxConcurrentStreams: settings.maxConcurrentStreams,
             logger: logger,
             onListening: onListening)
         self.endpoint = endpoint

@@ -79,6 +79,7 @@ public final class GRPCServerHost: Sendable {
                 },
             ],
             security: security,
+            maxConcurrentStreams: settings.maxConcurrentStreams,
             logger: logger,
             onListening: onListening)
         self.logger = logger

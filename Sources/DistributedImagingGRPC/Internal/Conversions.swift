@@ -15,14 +15,33 @@ extension Dip_V1_OutputFormat {
 }
 
 extension OutputFormat {
-    init(_ wire: Dip_V1_OutputFormat?) {
+    /// The format a request names; `nil` is PNG. An unknown kind or a quality or level out of
+    /// range is refused (`invalidArgument`, naming the field).
+    init(_ wire: Dip_V1_OutputFormat?) throws(RPCError) {
         guard let wire else {
             self = .png
             return
         }
-        var format = OutputFormat(kind: wire.kind == .jpeg ? .jpeg : .png)
-        if wire.quality != 0 { format.quality = Int(wire.quality) }
-        if wire.hasCompressionLevel { format.compressionLevel = Int(wire.compressionLevel) }
+        let kind: OutputFormat.Kind
+        switch wire.kind {
+        case .unspecified, .png: kind = .png
+        case .jpeg: kind = .jpeg
+        case .UNRECOGNIZED(let value):
+            throw WireRange.refused("output_format.kind must be KIND_PNG (1) or KIND_JPEG (2), not \(value)")
+        }
+        var format = OutputFormat(kind: kind)
+        if wire.quality != 0 {
+            guard (1...100).contains(wire.quality) else {
+                throw WireRange.refused("output_format.quality must be in 1…100 (0 for the default), not \(wire.quality)")
+            }
+            format.quality = Int(wire.quality)
+        }
+        if wire.hasCompressionLevel {
+            guard (0...9).contains(wire.compressionLevel) else {
+                throw WireRange.refused("output_format.compression_level must be in 0…9, not \(wire.compressionLevel)")
+            }
+            format.compressionLevel = Int(wire.compressionLevel)
+        }
         self = format
     }
 }
@@ -43,12 +62,13 @@ extension Dip_V1_JobRequest {
 }
 
 extension JobRequest {
-    init(_ wire: Dip_V1_JobRequest) {
+    /// The request a client sent; an output format out of range is refused (`invalidArgument`).
+    init(_ wire: Dip_V1_JobRequest) throws(RPCError) {
         self.init(
             inputDirectory: wire.inputDirectory,
             outputDirectory: wire.hasOutputDirectory ? wire.outputDirectory : nil,
             pipeline: wire.pipeline.isEmpty ? JobRequest.defaultPipeline : wire.pipeline,
-            outputFormat: OutputFormat(wire.hasOutputFormat ? wire.outputFormat : nil),
+            outputFormat: try OutputFormat(wire.hasOutputFormat ? wire.outputFormat : nil),
             recursive: wire.recursive,
             force: wire.force,
             only: wire.hasOnly ? wire.only.paths : nil
@@ -81,10 +101,10 @@ extension JobReceipt.Task {
             output: wire.hasOutput ? wire.output : nil,
             status: try JobReceipt.Outcome(wire.status),
             node: wire.hasNode ? NodeID(wire.node) : nil,
-            attempts: Int(wire.attempts),
-            rejections: Int(wire.rejections),
+            attempts: try WireRange.count(wire.attempts, "attempts", in: .response),
+            rejections: try WireRange.count(wire.rejections, "rejections", in: .response),
             delayed: wire.delayed,
-            elapsed: wire.elapsedSeconds,
+            elapsed: try WireRange.seconds(wire.elapsedSeconds, "elapsed_seconds", in: .response),
             error: wire.hasError ? wire.error : nil,
             lostAttempts: wire.lostAttempts
         )
@@ -173,7 +193,8 @@ extension JobReceipt {
         for task in wire.tasks { tasks.append(try JobReceipt.Task(task)) }
         self.init(
             jobID: JobID(wire.jobID), status: try JobStatus(wire.status), input: wire.input, output: wire.output,
-            pipeline: wire.pipeline, tasks: tasks, elapsed: wire.elapsedSeconds, message: wire.message)
+            pipeline: wire.pipeline, tasks: tasks,
+            elapsed: try WireRange.seconds(wire.elapsedSeconds, "elapsed_seconds", in: .response), message: wire.message)
     }
 }
 
@@ -216,15 +237,18 @@ extension JobEvent {
     init(_ wire: Dip_V1_JobEvent) throws(RPCError) {
         switch wire.event {
         case .started(let started):
-            self = .started(jobID: JobID(started.jobID), tasks: Int(started.tasks), skipped: Int(started.skipped))
+            self = .started(
+                jobID: JobID(started.jobID), tasks: try WireRange.count(started.tasks, "tasks", in: .response),
+                skipped: try WireRange.count(started.skipped, "skipped", in: .response))
         case .placed(let placed):
             self = .placed(
-                taskIndex: Int(placed.taskIndex), input: placed.input, node: NodeID(placed.node),
-                attempt: Int(placed.attempt))
+                taskIndex: try WireRange.count(placed.taskIndex, "task_index", in: .response), input: placed.input,
+                node: NodeID(placed.node), attempt: try WireRange.count(placed.attempt, "attempt", in: .response))
         case .rejected(let rejected):
             self = .rejected(
-                taskIndex: Int(rejected.taskIndex), input: rejected.input, node: NodeID(rejected.node),
-                attempt: Int(rejected.attempt), reason: rejected.reason)
+                taskIndex: try WireRange.count(rejected.taskIndex, "task_index", in: .response), input: rejected.input,
+                node: NodeID(rejected.node), attempt: try WireRange.count(rejected.attempt, "attempt", in: .response),
+                reason: rejected.reason)
         case .completed(let task):
             self = .completed(try JobReceipt.Task(task))
         case .finished(let receipt):
@@ -251,12 +275,13 @@ extension Dip_V1_TaskRequest {
 }
 
 extension TaskRequest {
-    init(_ wire: Dip_V1_TaskRequest) {
+    /// The task a server sent; values out of range are refused (`invalidArgument`, naming the field).
+    init(_ wire: Dip_V1_TaskRequest) throws(RPCError) {
         self.init(
-            jobID: JobID(wire.jobID), taskIndex: Int(wire.taskIndex), inputPath: wire.inputPath,
-            outputPath: wire.outputPath, pipeline: wire.pipeline,
-            outputFormat: OutputFormat(wire.hasOutputFormat ? wire.outputFormat : nil),
-            attempt: Int(wire.attempt))
+            jobID: JobID(wire.jobID), taskIndex: try WireRange.count(wire.taskIndex, "task_index", in: .request),
+            inputPath: wire.inputPath, outputPath: wire.outputPath, pipeline: wire.pipeline,
+            outputFormat: try OutputFormat(wire.hasOutputFormat ? wire.outputFormat : nil),
+            attempt: try WireRange.count(wire.attempt, "attempt", in: .request))
     }
 }
 
@@ -288,8 +313,10 @@ extension TaskReceipt {
         case .unspecified, .UNRECOGNIZED: throw malformed("task status \(wire.status.rawValue)")
         }
         self.init(
-            jobID: JobID(wire.jobID), taskIndex: Int(wire.taskIndex), attempt: Int(wire.attempt), status: status,
-            node: NodeID(wire.node), elapsed: wire.elapsedSeconds, delayed: wire.delayed,
+            jobID: JobID(wire.jobID), taskIndex: try WireRange.count(wire.taskIndex, "task_index", in: .response),
+            attempt: try WireRange.count(wire.attempt, "attempt", in: .response), status: status,
+            node: NodeID(wire.node), elapsed: try WireRange.seconds(wire.elapsedSeconds, "elapsed_seconds", in: .response),
+            delayed: wire.delayed,
             error: wire.hasError ? wire.error : nil)
     }
 }
@@ -345,6 +372,22 @@ extension NodeAdvertisement {
     }
 }
 
+extension NodeAdvertisement {
+    /// What a node registers with. An unknown policy is refused (`invalidArgument`, naming the
+    /// field); ``NodeRegistry/register(_:)`` checks the rest. The version is kept to a bounded
+    /// excerpt: it is only shown.
+    init(registration wire: Dip_V1_NodeInfo) throws(RPCError) {
+        if case .UNRECOGNIZED(let value) = wire.policy {
+            throw WireRange.refused(
+                "policy must be SCHEDULING_POLICY_MANDATORY (1) or SCHEDULING_POLICY_OPTIONAL (2), not \(value)")
+        }
+        self.init(wire)
+        self.softwareVersion = Echo.excerpt(wire.softwareVersion, limit: 100)
+        self.activity = nil
+        self.suspect = nil
+    }
+}
+
 extension Dip_V1_GetStatusResponse {
     init(_ status: PeerStatus) {
         self.init()
@@ -375,7 +418,7 @@ extension PeerStatus {
             softwareVersion: wire.softwareVersion,
             serving: wire.serving,
             node: wire.hasNode ? NodeAdvertisement(wire.node) : nil,
-            nodes: wire.nodes.map(NodeAdvertisement.init),
+            nodes: wire.nodes.map { NodeAdvertisement($0) },
             jobs: wire.jobs.map { job in
                 ClusterActivity.Job(
                     jobID: JobID(job.jobID), input: job.input, done: Int(job.done), failed: Int(job.failed),
@@ -420,8 +463,15 @@ extension RPCError {
         case .rejected: code = .resourceExhausted
         default: code = .internalError
         }
-        self.init(code: code, message: error.message, metadata: [ErrorMetadata.codeKey: .string(error.code.description)])
+        // The message travels in a header (HTTP/2 header lists are limited to 16 KB): keep it
+        // well under, whatever input it echoes.
+        self.init(
+            code: code, message: Echo.excerpt(error.message, limit: Self.maxMessageScalars),
+            metadata: [ErrorMetadata.codeKey: .string(error.code.description)])
     }
+
+    /// The longest served error message, in Unicode scalars: at most 2.4 KB of UTF-8, 7.2 KB percent-encoded in `grpc-message`.
+    static let maxMessageScalars = 600
 }
 
 extension DistributedImagingError {
@@ -473,4 +523,45 @@ extension DistributedImagingError {
 /// A message that does not follow the contract.
 func malformed(_ what: String) -> RPCError {
     RPCError(code: .internalError, message: "malformed dip.v1 message: unexpected \(what)")
+}
+
+/// Range checks for numbers that arrive over the wire, before any of them is used.
+///
+/// A value out of range in a request fails that call with `invalidArgument` (and the library's
+/// code in the `dip-error-code` trailer); in a response, the call fails as a malformed message.
+/// Either way the message names the field and the value, e.g. "task_index must be ≥ 0, not -1".
+enum WireRange {
+    /// Which way the message travelled.
+    enum Direction {
+        /// A request a peer sent to this process.
+        case request
+        /// A response this process received.
+        case response
+    }
+
+    /// A request refused for the value it carries.
+    static func refused(_ message: String) -> RPCError {
+        RPCError(DistributedImagingError(code: .invalidArgument, message: message))
+    }
+
+    static func failure(_ message: String, in direction: Direction) -> RPCError {
+        switch direction {
+        case .request: return Self.refused(message)
+        case .response: return RPCError(code: .internalError, message: "malformed dip.v1 message: \(message)")
+        }
+    }
+
+    /// A count or index: at least `minimum` (default 0).
+    static func count(_ value: Int32, _ field: String, atLeast minimum: Int32 = 0, in direction: Direction) throws(RPCError) -> Int {
+        guard value >= minimum else { throw Self.failure("\(field) must be ≥ \(minimum), not \(value)", in: direction) }
+        return Int(value)
+    }
+
+    /// A duration in seconds: finite and not negative.
+    static func seconds(_ value: Double, _ field: String, in direction: Direction) throws(RPCError) -> Double {
+        guard value.isFinite, value >= 0 else {
+            throw Self.failure("\(field) must be a finite number of seconds ≥ 0, not \(value)", in: direction)
+        }
+        return value
+    }
 }

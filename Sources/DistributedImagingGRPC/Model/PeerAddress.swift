@@ -34,7 +34,10 @@ public struct PeerAddress: Sendable, Hashable, Codable, CustomStringConvertible 
     public init(parsing text: String, key: String = "address") throws {
         func bad(_ why: String) -> DistributedImagingError {
             DistributedImagingError(
-                code: .invalidConfiguration, message: "\(key): '\(text)' is not a HOST:PORT address: \(why)")
+                code: .invalidConfiguration, message: "\(key): '\(Echo.excerpt(text))' is not a HOST:PORT address: \(why)")
+        }
+        guard text.utf8.count <= Self.maxLength else {
+            throw bad("longer than \(Self.maxLength) bytes")
         }
         let trimmed = String(text.filter { !$0.isWhitespace })
         let host: Substring
@@ -57,6 +60,9 @@ public struct PeerAddress: Sendable, Hashable, Codable, CustomStringConvertible 
         self.host = host.isEmpty ? "0.0.0.0" : String(host)
         self.port = port
     }
+
+    /// The longest address text accepted, in bytes (a DNS name has at most 253).
+    static let maxLength = 300
 
     /// `HOST:PORT`, with brackets around IPv6 hosts.
     public var description: String {

@@ -45,7 +45,10 @@ extension PeerStatus {
         return lines.joined(separator: "\n")
     }
 
+    /// Two decimals, e.g. `0.25`; a value that is not a load (NaN, infinite, negative or
+    /// huge: the table shows what it received, never traps) as Swift prints it.
     private static func decimal(_ value: Double) -> String {
+        guard value.isFinite, value >= 0, value < 1e12 else { return "\(value)" }
         let hundredths = Int((value * 100).rounded())
         let fraction = hundredths % 100
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"

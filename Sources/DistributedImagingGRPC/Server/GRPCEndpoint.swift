@@ -29,16 +29,24 @@ public final class GRPCEndpoint: Service {
     ///   - listen: Where to listen; port 0 picks a free port (read it from ``listeningAddress``).
     ///   - services: The services to serve.
     ///   - security: The shared token every call must carry, and TLS (default none).
+    ///   - maxConcurrentStreams: The calls one client connection may have open at once,
+    ///     announced as HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS` (default
+    ///     ``defaultMaxConcurrentStreams``): a client past it waits for a call to end instead of
+    ///     having its connection closed.
     ///   - logger: Where refused calls are logged (`warning`, without the token).
     ///   - onListening: Called once with the bound address (e.g. to print it).
     public init(
         listen: PeerAddress, services: [any RegistrableRPCService],
-        security: PeerSecurity = .none, logger: Logger? = nil,
+        security: PeerSecurity = .none, maxConcurrentStreams: Int = GRPCEndpoint.defaultMaxConcurrentStreams,
+        logger: Logger? = nil,
         onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in }
     ) {
         self.transport = HTTP2ServerTransport.Posix(
             address: listen.bindAddress, transportSecurity: security.serverTransportSecurity,
             config: .defaults { config in
+                // Unannounced, NIO still enforces 100 and closes the connection of a client that
+                // opens more (GOAWAY PROTOCOL_ERROR); announced, the client queues its calls.
+                config.http2.maxConcurrentStreams = min(max(maxConcurrentStreams, 1), Self.maxConcurrentStreamsRange.upperBound)
                 // Callers (dip-client) ping every 10 s or more to notice a hung peer.
                 config.connection.keepalive.clientBehavior = .init(
                     minPingIntervalWithoutCalls: .seconds(5), allowWithoutCalls: true)
@@ -48,6 +56,13 @@ public final class GRPCEndpoint: Service {
         self.onListening = onListening
         self.listen = listen
     }
+
+    /// The default of `maxConcurrentStreams` (keys `server.maxConcurrentStreams`,
+    /// `node.maxConcurrentStreams`; flag `--max-concurrent-streams`).
+    public static let defaultMaxConcurrentStreams = 256
+
+    /// The values `maxConcurrentStreams` may take.
+    public static let maxConcurrentStreamsRange = 1...100_000
 
     /// The bound address, once ``run()`` has bound it.
     ///

@@ -31,7 +31,7 @@ public struct JobServiceProvider: Dip_V1_JobService.SimpleServiceProtocol {
         context: ServerContext
     ) async throws {
         try WireProtocol.check(request.protocolVersion, by: "dip-server")
-        let job = JobRequest(request.job)
+        let job = try JobRequest(request.job)
         let finishedWritten = Atomic<Bool>(false)
         let receipt: JobReceipt
         do {

@@ -128,6 +128,39 @@ public final class NodeRegistry: Service, Sendable {
         }.sorted { $0.advertisement.name < $1.advertisement.name }
     }
 
+    /// Checks a registration's values; the advertisement as listed and its address.
+    private static func validate(_ node: NodeAdvertisement) throws -> (NodeAdvertisement, PeerAddress) {
+        if let problem = NodeConfiguration.nameProblem(node.name.rawValue) {
+            throw DistributedImagingError(code: .invalidArgument, message: problem)
+        }
+        guard node.load.isFinite, (0...1).contains(node.load) else {
+            throw DistributedImagingError(code: .invalidArgument, message: "load must be in 0…1, not \(node.load)")
+        }
+        guard (0...Self.maxSlots).contains(node.maxConcurrentTasks) else {
+            throw DistributedImagingError(
+                code: .invalidArgument,
+                message: "max_concurrent_tasks must be in 1…\(Self.maxSlots) (0 when not advertised), not \(node.maxConcurrentTasks)")
+        }
+        guard node.activeTasks >= 0 else {
+            throw DistributedImagingError(code: .invalidArgument, message: "active_tasks must be ≥ 0, not \(node.activeTasks)")
+        }
+        let address: PeerAddress
+        do {
+            address = try PeerAddress(parsing: node.address, key: "node '\(node.name)' advertised address")
+        } catch let error as DistributedImagingError {
+            throw DistributedImagingError(code: .invalidArgument, message: error.message)
+        }
+        guard !address.isWildcard, address.port != 0 else {
+            throw DistributedImagingError(
+                code: .invalidArgument,
+                message: "node '\(node.name)' advertised \(address), which cannot be called: pass --advertise HOST:PORT")
+        }
+        var advertisement = node
+        advertisement.source = .registered
+        advertisement.address = "\(address)"
+        return (advertisement, address)
+    }
+
     /// Adds or refreshes a node that registered over the wire, after checking that it answers
     /// its health check at the address it advertised (a node already listed at that address, and
     /// answering, is refreshed without a check).
@@ -135,6 +168,7 @@ public final class NodeRegistry: Service, Sendable {
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `unavailable` naming the
     ///   address when the node does not answer within ``heartbeatInterval``, and as ``register(_:)``.
     public func admit(_ node: NodeAdvertisement) async throws {
+        _ = try Self.validate(node)
         let known = self.state.withLock { state in
             state.entries[node.name].map { "\($0.connection.address)" == node.address && $0.answering } ?? false
         }
@@ -160,20 +194,11 @@ public final class NodeRegistry: Service, Sendable {
     /// node cannot be registered.
     ///
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidArgument` for a bad
-    ///   name or address or the name of a static node, `unavailable` once the registry shut down.
+    ///   name (the rule of configured names) or the name of a static node, a load outside 0…1, a
+    ///   slot count below 0 or above 1 000 000 (0: not advertised), or an address that does not
+    ///   parse or cannot be called; `unavailable` once the registry shut down.
     public func register(_ node: NodeAdvertisement) throws {
-        guard !node.name.rawValue.isEmpty, !node.name.rawValue.contains(where: { $0.isWhitespace || $0 == "/" }) else {
-            throw DistributedImagingError(code: .invalidArgument, message: "node name '\(node.name)' is invalid")
-        }
-        let address = try PeerAddress(parsing: node.address, key: "node '\(node.name)' advertised address")
-        guard !address.isWildcard, address.port != 0 else {
-            throw DistributedImagingError(
-                code: .invalidArgument,
-                message: "node '\(node.name)' advertised \(address), which cannot be called: pass --advertise HOST:PORT")
-        }
-        var advertisement = node
-        advertisement.source = .registered
-        advertisement.address = "\(address)"
+        let (advertisement, address) = try Self.validate(node)
         let (replaced, new): (GRPCNodeConnection?, GRPCNodeConnection?) = try self.state.withLock { state in
             guard !state.closed else {
                 throw DistributedImagingError(code: .unavailable, message: "the server is shutting down")
@@ -205,6 +230,9 @@ public final class NodeRegistry: Service, Sendable {
         }
         replaced?.close()
     }
+
+    /// The most task slots a node may advertise.
+    static let maxSlots = 1_000_000
 
     /// Removes a registered node; static nodes and unknown names are left alone.
     public func deregister(_ name: NodeID) {

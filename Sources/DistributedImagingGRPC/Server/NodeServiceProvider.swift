@@ -19,14 +19,14 @@ public struct NodeServiceProvider: Dip_V1_NodeService.SimpleServiceProtocol {
     public func runTask(
         request: ServerRequest<Dip_V1_RunTaskRequest>, context: ServerContext
     ) async throws -> ServerResponse<Dip_V1_RunTaskResponse> {
-        var task = TaskRequest(request.message.task)
+        var task = try TaskRequest(request.message.task)
         task.runTimeout = try TaskDeadlineMetadata.read(request.metadata)
         return ServerResponse(message: try await self.runTask(request.message, task: task, context: context))
     }
 
     /// Handles `RunTask` without metadata (no task deadline).
     public func runTask(request: Dip_V1_RunTaskRequest, context: ServerContext) async throws -> Dip_V1_RunTaskResponse {
-        try await self.runTask(request, task: TaskRequest(request.task), context: context)
+        try await self.runTask(request, task: try TaskRequest(request.task), context: context)
     }
 
     private func runTask(_ request: Dip_V1_RunTaskRequest, task: TaskRequest, context: ServerContext) async throws -> Dip_V1_RunTaskResponse {

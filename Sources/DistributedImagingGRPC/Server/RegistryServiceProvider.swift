@@ -17,7 +17,7 @@ public struct RegistryServiceProvider: Dip_V1_RegistryService.SimpleServiceProto
     ) async throws -> Dip_V1_RegisterNodeResponse {
         try WireProtocol.check(request.protocolVersion, by: "dip-server")
         do {
-            try await self.registry.admit(NodeAdvertisement(request.node))
+            try await self.registry.admit(try NodeAdvertisement(registration: request.node))
         } catch let error as DistributedImagingError {
             throw RPCError(error)
         }
