@@ -23,9 +23,17 @@ public final class GRPCNodeConnection: NodeConnection {
     /// Where the node listens.
     public let address: PeerAddress
 
+    /// The most `RunTask` calls one connection carries at once (default); more wait their turn
+    /// in the server. It stays below 100, the concurrent-stream limit SwiftNIO HTTP/2 assumes for
+    /// a peer that does not announce one (a `dip-node` announces none), leaving room for health
+    /// checks: calls beyond the peer's limit would wait inside SwiftNIO HTTP/2, and cancelling
+    /// them there (a job cancelled while busy) crashes a debug build (`Docs/Reliability.md`).
+    public static let defaultMaxConcurrentCalls = 64
+
     private let client: GRPCClient<HTTP2ClientTransport.Posix>
     private let options: CallOptions
     private let peer: String
+    private let limiter: CallLimiter
 
     /// Creates a connection; nothing is dialled until the first call.
     ///
@@ -35,10 +43,17 @@ public final class GRPCNodeConnection: NodeConnection {
     ///   - timeout: The longest one `RunTask` call may take (delay and processing included);
     ///     `nil` waits as long as the node works.
     ///   - security: The shared token and TLS settings (default none).
+    ///   - maxConcurrentCalls: The most `RunTask` calls in flight at once on this connection; keep
+    ///     it below the node's HTTP/2 concurrent-stream limit (default
+    ///     ``defaultMaxConcurrentCalls``).
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration` when
     ///   the address cannot be resolved.
-    public init(node: NodeID, address: PeerAddress, timeout: Duration? = nil, security: PeerSecurity = .none) throws {
+    public init(
+        node: NodeID, address: PeerAddress, timeout: Duration? = nil, security: PeerSecurity = .none,
+        maxConcurrentCalls: Int = GRPCNodeConnection.defaultMaxConcurrentCalls
+    ) throws {
         self.node = node
+        self.limiter = CallLimiter(limit: maxConcurrentCalls)
         self.address = address
         self.peer = "dip-node '\(node)' at \(address)"
         self.client = try security.makeClient(to: address, peer: self.peer)
@@ -60,6 +75,9 @@ public final class GRPCNodeConnection: NodeConnection {
 
     /// Asks the node to run `task`.
     ///
+    /// Waits first while ``defaultMaxConcurrentCalls`` (or the configured number of) calls are in
+    /// flight; a cancelled waiter throws `CancellationError`.
+    ///
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `unavailable` when the
     ///   node cannot be reached, `timedOut` past the timeout, `invalidConfiguration` when the node
     ///   speaks another protocol revision.
@@ -69,9 +87,12 @@ public final class GRPCNodeConnection: NodeConnection {
             $0.protocolVersion = WireProtocol.wireValue
             $0.task = Dip_V1_TaskRequest(task)
         }
+        let options = self.options
         do {
-            let response = try await service.runTask(request, options: self.options)
+            let response = try await self.limiter.withPermit { try await service.runTask(request, options: options) }
             return try TaskReceipt(response.receipt)
+        } catch let error as CancellationError {
+            throw error
         } catch {
             throw DistributedImagingError.fromRPC(error, peer: self.peer)
         }
