@@ -21,6 +21,8 @@ struct WireFuzzTests {
         try await withFaultCluster { cluster in
             // A couple of real images, so that some tasks and jobs get past the path checks.
             try CancellationStressTests.makeTinyImages(2, in: cluster.root.appendingPathComponent("in"))
+            // Short crash reports (the processes inherit this), so a crash is over quickly.
+            setenv("SWIFT_BACKTRACE", "enable=yes,interactive=no,threads=crashed,registers=none,images=none,limit=24", 1)
             var server = FuzzTarget(name: "dip-server", process: nil, address: try await cluster.startServer())
             server.process = cluster.server
             let (nodeProcess, nodeAddress) = try await cluster.startStaticNode("fuzz-node", ["--load", "0"])
@@ -40,15 +42,18 @@ struct WireFuzzTests {
                 case .otherError(let error): Issue.record("\(label) ended with a non-RPC error: \(error)")
                 case .hung: Issue.record("\(label) got no status within its deadline")
                 }
-                // A dead process: say which call killed it (with the message), then restart it.
+                // A crashed process: say which call killed it (with the message), then restart it.
+                // A call crashes its own target; the crash report is complete once it exited.
                 for isServer in [true, false] {
                     let victim = isServer ? server : node
-                    guard let process = victim.process, !process.process.isRunning else { continue }
+                    guard let process = victim.process, Self.crashed(process) else { continue }
                     deaths += 1
+                    try? await ManagedProcess.waitUntil(timeout: .seconds(30)) { !process.process.isRunning }
+                    process.stop()
                     Issue.record(
                         """
                         \(label) killed \(victim.name) (exit \(process.process.terminationStatus)); \
-                        message: \(Self.hex(bytes)); stderr: \(process.errors.suffix(1500))
+                        message: \(Self.hex(bytes)); stderr: \(Self.crashReport(process.errors))
                         """)
                     try #require(deaths < 5, "too many crashes: stopping")
                     if isServer {
@@ -125,6 +130,20 @@ struct WireFuzzTests {
         } catch {
             return .otherError("\(error)")
         }
+    }
+
+    static func crashed(_ process: ManagedProcess) -> Bool {
+        guard process.process.isRunning else { return true }
+        let errors = process.errors
+        return errors.contains("Fatal error") || errors.contains("Assertion failed") || errors.contains("Program crashed")
+    }
+
+    /// The fatal error line and the crashed thread's first frames of a backtrace.
+    static func crashReport(_ errors: String) -> String {
+        let lines = errors.split(separator: "\n", omittingEmptySubsequences: false)
+        let fatal = lines.filter { $0.contains("Fatal error") || $0.contains("failed:") || $0.contains("Program crashed") }
+        let frames = lines.drop { !$0.contains("crashed:") }.prefix(24)
+        return (fatal + frames).joined(separator: "\n").prefix(4000) + (fatal.isEmpty ? "\n" + errors.suffix(800) : "")
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
