@@ -24,6 +24,13 @@ public final class GRPCNodeConnection: NodeConnection {
     /// Where the node listens.
     public let address: PeerAddress
 
+    /// The most `RunTask` calls one connection carries at once (default); more wait their turn
+    /// in the server. It stays below 100, the concurrent-stream limit SwiftNIO HTTP/2 assumes for
+    /// a peer that does not announce one (a `dip-node` announces none), leaving room for health
+    /// checks: calls beyond the peer's limit would wait inside SwiftNIO HTTP/2, and cancelling
+    /// them there (a job cancelled while busy) crashes a debug build (`Docs/Reliability.md`).
+    public static let defaultMaxConcurrentCalls = 64
+
     private let client: GRPCClient<HTTP2ClientTransport.Posix>
     private let options: CallOptions
     private let peer: String
@@ -37,6 +44,7 @@ public final class GRPCNodeConnection: NodeConnection {
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter: UInt64 = 0
     }
+    private let limiter: CallLimiter
 
     /// Creates a connection; nothing is dialled until the first call.
     ///
@@ -48,13 +56,18 @@ public final class GRPCNodeConnection: NodeConnection {
     ///     deadline that excludes queue wait travels in the task (``DistributedImaging/TaskRequest/runTimeout``).
     ///   - security: The shared token and TLS settings (default none).
     ///   - slots: The node's slots, when known (see ``slots``).
+    ///   - maxConcurrentCalls: The most `RunTask` calls in flight at once on this connection; keep
+    ///     it below the node's HTTP/2 concurrent-stream limit (default
+    ///     ``defaultMaxConcurrentCalls``).
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration` when
     ///   the address cannot be resolved.
     public init(
-        node: NodeID, address: PeerAddress, timeout: Duration? = nil, security: PeerSecurity = .none, slots: Int? = nil
+        node: NodeID, address: PeerAddress, timeout: Duration? = nil, security: PeerSecurity = .none, slots: Int? = nil,
+        maxConcurrentCalls: Int = GRPCNodeConnection.defaultMaxConcurrentCalls
     ) throws {
         self.node = node
         self.state.withLock { $0.slots = slots.flatMap { $0 > 0 ? $0 : nil } }
+        self.limiter = CallLimiter(limit: maxConcurrentCalls)
         self.address = address
         self.peer = "dip-node '\(node)' at \(address)"
         self.client = try security.makeClient(to: address, peer: self.peer)
@@ -104,6 +117,9 @@ public final class GRPCNodeConnection: NodeConnection {
     /// The task's ``DistributedImaging/TaskRequest/runTimeout`` travels as
     /// `dip-task-timeout-ms` metadata.
     ///
+    /// Waits first while ``defaultMaxConcurrentCalls`` (or the configured number of) calls are in
+    /// flight; a cancelled waiter throws `CancellationError`.
+    ///
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `unavailable` when the
     ///   node cannot be reached or was dropped, `timedOut` past the timeout,
     ///   `invalidConfiguration` when the node speaks another protocol revision.
@@ -121,8 +137,12 @@ public final class GRPCNodeConnection: NodeConnection {
         return try await withThrowingTaskGroup(of: TaskReceipt?.self) { group in
             group.addTask {
                 do {
-                    let response = try await service.runTask(request, metadata: metadata, options: options)
+                    let response = try await self.limiter.withPermit {
+                        try await service.runTask(request, metadata: metadata, options: options)
+                    }
                     return try TaskReceipt(response.receipt)
+                } catch let error as CancellationError {
+                    throw error
                 } catch {
                     throw DistributedImagingError.fromRPC(error, peer: self.peer)
                 }

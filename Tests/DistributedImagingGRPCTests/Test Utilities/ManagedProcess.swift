@@ -80,8 +80,10 @@ final class ManagedProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(5)
         while self.process.isRunning && Date() < deadline { usleep(10_000) }
         if self.process.isRunning {
+            // Bounded: Foundation may not notice a crashed (e.g. backtracing) child at once.
             kill(self.process.processIdentifier, SIGKILL)
-            self.process.waitUntilExit()
+            let killed = Date().addingTimeInterval(5)
+            while self.process.isRunning && Date() < killed { usleep(10_000) }
         }
     }
 }
