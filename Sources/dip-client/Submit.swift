@@ -37,7 +37,8 @@ struct Submit: AsyncParsableCommand {
 
             Receipts and re-runs: the server keeps '<output>/receipt.json' (the --json receipt) up \
             to date while the job runs. Submitting again skips the images that receipt lists as \
-            complete for the same pipeline whose output exists (--force redoes them); \
+            complete for the same pipeline, when the input is unchanged since (size and modification \
+            time) and the output still has the size written (--force redoes them); \
             --only-failed RECEIPT re-runs just the failed tasks of that receipt (its input, output \
             and pipeline; INPUT_DIR is then not needed). Skipped images are listed with the reason.
 
@@ -105,6 +106,9 @@ struct Submit: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Re-run only the failed tasks of this receipt.json.", valueName: "RECEIPT"))
     var onlyFailed: String?
 
+    @Flag(name: .long, help: "With --embedded: nodes flush each output to disk before renaming it into place, and its directory after (slower; survives power loss).")
+    var durableWrites = false
+
     @Flag(name: .long, help: "Print the job receipt as JSON on stdout; human text goes to stderr.")
     var json = false
 
@@ -128,6 +132,9 @@ struct Submit: AsyncParsableCommand {
         }
         if self.embedded && self.config != nil {
             throw ValidationError("--config is read with --server only")
+        }
+        if self.durableWrites && !self.embedded {
+            throw ValidationError("--durable-writes applies to --embedded nodes; with --server it is the nodes' setting (dip-node --durable-writes)")
         }
         if self.json && self.events != nil {
             throw ValidationError("--json and --events exclude each other: the last event line already holds the receipt")
@@ -212,7 +219,8 @@ struct Submit: AsyncParsableCommand {
         let request: JobRequest
         do {
             let loads = try self.load.map(Self.parseLoads) ?? (0..<max(self.nodes, 1)).map { Self.demoLoads[$0 % Self.demoLoads.count] }
-            let nodes = try LocalCluster.nodeConfigurations(count: self.nodes, policy: self.policy, loads: loads, delay: self.delay)
+            var nodes = try LocalCluster.nodeConfigurations(count: self.nodes, policy: self.policy, loads: loads, delay: self.delay)
+            for index in nodes.indices { nodes[index].durableWrites = self.durableWrites }
             let rerun = try self.rerunRequest()
             let input = Self.absolute(rerun.map { $0.root + "/" + $0.request.inputDirectory } ?? self.input ?? "")
             let root = self.storageRoot.map(Self.absolute) ?? rerun?.root ?? URL(fileURLWithPath: input).deletingLastPathComponent().path
@@ -264,6 +272,10 @@ struct Submit: AsyncParsableCommand {
         }
 
         for line in receipt.skippedLines() { say("  \(line)") }
+        // Entries the server could not list (never placed, so no event printed them).
+        for task in receipt.tasks where task.status == .failed && task.attempts == 0 {
+            say("  failed \(task.input): \(task.error ?? "")")
+        }
         let counts = receipt.counts
         say(
             "\(receipt.status): \(counts.succeeded) succeeded, \(counts.failed) failed, \(counts.skipped) skipped; "

@@ -75,6 +75,8 @@ struct DIPNode: AsyncParsableCommand {
 
     @Option(name: .long, help: "Calls one client connection may have open at once (default 256); announced as HTTP/2 MAX_CONCURRENT_STREAMS, so a busier client waits.")
     var maxConcurrentStreams: Int?
+    @Flag(name: .long, help: "Flush each output to disk before renaming it into place, and its directory after (slower; survives power loss).")
+    var durableWrites = false
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
@@ -104,6 +106,7 @@ struct DIPNode: AsyncParsableCommand {
             if let maxPixels = self.maxPixels { settings.maxPixels = maxPixels }
             if let maxFileBytes = self.maxFileBytes { settings.maxFileBytes = maxFileBytes }
             if let streams = self.maxConcurrentStreams { settings.maxConcurrentStreams = streams }
+            if self.durableWrites { settings.durableWrites = true }
             logger = try Console.logger(label: "dip-node", level: self.logLevel)
             let configuration = try settings.nodeConfiguration()
             let storage = try settings.storage()

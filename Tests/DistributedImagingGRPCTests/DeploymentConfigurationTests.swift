@@ -34,7 +34,23 @@ struct DeploymentConfigurationTests {
                 == ["listen", "storageRoot", "maxAttempts", "maxConcurrentTasks", "seed", "heartbeatInterval", "taskTimeout", "nodes", "security", "maxImagesPerJob", "shutdownGracePeriod", "metricsListen", "maxConcurrentStreams"])
         #expect(
             Set(sections["node"]?.keys.map { $0 } ?? [])
-                == ["name", "listen", "advertise", "server", "storageRoot", "policy", "load", "delay", "maxConcurrentTasks", "seed", "security", "maxPixels", "maxFileBytes", "metricsListen", "maxConcurrentStreams"])
+                == ["name", "listen", "advertise", "server", "storageRoot", "policy", "load", "delay", "maxConcurrentTasks", "seed", "security", "maxPixels", "maxFileBytes", "metricsListen", "maxConcurrentStreams", "durableWrites"])
+    }
+
+    @Test("node.durableWrites decodes (default false) and reaches the node's configuration and storage")
+    func durableWrites() throws {
+        let off = try DeploymentConfiguration.decode(Data(#"{"node": {"name": "n"}}"#.utf8))
+        #expect(off.node.durableWrites == false)
+        #expect(try off.node.nodeConfiguration().durableWrites == false)
+        var on = try DeploymentConfiguration.decode(Data(#"{"node": {"name": "n", "durableWrites": true}}"#.utf8))
+        #expect(on.node.durableWrites)
+        #expect(try on.node.nodeConfiguration().durableWrites)
+        on.node.storageRoot = FileManager.default.temporaryDirectory.path
+        #expect(try on.node.storage().durableWrites)
+        let bad = #expect(throws: DistributedImagingError.self) {
+            try DeploymentConfiguration.decode(Data(#"{"node": {"durableWrites": "yes"}}"#.utf8), source: "test.json")
+        }
+        #expect(bad?.message.contains("node.durableWrites") == true, "\(bad?.message ?? "")")
     }
 
     @Test("An empty file takes every default")

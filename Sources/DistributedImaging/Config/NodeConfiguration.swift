@@ -22,6 +22,10 @@ public struct NodeConfiguration: Sendable, Hashable, Codable {
     public var maxConcurrentTasks: Int
     /// Seeds the node's decisions; `nil` draws a seed from the system.
     public var seed: UInt64?
+    /// Whether each output is flushed to disk before it is renamed into place, and its
+    /// directory after (key `durableWrites`; default `false`). See
+    /// ``SharedStorage/durableWrites``.
+    public var durableWrites: Bool
 
     /// The seed's delay: 3 seconds.
     public static let defaultDelay: Double = 3
@@ -35,8 +39,10 @@ public struct NodeConfiguration: Sendable, Hashable, Codable {
         load: Double = 0,
         delay: Double = NodeConfiguration.defaultDelay,
         maxConcurrentTasks: Int = NodeConfiguration.defaultMaxConcurrentTasks,
-        seed: UInt64? = nil
+        seed: UInt64? = nil,
+        durableWrites: Bool = false
     ) {
+        self.durableWrites = durableWrites
         self.name = name
         self.policy = policy
         self.load = load
@@ -98,7 +104,7 @@ public struct NodeConfiguration: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name, policy, load, delay, maxConcurrentTasks, seed
+        case name, policy, load, delay, maxConcurrentTasks, seed, durableWrites
     }
 
     /// Decodes settings; every key but `name` may be omitted and takes its default.
@@ -111,7 +117,8 @@ public struct NodeConfiguration: Sendable, Hashable, Codable {
             delay: try container.decodeIfPresent(Double.self, forKey: .delay) ?? Self.defaultDelay,
             maxConcurrentTasks: try container.decodeIfPresent(Int.self, forKey: .maxConcurrentTasks)
                 ?? Self.defaultMaxConcurrentTasks,
-            seed: try container.decodeIfPresent(UInt64.self, forKey: .seed)
+            seed: try container.decodeIfPresent(UInt64.self, forKey: .seed),
+            durableWrites: try container.decodeIfPresent(Bool.self, forKey: .durableWrites) ?? false
         )
     }
 }

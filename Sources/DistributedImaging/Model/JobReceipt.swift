@@ -52,12 +52,25 @@ public struct JobReceipt: Sendable, Codable, Hashable {
         /// the task deadline — each with its reason, in order. Policy rejections are counted in
         /// ``rejections`` instead.
         public var lostAttempts: [String]
+        /// The input's size in bytes when the task was placed (succeeded and already-complete
+        /// entries); a re-run skips the image only if it is unchanged. `nil`: unknown.
+        public var inputSize: Int64?
+        /// The input's modification time, in nanoseconds since 1970, when the task was placed
+        /// (as ``inputSize``). `nil`: unknown.
+        public var inputModifiedNanoseconds: Int64?
+        /// The output's size in bytes after it was written; a re-run skips the image only if the
+        /// output still has it. `nil`: unknown.
+        public var outputSize: Int64?
 
         public init(
             input: String, output: String?, status: Outcome, node: NodeID? = nil, attempts: Int = 0,
             rejections: Int = 0, delayed: Bool = false, elapsed: Double = 0, error: String? = nil,
-            lostAttempts: [String] = []
+            lostAttempts: [String] = [], inputSize: Int64? = nil, inputModifiedNanoseconds: Int64? = nil,
+            outputSize: Int64? = nil
         ) {
+            self.inputSize = inputSize
+            self.inputModifiedNanoseconds = inputModifiedNanoseconds
+            self.outputSize = outputSize
             self.input = input
             self.output = output
             self.status = status
@@ -72,9 +85,11 @@ public struct JobReceipt: Sendable, Codable, Hashable {
 
         private enum CodingKeys: String, CodingKey {
             case input, output, status, node, attempts, rejections, delayed, elapsed, error, lostAttempts
+            case inputSize, inputModifiedNanoseconds, outputSize
         }
 
-        /// Decodes a task; `lostAttempts` may be absent (receipts written before it existed).
+        /// Decodes a task; `lostAttempts`, `inputSize`, `inputModifiedNanoseconds` and
+        /// `outputSize` may be absent (receipts written before they existed).
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             self.input = try container.decode(String.self, forKey: .input)
@@ -99,6 +114,9 @@ public struct JobReceipt: Sendable, Codable, Hashable {
             }
             self.error = try container.decodeIfPresent(String.self, forKey: .error)
             self.lostAttempts = try container.decodeIfPresent([String].self, forKey: .lostAttempts) ?? []
+            self.inputSize = try container.decodeIfPresent(Int64.self, forKey: .inputSize)
+            self.inputModifiedNanoseconds = try container.decodeIfPresent(Int64.self, forKey: .inputModifiedNanoseconds)
+            self.outputSize = try container.decodeIfPresent(Int64.self, forKey: .outputSize)
         }
 
         /// Encodes every key, absent values as `null`, so that consumers see a fixed shape.
@@ -114,6 +132,9 @@ public struct JobReceipt: Sendable, Codable, Hashable {
             try container.encode(self.elapsed, forKey: .elapsed)
             try container.encode(self.error, forKey: .error)
             try container.encode(self.lostAttempts, forKey: .lostAttempts)
+            try container.encode(self.inputSize, forKey: .inputSize)
+            try container.encode(self.inputModifiedNanoseconds, forKey: .inputModifiedNanoseconds)
+            try container.encode(self.outputSize, forKey: .outputSize)
         }
     }
 

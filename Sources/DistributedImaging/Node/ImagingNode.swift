@@ -62,6 +62,8 @@ public final class ImagingNode: TaskExecutor, Service {
         self.configuration = configuration
         self.node = configuration.nodeID
         self.scheduler = scheduler ?? configuration.makeScheduler()
+        var storage = storage
+        if configuration.durableWrites { storage.durableWrites = true }
         self.storage = storage
         self.registry = registry
         self.codec = codec
@@ -177,7 +179,13 @@ public final class ImagingNode: TaskExecutor, Service {
     /// The work of one task: read, decode, filter, encode, write atomically.
     ///
     /// Runs on a thread-pool thread.
+    /// A task whose output is its own input (after resolving symbolic links, or the same device
+    /// and inode) is refused with `invalidArgument` before anything is read or written.
     static func process(_ task: TaskRequest, pipeline: Pipeline, codec: ImageCodec, storage: SharedStorage) throws {
+        if try storage.isSameFile(task.inputPath, task.outputPath) {
+            throw DistributedImagingError.invalidArgument(
+                "output '\(task.outputPath)' is the input file itself; refusing to overwrite an input")
+        }
         let bytes = try storage.read(task.inputPath)
         let encoded = try ImageProcessor(pipeline: pipeline, codec: codec)
             .encodedOutput(decoding: bytes, name: task.inputPath, format: task.outputFormat)

@@ -87,8 +87,9 @@ public final class ImagingServer: JobSubmitter {
     ///   returns status ``JobStatus/failed``. Cancelling the calling task stops placing tasks and
     ///   returns status ``JobStatus/cancelled``.
     /// - Throws: ``DistributedImagingError`` when the request is refused as a whole: a path
-    ///   outside the storage root (`pathOutsideStorageRoot`), an output directory equal to or
-    ///   inside the input (`invalidArgument`), a bad pipeline (`invalidPipeline`) or format
+    ///   outside the storage root (`pathOutsideStorageRoot`), output and input directories that
+    ///   overlap in either direction after resolving symbolic links, or an input or output file
+    ///   that a symbolic link puts inside the other directory (`invalidArgument`), a bad pipeline (`invalidPipeline`) or format
     ///   (`invalidArgument`), more images than ``ServerConfiguration/maxImagesPerJob``
     ///   (`invalidArgument`), or no nodes (`unavailable`: neither `liveNodes` nor `nodes` has any).
     ///   A ``Placement`` that returns an index outside the nodes it was given is a programming
@@ -123,7 +124,7 @@ public final class ImagingServer: JobSubmitter {
             listing = try self.storage.list(plan.input, recursive: request.recursive)
         } catch let error as DistributedImagingError where error.code == .notFound {
             return await finish(.failed, [], "input directory '\(plan.input)' does not exist")
-        } catch let error as DistributedImagingError where error.code == .invalidArgument {
+        } catch let error as DistributedImagingError where error.code == .invalidArgument || error.code == .io {
             return await finish(.failed, [], error.message)
         }
 
@@ -146,8 +147,16 @@ public final class ImagingServer: JobSubmitter {
                 input: OutputNaming.join(plan.input, name), output: nil, status: .skipped,
                 error: isLink ? "symbolic link to a directory: not followed" : "a directory; submit with recursive to descend")
         }
+        // Not UTF-8, past PATH_MAX, a symlink to a directory, unreadable: listed, never dropped.
+        let unusable = listing.unusable.map { entry in
+            JobReceipt.Task(
+                input: OutputNaming.join(plan.input, entry.path), output: nil, status: entry.failed ? .failed : .skipped,
+                error: entry.reason)
+        }
+        skipped += unusable
         let outputs = OutputNaming.names(for: images, fileExtension: request.outputFormat.fileExtension)
         var pairs = zip(images, outputs).map { (input: OutputNaming.join(plan.input, $0.0), output: OutputNaming.join(plan.output, $0.1)) }
+        try self.checkNoOutputTouchesAnInput(pairs, plan: plan)
         skipped += RerunSelection(request: request, output: plan.output, pipeline: plan.pipeline, storage: self.storage)
             .filter(&pairs)
         let tasks = pairs.enumerated().map { index, paths in
@@ -163,6 +172,11 @@ public final class ImagingServer: JobSubmitter {
         logger.info("job started", metadata: ["input": "\(plan.input)", "tasks": "\(tasks.count)", "skipped": "\(skipped.count)"])
         await onEvent(.started(jobID: jobID, tasks: tasks.count, skipped: skipped.count))
 
+        let unlisted = unusable.filter { $0.status == .failed }.count
+        let unlistedNote = unlisted == 0 ? "" : "; \(unlisted) entries could not be listed"
+        if tasks.isEmpty && unlisted > 0 {
+            return await finish(.failed, skipped, "\(unlisted) entries under '\(plan.input)' could not be listed; 0 tasks run")
+        }
         if tasks.isEmpty && !images.isEmpty {
             return await finish(.succeeded, skipped, "nothing to run: all \(images.count) images skipped (already complete or not selected)")
         }
@@ -181,9 +195,9 @@ public final class ImagingServer: JobSubmitter {
         if counts.cancelled > 0 {
             status = .cancelled
             message = "job cancelled: \(counts.succeeded) of \(tasks.count) tasks succeeded, \(counts.cancelled) not run"
-        } else if counts.failed > 0 {
+        } else if counts.failed > 0 || unlisted > 0 {
             status = .failed
-            message = "\(counts.failed) of \(tasks.count) tasks failed (\(extras)) in \(elapsed) s"
+            message = "\(counts.failed) of \(tasks.count) tasks failed (\(extras)) in \(elapsed) s\(unlistedNote)"
         } else {
             status = .succeeded
             message = "\(tasks.count) of \(tasks.count) tasks succeeded (\(extras)) in \(elapsed) s"
@@ -213,11 +227,40 @@ public final class ImagingServer: JobSubmitter {
             }
             output = try self.storage.relativePath(input + "-out")
         }
-        if input == "." || output == input || output.hasPrefix(input + "/") {
+        // Both are real paths (symlinks resolved), so a prefix test sees every overlap.
+        if Self.overlaps(input, output) {
             throw DistributedImagingError.invalidArgument(
-                "output directory '\(output)' is equal to or inside the input directory '\(input)'; choose another")
+                "output directory '\(output)' and input directory '\(input)' overlap (one is equal to or inside "
+                    + "the other, after resolving symbolic links); choose an output outside the input")
         }
         return Plan(input: input, output: output, pipeline: pipeline)
+    }
+
+    /// Whether two resolved relative paths (`.` for the root) are equal or one is inside the other.
+    static func overlaps(_ a: String, _ b: String) -> Bool {
+        a == "." || b == "." || a == b || a.hasPrefix(b + "/") || b.hasPrefix(a + "/")
+    }
+
+    /// Refuses the job when a symbolic link inside the input or output directory would make an
+    /// output land inside the input directory, or an input live inside the output directory:
+    /// a task would then write over an input.
+    ///
+    /// - Throws: ``DistributedImagingError`` with code `invalidArgument` naming the file.
+    private func checkNoOutputTouchesAnInput(_ pairs: [(input: String, output: String)], plan: Plan) throws {
+        for pair in pairs {
+            let output = try self.storage.relativePath(pair.output)
+            if Self.overlaps(output, plan.input) {
+                throw DistributedImagingError.invalidArgument(
+                    "output '\(pair.output)' resolves to '\(output)', inside the input directory '\(plan.input)' "
+                        + "(a symbolic link); it would overwrite an input")
+            }
+            let input = try self.storage.relativePath(pair.input)
+            if Self.overlaps(input, plan.output) {
+                throw DistributedImagingError.invalidArgument(
+                    "input '\(pair.input)' resolves to '\(input)', inside the output directory '\(plan.output)' "
+                        + "(a symbolic link); the job could overwrite it")
+            }
+        }
     }
 
     // MARK: - Dispatch
@@ -264,11 +307,19 @@ public final class ImagingServer: JobSubmitter {
         var lastReason = ""
         var lastNode: NodeID?
         let start = ContinuousClock.now
+        // Taken before any node reads the input: an edit after this shows on the next re-run.
+        let input = (try? self.storage.status(base.inputPath)) ?? nil
         func entry(_ status: JobReceipt.Outcome, delayed: Bool = false, error: String? = nil) -> JobReceipt.Task {
-            JobReceipt.Task(
+            var task = JobReceipt.Task(
                 input: base.inputPath, output: base.outputPath, status: status, node: lastNode, attempts: tried.count,
                 rejections: rejections, delayed: delayed, elapsed: (ContinuousClock.now - start).seconds, error: error,
                 lostAttempts: lost)
+            if status == .succeeded, let input, let output = (try? self.storage.status(base.outputPath)) ?? nil {
+                task.inputSize = input.size
+                task.inputModifiedNanoseconds = input.modifiedNanoseconds
+                task.outputSize = output.size
+            }
+            return task
         }
         func cancelled() -> JobReceipt.Task { entry(.cancelled, error: "job cancelled before the task ended") }
 

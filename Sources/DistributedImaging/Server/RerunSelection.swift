@@ -3,12 +3,15 @@
 ///
 /// An image is *complete* when the output directory's previous `receipt.json` has the same
 /// canonical pipeline and lists the image with the same output path as succeeded (or as skipped
-/// because it was already complete), and that output file exists. The output path carries the
-/// format's extension, so a change of format re-runs; a change of JPEG quality alone does not
-/// (use ``JobRequest/force``).
+/// because it was already complete), with the input's size and modification time and the
+/// output's size; the input still has that size and modification time (it was not edited
+/// since), and the output exists with that size (it was not truncated, by a crash say). Entries
+/// without those values (receipts written before they were recorded) are not complete. The
+/// output path carries the format's extension, so a change of format re-runs; a change of JPEG
+/// quality alone does not (use ``JobRequest/force``).
 struct RerunSelection {
-    /// The previous receipt's complete entries: input → (output, reason to skip it).
-    private let complete: [String: (output: String, reason: String)]
+    /// The previous receipt's complete entries, by input path, with the reason to skip them.
+    private let complete: [String: (task: JobReceipt.Task, reason: String)]
     private let only: Set<String>?
     private let storage: SharedStorage
 
@@ -24,13 +27,12 @@ struct RerunSelection {
             self.complete = [:]
             return
         }
-        var complete: [String: (output: String, reason: String)] = [:]
-        for task in previous.tasks {
-            guard let path = task.output else { continue }
+        var complete: [String: (task: JobReceipt.Task, reason: String)] = [:]
+        for task in previous.tasks where task.output != nil {
             if task.status == .succeeded {
-                complete[task.input] = (path, "\(Self.completePrefix): output written by job \(previous.jobID) with the same pipeline")
+                complete[task.input] = (task, "\(Self.completePrefix): output written by job \(previous.jobID) with the same pipeline")
             } else if task.status == .skipped, let reason = task.error, reason.hasPrefix(Self.completePrefix) {
-                complete[task.input] = (path, reason)
+                complete[task.input] = (task, reason)
             }
         }
         self.complete = complete
@@ -44,10 +46,12 @@ struct RerunSelection {
     func filter(_ pairs: inout [(input: String, output: String)]) -> [JobReceipt.Task] {
         var skipped: [JobReceipt.Task] = []
         pairs.removeAll { pair in
-            if let previous = self.complete[pair.input], previous.output == pair.output,
-                (try? self.storage.exists(pair.output)) == true
-            {
-                skipped.append(JobReceipt.Task(input: pair.input, output: pair.output, status: .skipped, error: previous.reason))
+            if let previous = self.complete[pair.input], self.isComplete(previous.task, output: pair.output) {
+                skipped.append(
+                    JobReceipt.Task(
+                        input: pair.input, output: pair.output, status: .skipped, error: previous.reason,
+                        inputSize: previous.task.inputSize, inputModifiedNanoseconds: previous.task.inputModifiedNanoseconds,
+                        outputSize: previous.task.outputSize))
                 return true
             }
             if let only = self.only, !only.contains(pair.input) {
@@ -58,5 +62,16 @@ struct RerunSelection {
             return false
         }
         return skipped
+    }
+
+    /// Whether `previous` still describes the files: the same output path, the input unchanged
+    /// (size and modification time) and the output present with the recorded size.
+    private func isComplete(_ previous: JobReceipt.Task, output: String) -> Bool {
+        guard previous.output == output, let inputSize = previous.inputSize,
+            let inputModified = previous.inputModifiedNanoseconds, let outputSize = previous.outputSize,
+            let input = (try? self.storage.status(previous.input)) ?? nil,
+            let written = (try? self.storage.status(output)) ?? nil
+        else { return false }
+        return input.size == inputSize && input.modifiedNanoseconds == inputModified && written.size == outputSize
     }
 }

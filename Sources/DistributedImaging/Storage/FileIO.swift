@@ -77,18 +77,36 @@ extension FileIO {
     /// The pid, a process-wide counter and a random part keep the name unique across threads,
     /// processes and nodes sharing the directory; `O_EXCL` makes a collision an error rather than
     /// a shared file. `SharedStorage` sweeps such names left by writers that died.
-    package static func writeAtomically(_ bytes: [UInt8], toPath path: String) throws {
+    ///
+    /// With `durable`, the file is flushed (`fsync(2)`) before the rename and its directory after
+    /// it, so that the rename survives a crash with the whole file behind it.
+    package static func writeAtomically(_ bytes: [UInt8], toPath path: String, durable: Bool = false) throws {
         let directoryEnd = path.lastIndex(of: "/")
         let directory = directoryEnd.map { String(path[..<$0]) } ?? "."
         let name = directoryEnd.map { String(path[path.index(after: $0)...]) } ?? path
         let temporary = "\(directory.isEmpty ? "" : directory)/.\(name).\(getpid())-\(Self.nextTemporaryID()).tmp"
         do {
-            try Self.writeFile(atPath: temporary, bytes: bytes, exclusive: true)
+            try Self.writeFile(atPath: temporary, bytes: bytes, exclusive: true, sync: durable)
             guard rename(temporary, path) == 0 else { throw Self.error(errno, path: path, doing: "cannot rename into place") }
         } catch {
             unlink(temporary)
             throw error
         }
+        if durable {
+            try Self.syncDirectory(directory.isEmpty ? "/" : directory)
+            Self.durableWrites.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// Durable writes completed by this process (what tests read to see the path was taken).
+    package static let durableWrites = Atomic<Int>(0)
+
+    /// Flushes a directory's entries (a rename in it) to disk.
+    package static func syncDirectory(_ path: String) throws {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw Self.error(errno, path: path, doing: "cannot open directory") }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw Self.error(errno, path: path, doing: "cannot flush directory") }
     }
 
     private static let temporaryCounter = Atomic<UInt64>(0)

@@ -23,7 +23,7 @@ extension SharedStorage {
     private static func sweep(_ absolute: String, depth: Int) -> Int {
         guard depth < 64, let names = try? POSIX.directoryEntries(absolute) else { return 0 }
         var removed = 0
-        for name in names {
+        for name in names.compactMap(\.name) {
             let path = absolute + "/" + name
             switch POSIX.kind(of: path) {
             case .directory:

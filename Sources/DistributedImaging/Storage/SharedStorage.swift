@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The storage every role mounts: one root directory under which all job paths live.
 ///
@@ -23,6 +30,13 @@ public struct SharedStorage: Sendable, Hashable {
     public let resolvedRoot: String
     /// Reads larger than this fail with code `fileTooLarge` (default 512 MiB).
     public var maxFileBytes: Int = 512 * 1024 * 1024
+    /// Whether ``write(_:to:)`` flushes each file to disk (`fsync(2)`) before renaming it into
+    /// place, and its directory after, so that a crash or power loss leaves the old file or the
+    /// whole new one (default `false`: the rename is atomic for readers, not across a crash).
+    public var durableWrites = false
+    /// Absolute real paths that ``list(_:recursive:)`` fails to open as if `opendir(3)` said
+    /// EACCES: tests use it where permissions cannot make a directory unreadable (root).
+    var unlistableDirectories: Set<String> = []
 
     /// Opens the storage rooted at `root`.
     ///
@@ -117,7 +131,36 @@ public struct SharedStorage: Sendable, Hashable {
         try POSIX.makeDirectories(directory)
         // Creating the directories cannot move them outside, but re-check in case of a race.
         _ = try self.resolve(directory)
-        try FileIO.writeAtomically(bytes, toPath: resolved)
+        try FileIO.writeAtomically(bytes, toPath: resolved, durable: self.durableWrites)
+    }
+
+    /// What ``status(_:)`` reports of a file.
+    public struct FileStatus: Sendable, Hashable {
+        /// Size in bytes.
+        public var size: Int64
+        /// Modification time, in nanoseconds since 1970.
+        public var modifiedNanoseconds: Int64
+    }
+
+    /// The size and modification time of `path` (following symbolic links); `nil` when it does
+    /// not exist or cannot be examined.
+    ///
+    /// - Throws: as ``resolve(_:)``.
+    public func status(_ path: String) throws -> FileStatus? {
+        guard let info = POSIX.status(of: try self.resolve(path)) else { return nil }
+        return FileStatus(size: Int64(info.st_size), modifiedNanoseconds: POSIX.modifiedNanoseconds(info))
+    }
+
+    /// Whether `a` and `b` are one file: the same real path, or (both existing) the same device
+    /// and inode — a bind mount or a hard link.
+    ///
+    /// - Throws: as ``resolve(_:)``.
+    public func isSameFile(_ a: String, _ b: String) throws -> Bool {
+        let first = try self.resolve(a)
+        let second = try self.resolve(b)
+        if first == second { return true }
+        guard let one = POSIX.status(of: first), let other = POSIX.status(of: second) else { return false }
+        return one.st_dev == other.st_dev && one.st_ino == other.st_ino
     }
 
     /// Whether `path` names an existing directory (following symlinks inside the root).
@@ -133,10 +176,21 @@ public struct SharedStorage: Sendable, Hashable {
     /// The entries of a directory, relative to it and sorted; with `recursive`, sub-directories
     /// are descended (symbolic links to directories are not, to avoid cycles).
     ///
+    /// Every entry seen lands in exactly one of ``Listing/files``, ``Listing/directories`` and
+    /// ``Listing/unusable``: a name that is not UTF-8, a path longer than `PATH_MAX`, a symbolic
+    /// link to a directory, or a sub-directory that cannot be listed is reported there with why.
+    ///
     /// - Returns: The files (regular files and symlinks to them) and, when not recursive, the
-    ///   sub-directories, each relative to `directory`.
-    /// - Throws: code `notFound` when the directory does not exist.
+    ///   sub-directories, each relative to `directory`; and the entries that cannot be used.
+    /// - Throws: code `notFound` when the directory does not exist, `io` when it cannot be listed.
     public func list(_ directory: String, recursive: Bool) throws -> Listing {
+        let unlistable = self.unlistableDirectories
+        let entries: (String) throws -> [POSIX.DirectoryEntry] = { path in
+            if unlistable.contains(path) {
+                throw DistributedImagingError.io("cannot list '\(path)': Permission denied (injected)")
+            }
+            return try POSIX.directoryEntries(path)
+        }
         let resolved = try self.resolve(directory)
         guard POSIX.kind(of: resolved, followingSymlinks: true) == .directory else {
             if POSIX.kind(of: resolved) == nil {
@@ -145,35 +199,63 @@ public struct SharedStorage: Sendable, Hashable {
             throw DistributedImagingError.invalidArgument("'\(directory)' is not a directory")
         }
         var listing = Listing()
-        try self.collect(resolved, prefix: "", recursive: recursive, into: &listing)
+        try self.collect(resolved, prefix: "", recursive: recursive, entries: entries, into: &listing)
         listing.files.sort()
         listing.directories.sort()
+        listing.unusable.sort { $0.path < $1.path }
         return listing
     }
 
-    private func collect(_ absolute: String, prefix: String, recursive: Bool, into listing: inout Listing) throws {
-        for name in try POSIX.directoryEntries(absolute) {
+    private func collect(
+        _ absolute: String, prefix: String, recursive: Bool, entries: (String) throws -> [POSIX.DirectoryEntry],
+        into listing: inout Listing
+    ) throws {
+        for entry in try entries(absolute) {
+            guard let name = entry.name else {
+                listing.unusable.append(
+                    .init(path: prefix + entry.escapedName, reason: "name is not valid UTF-8 (shown escaped): not processed"))
+                continue
+            }
             let path = absolute + "/" + name
             let relative = prefix + name
+            guard path.utf8.count < POSIX.pathMax else {
+                listing.unusable.append(
+                    .init(
+                        path: relative,
+                        reason: "path is \(path.utf8.count) bytes, longer than PATH_MAX (\(POSIX.pathMax - 1)): not processed"))
+                continue
+            }
             switch POSIX.kind(of: path) {
             case .directory:
-                if recursive {
-                    try self.collect(path, prefix: relative + "/", recursive: true, into: &listing)
-                } else {
+                guard recursive else {
                     listing.directories.append(relative)
+                    continue
+                }
+                do {
+                    try self.collect(path, prefix: relative + "/", recursive: true, entries: entries, into: &listing)
+                } catch let error as DistributedImagingError {
+                    listing.unusable.append(
+                        .init(path: relative, reason: "cannot list this directory: \(Self.reason(error.message))", failed: true))
                 }
             case .symbolicLink:
                 if POSIX.kind(of: path, followingSymlinks: true) == .directory {
-                    listing.directories.append(relative)
+                    listing.unusable.append(.init(path: relative, reason: "symbolic link to a directory: not followed"))
                 } else {
                     listing.files.append(relative)
                 }
             case .regular, .other:
                 listing.files.append(relative)
             case nil:
-                continue
+                if errno == ENOENT { continue }  // removed since it was listed
+                listing.unusable.append(.init(path: relative, reason: "cannot examine: \(POSIX.errorMessage)", failed: true))
             }
         }
+    }
+
+    /// The system's reason at the end of a `cannot list '<path>': <reason>` message.
+    private static func reason(_ message: String) -> String {
+        guard let range = message.range(of: "': ", options: .backwards) else { return message }
+        return String(message[range.upperBound...])
     }
 
     /// What ``list(_:recursive:)`` found.
@@ -182,5 +264,24 @@ public struct SharedStorage: Sendable, Hashable {
         public var files: [String] = []
         /// Directories not descended into, relative to the listed directory.
         public var directories: [String] = []
+        /// Entries that cannot be processed, with why.
+        public var unusable: [Unusable] = []
+    }
+
+    /// An entry ``list(_:recursive:)`` saw but cannot hand on as a file or a directory.
+    public struct Unusable: Sendable, Hashable {
+        /// Relative to the listed directory; bytes that are not UTF-8 written `\xNN`.
+        public var path: String
+        /// Why it is not processed.
+        public var reason: String
+        /// Whether it is an error (a directory that cannot be listed may hold images) rather
+        /// than an entry to skip.
+        public var failed: Bool
+
+        public init(path: String, reason: String, failed: Bool = false) {
+            self.path = path
+            self.reason = reason
+            self.failed = failed
+        }
     }
 }

@@ -39,6 +39,9 @@ public struct NodeSettings: Sendable, Hashable, Codable {
     /// `SETTINGS_MAX_CONCURRENT_STREAMS` (flag `--max-concurrent-streams`; default 256,
     /// 1...100000); a client past it waits for one of its calls to end.
     public var maxConcurrentStreams = GRPCEndpoint.defaultMaxConcurrentStreams
+    /// Flush each output to disk before renaming it into place, and its directory after (key
+    /// `durableWrites`, flag `--durable-writes`; default `false`).
+    public var durableWrites = false
 
     /// The shared token and TLS files (key `security`; default: no token, plaintext).
     public var security = SecuritySettings()
@@ -66,7 +69,7 @@ public struct NodeSettings: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case name, listen, advertise, server, storageRoot, policy, load, delay, maxConcurrentTasks, seed, security
-        case maxPixels, maxFileBytes, metricsListen, maxConcurrentStreams
+        case maxPixels, maxFileBytes, metricsListen, maxConcurrentStreams, durableWrites
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -91,6 +94,7 @@ public struct NodeSettings: Sendable, Hashable, Codable {
             try container.decodeIfPresent(Int.self, forKey: .maxConcurrentStreams) ?? GRPCEndpoint.defaultMaxConcurrentStreams
         self.maxPixels = try container.decodeIfPresent(Int.self, forKey: .maxPixels) ?? defaults.maxPixels
         self.maxFileBytes = try container.decodeIfPresent(Int.self, forKey: .maxFileBytes) ?? defaults.maxFileBytes
+        self.durableWrites = try container.decodeIfPresent(Bool.self, forKey: .durableWrites) ?? defaults.durableWrites
         if let policy = try container.decodeIfPresent(String.self, forKey: .policy) {
             try self.setPolicy(policy, key: "node.policy")
         }
@@ -118,7 +122,7 @@ public struct NodeSettings: Sendable, Hashable, Codable {
         }
         let configuration = NodeConfiguration(
             name: name, policy: self.policy, load: self.load, delay: self.delay,
-            maxConcurrentTasks: self.maxConcurrentTasks, seed: self.seed)
+            maxConcurrentTasks: self.maxConcurrentTasks, seed: self.seed, durableWrites: self.durableWrites)
         try configuration.validate()
         return configuration
     }
@@ -130,6 +134,7 @@ public struct NodeSettings: Sendable, Hashable, Codable {
     public func storage() throws -> SharedStorage {
         var storage = try openStorage(self.storageRoot, key: "node.storageRoot (--storage-root)")
         storage.maxFileBytes = self.maxFileBytes
+        storage.durableWrites = self.durableWrites
         return storage
     }
 

@@ -468,6 +468,39 @@ public nonisolated struct Dip_V1_JobTask: Sendable {
   /// each with its reason, in order. Policy rejections are only counted (rejections).
   public var lostAttempts: [String] = []
 
+  /// The input's size in bytes when the task was placed (succeeded and already-complete
+  /// entries); a re-run skips the image only if the input still has it. Unset: unknown.
+  public var inputSize: Int64 {
+    get {_inputSize ?? 0}
+    set {_inputSize = newValue}
+  }
+  /// Returns true if `inputSize` has been explicitly set.
+  public var hasInputSize: Bool {self._inputSize != nil}
+  /// Clears the value of `inputSize`. Subsequent reads from it will return its default value.
+  public mutating func clearInputSize() {self._inputSize = nil}
+
+  /// The input's modification time, nanoseconds since 1970, when the task was placed (as
+  /// input_size). Unset: unknown.
+  public var inputModifiedNanoseconds: Int64 {
+    get {_inputModifiedNanoseconds ?? 0}
+    set {_inputModifiedNanoseconds = newValue}
+  }
+  /// Returns true if `inputModifiedNanoseconds` has been explicitly set.
+  public var hasInputModifiedNanoseconds: Bool {self._inputModifiedNanoseconds != nil}
+  /// Clears the value of `inputModifiedNanoseconds`. Subsequent reads from it will return its default value.
+  public mutating func clearInputModifiedNanoseconds() {self._inputModifiedNanoseconds = nil}
+
+  /// The output's size in bytes after it was written; a re-run skips the image only if the
+  /// output still has it. Unset: unknown.
+  public var outputSize: Int64 {
+    get {_outputSize ?? 0}
+    set {_outputSize = newValue}
+  }
+  /// Returns true if `outputSize` has been explicitly set.
+  public var hasOutputSize: Bool {self._outputSize != nil}
+  /// Clears the value of `outputSize`. Subsequent reads from it will return its default value.
+  public mutating func clearOutputSize() {self._outputSize = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -475,6 +508,9 @@ public nonisolated struct Dip_V1_JobTask: Sendable {
   fileprivate var _output: String? = nil
   fileprivate var _node: String? = nil
   fileprivate var _error: String? = nil
+  fileprivate var _inputSize: Int64? = nil
+  fileprivate var _inputModifiedNanoseconds: Int64? = nil
+  fileprivate var _outputSize: Int64? = nil
 }
 
 /// Totals over a receipt's tasks.
@@ -1029,7 +1065,7 @@ nonisolated extension Dip_V1_InputList: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Dip_V1_JobTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}input\0\u{1}output\0\u{1}status\0\u{1}node\0\u{1}attempts\0\u{1}rejections\0\u{1}delayed\0\u{3}elapsed_seconds\0\u{1}error\0\u{3}lost_attempts\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}input\0\u{1}output\0\u{1}status\0\u{1}node\0\u{1}attempts\0\u{1}rejections\0\u{1}delayed\0\u{3}elapsed_seconds\0\u{1}error\0\u{3}lost_attempts\0\u{3}input_size\0\u{3}input_modified_nanoseconds\0\u{3}output_size\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1047,6 +1083,9 @@ nonisolated extension Dip_V1_JobTask: SwiftProtobuf.Message, SwiftProtobuf._Mess
       case 8: try { try decoder.decodeSingularDoubleField(value: &self.elapsedSeconds) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self._error) }()
       case 10: try { try decoder.decodeRepeatedStringField(value: &self.lostAttempts) }()
+      case 11: try { try decoder.decodeSingularInt64Field(value: &self._inputSize) }()
+      case 12: try { try decoder.decodeSingularInt64Field(value: &self._inputModifiedNanoseconds) }()
+      case 13: try { try decoder.decodeSingularInt64Field(value: &self._outputSize) }()
       default: break
       }
     }
@@ -1087,6 +1126,15 @@ nonisolated extension Dip_V1_JobTask: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if !self.lostAttempts.isEmpty {
       try visitor.visitRepeatedStringField(value: self.lostAttempts, fieldNumber: 10)
     }
+    try { if let v = self._inputSize {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 11)
+    } }()
+    try { if let v = self._inputModifiedNanoseconds {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 12)
+    } }()
+    try { if let v = self._outputSize {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 13)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1101,6 +1149,9 @@ nonisolated extension Dip_V1_JobTask: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if lhs.elapsedSeconds != rhs.elapsedSeconds {return false}
     if lhs._error != rhs._error {return false}
     if lhs.lostAttempts != rhs.lostAttempts {return false}
+    if lhs._inputSize != rhs._inputSize {return false}
+    if lhs._inputModifiedNanoseconds != rhs._inputModifiedNanoseconds {return false}
+    if lhs._outputSize != rhs._outputSize {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -91,6 +91,9 @@ extension Dip_V1_JobTask {
         self.elapsedSeconds = task.elapsed
         if let error = task.error { self.error = error }
         self.lostAttempts = task.lostAttempts
+        if let size = task.inputSize { self.inputSize = size }
+        if let modified = task.inputModifiedNanoseconds { self.inputModifiedNanoseconds = modified }
+        if let size = task.outputSize { self.outputSize = size }
     }
 }
 
@@ -106,7 +109,10 @@ extension JobReceipt.Task {
             delayed: wire.delayed,
             elapsed: try WireRange.seconds(wire.elapsedSeconds, "elapsed_seconds", in: .response),
             error: wire.hasError ? wire.error : nil,
-            lostAttempts: wire.lostAttempts
+            lostAttempts: wire.lostAttempts,
+            inputSize: wire.hasInputSize ? wire.inputSize : nil,
+            inputModifiedNanoseconds: wire.hasInputModifiedNanoseconds ? wire.inputModifiedNanoseconds : nil,
+            outputSize: wire.hasOutputSize ? wire.outputSize : nil
         )
     }
 }
