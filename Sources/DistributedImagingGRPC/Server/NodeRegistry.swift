@@ -25,6 +25,12 @@ public final class NodeRegistry: Service, Sendable {
     public let expiry: Duration
     /// Health checks missed in a row after which a node is dropped and its calls fail.
     public static let missedChecksBeforeDrop = 3
+    /// How long a registering node has to answer its admission health check: the heartbeat
+    /// interval, but at least 5 s (a new connection on a loaded machine can take seconds) and at
+    /// most 8 s (the node's registration call gives up after 10 s).
+    public var admissionTimeout: Duration {
+        min(max(self.heartbeatInterval, .seconds(5)), .seconds(8))
+    }
 
     private struct Entry {
         var advertisement: NodeAdvertisement
@@ -166,7 +172,7 @@ public final class NodeRegistry: Service, Sendable {
     /// answering, is refreshed without a check).
     ///
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `unavailable` naming the
-    ///   address when the node does not answer within ``heartbeatInterval``, and as ``register(_:)``.
+    ///   address when the node does not answer within ``admissionTimeout``, and as ``register(_:)``.
     public func admit(_ node: NodeAdvertisement) async throws {
         _ = try Self.validate(node)
         let known = self.state.withLock { state in
@@ -175,7 +181,7 @@ public final class NodeRegistry: Service, Sendable {
         if !known {
             let address = try PeerAddress(parsing: node.address, key: "node '\(node.name)' advertised address")
             do {
-                _ = try await HealthClient.status(of: address, timeout: self.heartbeatInterval, security: self.security)
+                _ = try await HealthClient.status(of: address, timeout: self.admissionTimeout, security: self.security)
             } catch let error as DistributedImagingError where !Self.isSilence(error) {
                 // It answered (with an error of its own): it is there.
             } catch {
