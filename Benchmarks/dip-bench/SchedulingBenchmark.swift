@@ -6,14 +6,16 @@
 // SCRATCH_DIR defaults to the temporary directory; on a disk file system the file creation and
 // rename of every output dominate, so use a tmpfs (/dev/shm) to see the CPU cost.
 //
-// Four figures, each the median of --runs jobs of --tasks tasks on an embedded cluster of two
+// Five figures, each the median of --runs jobs of --tasks tasks on an embedded cluster of two
 // nodes (load 0, no delay):
 // - work only: the task's work in a plain loop on one thread (no server, no node), the baseline;
 // - dispatch: nodes answer at once (no file access): listing, naming, placement, events and
 //   receipts — the server's overhead;
 // - task: real nodes: admission, a hop to the NIO thread pool, read + decode + identity +
 //   encode + atomic write of a 4×4 PNG;
-// - task, optional 0.5: the same with Optional nodes at load 0.5 (≈ 2 attempts per task).
+// - task, optional 0.5: the same with Optional nodes at load 0.5 (≈ 2 attempts per task);
+// - task, durable: Mandatory nodes with durableWrites (fsync of each output and its directory):
+//   what `--durable-writes` costs; run it with --dir on a disk, tmpfs ignores fsync.
 //
 // Every job (warm-up included) writes to a fresh output directory, removed after it outside the
 // timing, so no run skips images an earlier one completed. Each row prints its attempts per
@@ -115,9 +117,15 @@ enum SchedulingBenchmark {
             try await server.submit(request)
         } && passed
 
-        for (label, policy, load) in [("task (mandatory, load 0)", SchedulingPolicy.mandatory, 0.0), ("task (optional, load 0.5)", .optional, 0.5)] {
-            let nodes = try LocalCluster.nodeConfigurations(
+        let variants: [(label: String, policy: SchedulingPolicy, load: Double, durable: Bool)] = [
+            ("task (mandatory, load 0)", .mandatory, 0, false),
+            ("task (optional, load 0.5)", .optional, 0.5, false),
+            ("task (mandatory, durable)", .mandatory, 0, true),
+        ]
+        for (label, policy, load, durable) in variants {
+            var nodes = try LocalCluster.nodeConfigurations(
                 count: 2, policy: policy, loads: [load], delay: 0, maxConcurrentTasks: ProcessInfo.processInfo.activeProcessorCount * 2)
+            for index in nodes.indices { nodes[index].durableWrites = durable }
             let cluster = try LocalCluster(storageRoot: root, nodes: nodes, seed: 1, logger: logger)
             let law = policy == .mandatory ? Law.one : Law.optional(load: load)
             passed = try await self.measure(label, tasks: tasks, runs: runs, root: root, law: law) { request in

@@ -247,15 +247,22 @@ public final class ImagingServer: JobSubmitter {
     ///
     /// - Throws: ``DistributedImagingError`` with code `invalidArgument` naming the file.
     private func checkNoOutputTouchesAnInput(_ pairs: [(input: String, output: String)], plan: Plan) throws {
+        // A path that a symbolic link takes out of the storage root is not refused here: its
+        // task fails on its own (the node refuses it), and the rest of the job runs.
+        func relative(_ path: String) throws -> String? {
+            do {
+                return try self.storage.relativePath(path)
+            } catch let error as DistributedImagingError where error.code == .pathOutsideStorageRoot {
+                return nil
+            }
+        }
         for pair in pairs {
-            let output = try self.storage.relativePath(pair.output)
-            if Self.overlaps(output, plan.input) {
+            if let output = try relative(pair.output), Self.overlaps(output, plan.input) {
                 throw DistributedImagingError.invalidArgument(
                     "output '\(pair.output)' resolves to '\(output)', inside the input directory '\(plan.input)' "
                         + "(a symbolic link); it would overwrite an input")
             }
-            let input = try self.storage.relativePath(pair.input)
-            if Self.overlaps(input, plan.output) {
+            if let input = try relative(pair.input), Self.overlaps(input, plan.output) {
                 throw DistributedImagingError.invalidArgument(
                     "input '\(pair.input)' resolves to '\(input)', inside the output directory '\(plan.output)' "
                         + "(a symbolic link); the job could overwrite it")

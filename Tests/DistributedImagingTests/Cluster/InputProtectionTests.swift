@@ -103,6 +103,23 @@ struct InputProtectionTests {
         }
     }
 
+    @Test("A symbolic link to a file outside the storage root fails its own task; the job still runs the others")
+    func fileLinkOutsideRoot() async throws {
+        try await withTemporaryDirectory { outside in
+            try await withTemporaryDirectory { root in
+                try TestImages.writePNGs(count: 2, into: "\(root)/in")
+                try TestImages.write(try TestImages.image(variant: 4), as: .png, to: "\(outside)/secret.png")
+                try FileManager.default.createSymbolicLink(atPath: "\(root)/in/escape.png", withDestinationPath: "\(outside)/secret.png")
+                let cluster = try LocalCluster(storageRoot: root, nodes: Self.nodes, seed: 1)
+                let receipt = try await cluster.submit(JobRequest(inputDirectory: "in", outputDirectory: "out", pipeline: "invert"))
+                #expect(receipt.status == .failed)
+                #expect(receipt.counts.succeeded == 2, "\(receipt.tasks)")
+                let escape = try #require(receipt.tasks.first { $0.input == "in/escape.png" })
+                #expect(escape.status == .failed && escape.error?.contains("outside the storage root") == true, "\(escape)")
+            }
+        }
+    }
+
     @Test("A node refuses a task whose output is its input: same path, a symlink to it, or a hard link")
     func nodeRefusesOwnInput() async throws {
         try await withTemporaryDirectory { root in
