@@ -24,6 +24,14 @@ enum POSIX {
         return String(cString: resolved)
     }
 
+    /// `readlink(2)`: the target of the symbolic link `path`; `nil` with `errno` set when it fails.
+    static func linkTarget(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count >= 0 else { return nil }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// The kind of `path` without following a final symlink; `nil` if it does not exist.
     static func kind(of path: String, followingSymlinks: Bool = false) -> FileKind? {
         var info = stat()

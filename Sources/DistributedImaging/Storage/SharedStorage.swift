@@ -9,8 +9,8 @@ import Darwin
 /// The storage every role mounts: one root directory under which all job paths live.
 ///
 /// Paths in requests and receipts are relative to the root; absolute paths inside the root are
-/// accepted and made relative. Every path is resolved before use — symbolic links included, via
-/// `realpath(3)` of its longest existing prefix — and refused unless it stays under the root, so
+/// accepted and made relative. Every path is resolved before use — symbolic links included, as
+/// `realpath(3)` of its longest existing prefix would — and refused unless it stays under the root, so
 /// neither `..` nor a symlink can reach outside. Writes are atomic: a temporary file with a unique
 /// name in the destination directory, then `rename(2)`, so a reader never sees half an image.
 ///
@@ -28,6 +28,10 @@ public struct SharedStorage: Sendable, Hashable {
     public let root: String
     /// The root's real path (symlinks resolved); every resolved path starts with it.
     public let resolvedRoot: String
+    /// ``resolvedRoot`` split at `/`: where ``resolve(_:)`` starts a relative path.
+    private let rootComponents: [Substring]
+    /// The most symbolic links one resolution follows (Linux's limit).
+    private static let maxSymbolicLinks = 40
     /// Reads larger than this fail with code `fileTooLarge` (default 512 MiB).
     public var maxFileBytes: Int = 512 * 1024 * 1024
     /// Whether ``write(_:to:)`` flushes each file to disk (`fsync(2)`) before renaming it into
@@ -48,6 +52,7 @@ public struct SharedStorage: Sendable, Hashable {
         }
         self.root = root
         self.resolvedRoot = resolved
+        self.rootComponents = resolved.split(separator: "/", omittingEmptySubsequences: true)
     }
 
     /// Resolves `path` to an absolute real path under the root.
@@ -59,28 +64,44 @@ public struct SharedStorage: Sendable, Hashable {
         guard !path.isEmpty, !path.utf8.contains(0) else {
             throw DistributedImagingError.invalidArgument("empty or invalid path '\(path)'")
         }
-        let joined = path.hasPrefix("/") ? path : self.resolvedRoot + "/" + path
-        // Strip components from the end until the rest exists; resolve that with realpath(3).
-        var existing = joined
-        var missing: [Substring] = []
-        var resolvedPrefix = POSIX.realPath(existing)
-        while resolvedPrefix == nil {
-            let parent = POSIX.parent(of: existing)
-            guard parent != existing, let slash = existing.lastIndex(of: "/") else { break }
-            missing.append(existing[existing.index(after: slash)...])
-            existing = parent
-            resolvedPrefix = POSIX.realPath(existing)
-        }
-        guard let prefix = resolvedPrefix else {
-            throw DistributedImagingError.io("cannot resolve '\(path)': \(POSIX.errorMessage)")
-        }
-        // The missing components do not exist, so they hold no links: apply them lexically.
-        var components = prefix.split(separator: "/", omittingEmptySubsequences: true)
-        for component in missing.reversed() {
-            switch component {
-            case "", ".": continue
-            case "..": if !components.isEmpty { components.removeLast() }
-            default: components.append(component)
+        // Walk the path from the root's real path (or from `/` for an absolute path), one
+        // component at a time, as realpath(3) does: an existing component is checked with
+        // lstat(2), and a symbolic link is replaced by its target. A component that does not
+        // exist (or cannot be examined) is kept as written, and so is what follows it, until a
+        // `..` climbs back out of it: from there the walk checks components again, so
+        // `missing/../link` still follows `link`. Unlike realpath(3) on the whole path, the
+        // root's own components are not walked again for every path.
+        var components: [Substring] = path.hasPrefix("/") ? [] : self.rootComponents
+        var pending = Array(path.split(separator: "/", omittingEmptySubsequences: true).reversed())
+        var links = 0
+        var missing = 0  // trailing components of `components` that do not exist
+        while let component = pending.popLast() {
+            if component == "." { continue }
+            if component == ".." {
+                if !components.isEmpty { components.removeLast() }
+                missing = max(missing - 1, 0)
+                continue
+            }
+            if missing > 0 {
+                components.append(component)
+                missing += 1
+                continue
+            }
+            let candidate = "/" + (components + [component]).joined(separator: "/")
+            switch POSIX.kind(of: candidate) {
+            case .symbolicLink:
+                links += 1
+                guard links <= Self.maxSymbolicLinks, let target = POSIX.linkTarget(candidate) else {
+                    let reason = links > Self.maxSymbolicLinks ? "too many levels of symbolic links" : POSIX.errorMessage
+                    throw DistributedImagingError.io("cannot resolve '\(path)': \(reason)")
+                }
+                if target.hasPrefix("/") { components.removeAll() }
+                pending.append(contentsOf: target.split(separator: "/", omittingEmptySubsequences: true).reversed())
+            case nil:
+                components.append(component)
+                missing = 1
+            default:
+                components.append(component)
             }
         }
         let resolved = "/" + components.joined(separator: "/")

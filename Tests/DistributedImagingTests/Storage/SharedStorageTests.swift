@@ -65,6 +65,37 @@ struct SharedStorageTests {
         }
     }
 
+    @Test("Resolution follows links as realpath(3) does, and again after '..' leaves a missing directory")
+    func resolutionAgreesWithRealpath() async throws {
+        try await withTemporaryDirectory { base in
+            let files = FileManager.default
+            let root = "\(base)/root"
+            try files.createDirectory(atPath: "\(root)/a/b", withIntermediateDirectories: true)
+            try files.createDirectory(atPath: "\(base)/outside", withIntermediateDirectories: true)
+            try files.createSymbolicLink(atPath: "\(root)/rel", withDestinationPath: "a/b")  // relative target
+            try files.createSymbolicLink(atPath: "\(root)/a/up", withDestinationPath: "../a")  // '..' in a target
+            try files.createSymbolicLink(atPath: "\(root)/abs", withDestinationPath: "\(root)/a")  // absolute target
+            try files.createSymbolicLink(atPath: "\(root)/out", withDestinationPath: "\(base)/outside")
+            try files.createSymbolicLink(atPath: "\(root)/loop", withDestinationPath: "loop")
+            let storage = try SharedStorage(root: root)
+            let real = storage.resolvedRoot
+            // Existing paths: exactly what realpath(3) says.
+            for path in ["rel", "a/up/b", "abs/b", "rel/../b", "a/./b/"] {
+                #expect(try storage.resolve(path) == POSIX.realPath("\(root)/\(path)"), "\(path)")
+            }
+            // Missing tails are applied lexically after the real prefix.
+            #expect(try storage.resolve("rel/new/x.png") == "\(real)/a/b/new/x.png")
+            #expect(try storage.resolve("abs/new/../b") == "\(real)/a/b")
+            // Leaving a missing directory with '..' checks components again: the link is followed.
+            for path in ["missing/../out/x.png", "a/missing/deeper/../../../out", "out"] {
+                let error = #expect(throws: DistributedImagingError.self, "\(path)") { try storage.resolve(path) }
+                #expect(error?.code == .pathOutsideStorageRoot, "\(path)")
+            }
+            let loop = #expect(throws: DistributedImagingError.self) { try storage.resolve("loop/x") }
+            #expect(loop?.message.contains("too many levels of symbolic links") == true, "\(String(describing: loop))")
+        }
+    }
+
     @Test("Writes are atomic: whole old or whole new content, no temporary files left")
     func atomicWrite() async throws {
         try await withTemporaryDirectory { root in
