@@ -12,8 +12,9 @@ struct Status: AsyncParsableCommand {
             Lists every node the server places tasks on — name, policy, load, health, tasks in \
             flight, done, failed and rejected (this server's placements since it started) — and \
             every running job with its progress. A node is listed while it is configured or its \
-            registration is fresh; HEALTH is 'alive', or 'suspect' while the server skips the node \
-            because its last call failed less than a heartbeat interval ago. With --json, the status as JSON on stdout. \
+            registration is fresh, and while it has tasks in flight; HEALTH is 'alive', or 'suspect' \
+            while the server skips the node: it missed its last health check, its registration \
+            lapsed, or a call to it failed as unreachable less than a heartbeat interval ago. With --json, the status as JSON on stdout. \
             The security flags are submit's: the shared token by --auth-token-file, DIP_AUTH_TOKEN \
             or the config's client.security.authTokenFile; TLS by --tls-trust-roots or \
             client.security.tlsTrustRoots. \

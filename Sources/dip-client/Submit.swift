@@ -179,8 +179,9 @@ struct Submit: AsyncParsableCommand {
             }
             address = try settings.serverAddress()
             security = try self.security.resolve(settings.security, section: "client")
-            guard self.timeout.isFinite, self.timeout > 0 else {
-                throw DistributedImagingError(code: .invalidConfiguration, message: "--timeout must be a positive number of seconds, not \(self.timeout)")
+            guard self.timeout.isFinite, self.timeout > 0, self.timeout <= 86_400 else {
+                throw DistributedImagingError(
+                    code: .invalidConfiguration, message: "--timeout must be 0 < seconds <= 86400, not \(self.timeout)")
             }
             if let rerun = try self.rerunRequest() {
                 request = rerun.request

@@ -8,6 +8,11 @@ struct UsageExitCodeTests {
     @Test("A usage error exits 2", arguments: [
         ("dip-server", ["--no-such-flag"]), ("dip-node", ["--no-such-flag"]), ("dip-client", ["submit", "--no-such-flag", "x"]),
         ("dip-server", ["--heartbeat-interval", "soon"]), ("dip-node", ["--max-concurrent", "many"]),
+        // Numbers a conversion would trap on (Int64 of 1e30 ms): refused, named, not a crash.
+        ("dip-client", ["submit", "--server", "127.0.0.1:1", "--timeout", "1e30", "x"]),
+        ("dip-client", ["submit", "--server", "127.0.0.1:1", "--timeout", "nan", "x"]),
+        ("dip-client", ["apply", "--max-megapixels", "1e300", "in.png", "out.png"]),
+        ("dip-client", ["apply", "--max-megapixels", "-1", "in.png", "out.png"]),
     ])
     func usageError(executable: String, arguments: [String]) async throws {
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("dip-usage-\(UUID().uuidString)")

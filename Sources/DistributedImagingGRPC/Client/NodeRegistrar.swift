@@ -72,7 +72,9 @@ public final class NodeRegistrar: Service {
                     $0.node = node
                 }, options: options)
             let interval = response.heartbeatIntervalSeconds
-            return interval.isFinite && interval >= 0.05 ? .seconds(double: interval) : .seconds(5)
+            // The server's word, untrusted: anything outside the range the server may be
+            // configured with (0.05...3600 s) falls back to the default.
+            return interval.isFinite && (0.05...3600).contains(interval) ? .seconds(double: interval) : .seconds(5)
         } catch {
             throw DistributedImagingError.fromRPC(error, peer: self.peer)
         }
