@@ -154,14 +154,7 @@ public final class ImagingServer: JobSubmitter {
             return receipt
         }
 
-        let preparation: Preparation
-        do {
-            preparation = try await self.threadPool.runIfActive { try self.prepare(request, plan: plan, jobID: jobID) }
-        } catch let error as DistributedImagingError {
-            throw error
-        } catch {
-            throw DistributedImagingError.unavailable("the server cannot list '\(plan.input)': its thread pool is not running (\(error))")
-        }
+        let preparation = try await self.onThreadPool { try self.prepare(request, plan: plan, jobID: jobID) }
         let prepared: Prepared
         switch preparation {
         case .unlistable(let message):
@@ -280,6 +273,15 @@ public final class ImagingServer: JobSubmitter {
         }
         let unlisted = unusable.filter { $0.status == .failed }.count
         return .ready(Prepared(tasks: tasks, skipped: skipped, images: images.count, unlisted: unlisted))
+    }
+
+    /// Runs `body` on the thread pool and returns what it returned, whether or not the calling
+    /// task is cancelled meanwhile (a cancelled job still answers with its receipt). A pool that
+    /// is not running runs it at once on the calling thread.
+    private func onThreadPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            self.threadPool.submit { _ in continuation.resume(with: Result { try body() }) }
+        }
     }
 
     private struct Plan {
