@@ -161,6 +161,7 @@ final class ReceiptRecorder: Sendable {
         await self.takeTurn()
         return await withCheckedContinuation { (continuation: CheckedContinuation<JobReceipt, Never>) in
             self.environment.execute {
+                self.written.withLock { $0 = [] }
                 var sorted = receipt
                 sorted.tasks.sort { $0.input < $1.input }
                 let failure = self.write(sorted)
@@ -269,11 +270,55 @@ final class ReceiptRecorder: Sendable {
 extension JobReceipt {
     /// The receipt's JSON form (pretty-printed, sorted keys, one trailing newline): what
     /// `receipt.json` holds and `dip-client submit --json` prints.
+    ///
+    /// The tasks are encoded a few thousand at a time and spliced in, so the encoder's working
+    /// memory stays small however many tasks the receipt holds; the bytes are those of
+    /// `JSONEncoder` encoding the whole receipt at once.
     public static func encodeJSON(_ receipt: JobReceipt) throws -> [UInt8] {
+        try self.encodeJSON(receipt, tasksPerChunk: 2_000)
+    }
+
+    /// ``encodeJSON(_:)`` with `tasksPerChunk` tasks encoded at a time.
+    static func encodeJSON(_ receipt: JobReceipt, tasksPerChunk: Int) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var bytes = Array(try encoder.encode(receipt))
-        bytes.append(UInt8(ascii: "\n"))
+        let newline = UInt8(ascii: "\n")
+        var head = receipt
+        head.tasks = []
+        var bytes = Array(try encoder.encode(head))
+        // `tasks` sorts last among the keys: the head ends with its empty array.
+        let emptyTasks = Array("\"tasks\" : [\n\n  ]\n}".utf8)
+        guard receipt.tasks.count > tasksPerChunk, tasksPerChunk > 0, bytes.count >= emptyTasks.count,
+            bytes.suffix(emptyTasks.count).elementsEqual(emptyTasks)
+        else {
+            bytes = Array(try encoder.encode(receipt))
+            bytes.append(newline)
+            return bytes
+        }
+        bytes.removeLast(emptyTasks.count)
+        bytes.reserveCapacity(bytes.count + receipt.tasks.count * 450)
+        bytes += Array("\"tasks\" : [\n".utf8)
+        var start = receipt.tasks.startIndex
+        while start < receipt.tasks.endIndex {
+            let end = min(start + tasksPerChunk, receipt.tasks.endIndex)
+            if start > receipt.tasks.startIndex { bytes += [UInt8(ascii: ","), newline] }
+            // `[\n  {…},\n  {…}\n]`: drop the brackets' lines and indent every line that is not
+            // empty two more spaces, as at the receipt's depth.
+            let chunk = try encoder.encode(Array(receipt.tasks[start..<end]))
+            chunk.withUnsafeBytes { raw in
+                var lineStart = true
+                for byte in raw.dropFirst(2).dropLast(2) {
+                    if lineStart && byte != newline {
+                        bytes.append(UInt8(ascii: " "))
+                        bytes.append(UInt8(ascii: " "))
+                    }
+                    bytes.append(byte)
+                    lineStart = byte == newline
+                }
+            }
+            start = end
+        }
+        bytes += Array("\n  ]\n}\n".utf8)
         return bytes
     }
 

@@ -176,6 +176,31 @@ struct ReceiptRecorderTests {
         #expect(harness.writes.last?.receipt == final)
     }
 
+    @Test("Receipts encoded a chunk of tasks at a time are byte for byte what JSONEncoder writes at once")
+    func chunkedEncoding() throws {
+        var tasks = (0..<11).map(Harness.task)
+        tasks[3].lostAttempts = ["attempt 1 on node 'n2': unreachable: \"quoted\" / slash\nnew line", "second"]
+        tasks[4].error = "é ✓ \u{1} tab\t"
+        tasks[5].status = .failed
+        tasks[5].output = nil
+        tasks[6].inputSize = 12
+        tasks[6].inputModifiedNanoseconds = 1_700_000_000_123_456_789
+        tasks[7].elapsed = 0.000_123_4
+        var receipt = JobReceipt(
+            jobID: JobID("job"), status: .failed, input: "in", output: "in-out", pipeline: "grayscale | invert",
+            tasks: tasks, elapsed: 12.5, message: "1 of 11 tasks failed")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let whole = Array(try encoder.encode(receipt)) + [UInt8(ascii: "\n")]
+        for size in [1, 3, 10, 11, 100] {
+            let chunked = try JobReceipt.encodeJSON(receipt, tasksPerChunk: size)
+            #expect(chunked == whole, "\(size) tasks per chunk: \(String(decoding: chunked, as: UTF8.self))")
+        }
+        #expect(try JobReceipt.encodeJSON(receipt) == whole)
+        receipt.tasks = []
+        #expect(try JobReceipt.encodeJSON(receipt, tasksPerChunk: 1) == Array(try encoder.encode(receipt)) + [10])
+    }
+
     @Test("A failed final write is reported in the receipt's message")
     func failedFinalWrite() async throws {
         let recorder = ReceiptRecorder(
