@@ -34,7 +34,8 @@ public final class LocalCluster: JobSubmitter {
     ///   - placement: Which node to try next (default: uniformly at random).
     ///   - registry: The filters pipelines may name.
     ///   - codec: Decoding limits and options for the nodes.
-    ///   - threadPool: Where the nodes decode, filter and encode (default: NIO's shared pool).
+    ///   - threadPool: Where the nodes decode, filter and encode, and the server lists inputs and
+    ///     writes `receipt.json` (default: NIO's shared pool).
     ///   - logger: Where the server and nodes log (default: nowhere).
     /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` naming the bad key,
     ///   or `notFound` when the storage root does not exist.
@@ -71,7 +72,7 @@ public final class LocalCluster: JobSubmitter {
         if let seed { server.seed = SeededRandomNumberGenerator.derive(seed: seed, ["server"]) }
         self.server = try ImagingServer(
             configuration: server, storage: storage, nodes: transport.connections(), placement: placement,
-            registry: registry, logger: logger)
+            registry: registry, threadPool: threadPool, logger: logger)
         self.transport = transport
     }
 

@@ -1,4 +1,5 @@
 import Logging
+import NIOPosix
 import Synchronization
 
 /// The server role: lists a job's directory, makes one task per image, places the tasks on
@@ -10,6 +11,10 @@ import Synchronization
 /// ``ServerConfiguration/maxAttempts`` placements were tried, after which it fails with the last
 /// reason. A node's `failed` answer (a corrupt image, say) is final. The job succeeds iff every
 /// task succeeded.
+///
+/// The server's own file work — listing the input, reading a previous receipt, writing
+/// `receipt.json` — runs on a `NIOThreadPool`, not on Swift's cooperative pool, and its
+/// per-task cost does not grow with the job's size.
 ///
 /// ```swift
 /// let server = try ImagingServer(storage: storage, nodes: transport.connections(), logger: logger)
@@ -29,6 +34,8 @@ public final class ImagingServer: JobSubmitter {
     private let registry: FilterRegistry
     private let seed: UInt64
     private let jobIDs: Mutex<SeededRandomNumberGenerator>
+    private let threadPool: NIOThreadPool
+    private let receiptEnvironment: ReceiptRecorder.Environment
     private let logger: Logger
 
     /// Creates a server.
@@ -43,10 +50,12 @@ public final class ImagingServer: JobSubmitter {
     ///     between the servers of successive jobs so they learn from each other).
     ///   - liveNodes: Where each attempt reads the nodes to place on, so a running job sees nodes
     ///     come and go (e.g. a registry's live nodes); `nil`, or an empty answer, uses `nodes`.
+    ///   - threadPool: Where the server lists inputs and writes `receipt.json` (started by its
+    ///     owner; default: NIO's shared pool).
     ///   - logger: Where the server logs (`info` per job, `debug` per attempt).
     /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` for bad settings or
     ///   two nodes with one name.
-    public init(
+    public convenience init(
         configuration: ServerConfiguration = .defaults,
         storage: SharedStorage,
         nodes: [any NodeConnection],
@@ -54,6 +63,26 @@ public final class ImagingServer: JobSubmitter {
         registry: FilterRegistry = .standard,
         health: NodeHealth = NodeHealth(),
         liveNodes: (@Sendable () -> [any NodeConnection])? = nil,
+        threadPool: NIOThreadPool = .singleton,
+        logger: Logger
+    ) throws {
+        try self.init(
+            configuration: configuration, storage: storage, nodes: nodes, placement: placement, registry: registry,
+            health: health, liveNodes: liveNodes, threadPool: threadPool,
+            receiptEnvironment: .standard(storage: storage, threadPool: threadPool), logger: logger)
+    }
+
+    /// Creates a server whose `receipt.json` writes go through `receiptEnvironment` (tests).
+    init(
+        configuration: ServerConfiguration = .defaults,
+        storage: SharedStorage,
+        nodes: [any NodeConnection],
+        placement: any Placement = RandomPlacement(),
+        registry: FilterRegistry = .standard,
+        health: NodeHealth = NodeHealth(),
+        liveNodes: (@Sendable () -> [any NodeConnection])? = nil,
+        threadPool: NIOThreadPool = .singleton,
+        receiptEnvironment: ReceiptRecorder.Environment,
         logger: Logger
     ) throws {
         try configuration.validate()
@@ -71,6 +100,8 @@ public final class ImagingServer: JobSubmitter {
         self.liveNodes = liveNodes
         self.seed = configuration.seed ?? SystemRandomNumberGenerator().seedValue
         self.jobIDs = Mutex(SeededRandomNumberGenerator(seed: self.seed, deriving: "job-ids"))
+        self.threadPool = threadPool
+        self.receiptEnvironment = receiptEnvironment
         self.logger = logger
     }
 
@@ -110,22 +141,98 @@ public final class ImagingServer: JobSubmitter {
         func finish(_ status: JobStatus, _ tasks: [JobReceipt.Task], _ message: String) async -> JobReceipt {
             var receipt = JobReceipt(
                 jobID: jobID, status: status, input: plan.input, output: plan.output, pipeline: plan.pipeline,
-                tasks: tasks.sorted { $0.input < $1.input }, elapsed: (ContinuousClock.now - start).seconds,
-                message: message)
-            // The receipt's own write failing is part of the answer the client gets.
-            if let recorder { receipt = recorder.finish(receipt) }
+                tasks: tasks, elapsed: (ContinuousClock.now - start).seconds, message: message)
+            if let recorder {
+                // Sorted and written off the cooperative pool, before the finished event is sent;
+                // the write failing is part of the answer the client gets.
+                receipt = await recorder.finish(receipt)
+            } else {
+                receipt.tasks.sort { $0.input < $1.input }
+            }
             logger.info("job finished", metadata: ["status": "\(status)", "message": "\(receipt.message)"])
             await onEvent(.finished(receipt))
             return receipt
         }
 
+        let preparation = try await self.onThreadPool { try self.prepare(request, plan: plan, jobID: jobID) }
+        let prepared: Prepared
+        switch preparation {
+        case .unlistable(let message):
+            return await finish(.failed, [], message)
+        case .ready(let ready):
+            prepared = ready
+        }
+        let (tasks, skipped, images, unlisted) = (prepared.tasks, prepared.skipped, prepared.images, prepared.unlisted)
+        let receipts = ReceiptRecorder(
+            jobID: jobID, input: plan.input, output: plan.output, pipeline: plan.pipeline, skipped: skipped, start: start,
+            environment: self.receiptEnvironment, logger: logger)
+        recorder = receipts
+        let onEvent = receipts.observing(onEvent)
+        logger.info("job started", metadata: ["input": "\(plan.input)", "tasks": "\(tasks.count)", "skipped": "\(skipped.count)"])
+        await onEvent(.started(jobID: jobID, tasks: tasks.count, skipped: skipped.count))
+
+        let unlistedNote = unlisted == 0 ? "" : "; \(unlisted) entries could not be listed"
+        if tasks.isEmpty && unlisted > 0 {
+            return await finish(.failed, skipped, "\(unlisted) entries under '\(plan.input)' could not be listed; 0 tasks run")
+        }
+        if tasks.isEmpty && images > 0 {
+            return await finish(.succeeded, skipped, "nothing to run: all \(images) images skipped (already complete or not selected)")
+        }
+        if tasks.isEmpty {
+            let note = skipped.isEmpty ? "" : " (\(skipped.count) other entries skipped)"
+            return await finish(.succeeded, skipped, "input directory '\(plan.input)' has no images: 0 tasks\(note)")
+        }
+
+        let results = await self.dispatch(tasks, logger: logger, onEvent: onEvent)
+        self.sweepTemporaryFiles(in: plan.output, logger: logger)
+        let counts = JobReceipt.Counts(results)
+        let status: JobStatus
+        let message: String
+        let elapsed = Self.format((ContinuousClock.now - start).seconds)
+        let extras = "\(counts.rejections) rejections, \(counts.delayed) delayed"
+        if counts.cancelled > 0 {
+            status = .cancelled
+            message = "job cancelled: \(counts.succeeded) of \(tasks.count) tasks succeeded, \(counts.cancelled) not run"
+        } else if counts.failed > 0 || unlisted > 0 {
+            status = .failed
+            message = "\(counts.failed) of \(tasks.count) tasks failed (\(extras)) in \(elapsed) s\(unlistedNote)"
+        } else {
+            status = .succeeded
+            message = "\(tasks.count) of \(tasks.count) tasks succeeded (\(extras)) in \(elapsed) s"
+        }
+        return await finish(status, results + skipped, message)
+    }
+
+    // MARK: - Planning
+
+    /// What ``prepare(_:plan:jobID:)`` found.
+    private enum Preparation: Sendable {
+        /// The input cannot be listed: the job fails with this message.
+        case unlistable(String)
+        case ready(Prepared)
+    }
+
+    /// A listed job: the tasks to run and the entries that are not run.
+    private struct Prepared: Sendable {
+        var tasks: [TaskRequest]
+        var skipped: [JobReceipt.Task]
+        /// Images in the input (run or skipped).
+        var images: Int
+        /// Entries that could not be listed (failed, in `skipped`).
+        var unlisted: Int
+    }
+
+    /// Lists the input and makes the job's tasks: file work, run on the thread pool.
+    ///
+    /// - Throws: as ``submit(_:onEvent:)`` for a job refused as a whole.
+    private func prepare(_ request: JobRequest, plan: Plan, jobID: JobID) throws -> Preparation {
         let listing: SharedStorage.Listing
         do {
             listing = try self.storage.list(plan.input, recursive: request.recursive)
         } catch let error as DistributedImagingError where error.code == .notFound {
-            return await finish(.failed, [], "input directory '\(plan.input)' does not exist")
+            return .unlistable("input directory '\(plan.input)' does not exist")
         } catch let error as DistributedImagingError where error.code == .invalidArgument || error.code == .io {
-            return await finish(.failed, [], error.message)
+            return .unlistable(error.message)
         }
 
         let images = listing.files.filter(OutputNaming.isImage)
@@ -164,48 +271,18 @@ public final class ImagingServer: JobSubmitter {
                 jobID: jobID, taskIndex: index, inputPath: paths.input, outputPath: paths.output, pipeline: plan.pipeline,
                 outputFormat: request.outputFormat)
         }
-        let receipts = ReceiptRecorder(
-            storage: self.storage, jobID: jobID, input: plan.input, output: plan.output, pipeline: plan.pipeline,
-            skipped: skipped, start: start, logger: logger)
-        recorder = receipts
-        let onEvent = receipts.observing(onEvent)
-        logger.info("job started", metadata: ["input": "\(plan.input)", "tasks": "\(tasks.count)", "skipped": "\(skipped.count)"])
-        await onEvent(.started(jobID: jobID, tasks: tasks.count, skipped: skipped.count))
-
         let unlisted = unusable.filter { $0.status == .failed }.count
-        let unlistedNote = unlisted == 0 ? "" : "; \(unlisted) entries could not be listed"
-        if tasks.isEmpty && unlisted > 0 {
-            return await finish(.failed, skipped, "\(unlisted) entries under '\(plan.input)' could not be listed; 0 tasks run")
-        }
-        if tasks.isEmpty && !images.isEmpty {
-            return await finish(.succeeded, skipped, "nothing to run: all \(images.count) images skipped (already complete or not selected)")
-        }
-        if tasks.isEmpty {
-            let note = skipped.isEmpty ? "" : " (\(skipped.count) other entries skipped)"
-            return await finish(.succeeded, skipped, "input directory '\(plan.input)' has no images: 0 tasks\(note)")
-        }
-
-        let results = await self.dispatch(tasks, logger: logger, onEvent: onEvent)
-        self.sweepTemporaryFiles(in: plan.output, logger: logger)
-        let counts = JobReceipt.Counts(results)
-        let status: JobStatus
-        let message: String
-        let elapsed = Self.format((ContinuousClock.now - start).seconds)
-        let extras = "\(counts.rejections) rejections, \(counts.delayed) delayed"
-        if counts.cancelled > 0 {
-            status = .cancelled
-            message = "job cancelled: \(counts.succeeded) of \(tasks.count) tasks succeeded, \(counts.cancelled) not run"
-        } else if counts.failed > 0 || unlisted > 0 {
-            status = .failed
-            message = "\(counts.failed) of \(tasks.count) tasks failed (\(extras)) in \(elapsed) s\(unlistedNote)"
-        } else {
-            status = .succeeded
-            message = "\(tasks.count) of \(tasks.count) tasks succeeded (\(extras)) in \(elapsed) s"
-        }
-        return await finish(status, results + skipped, message)
+        return .ready(Prepared(tasks: tasks, skipped: skipped, images: images.count, unlisted: unlisted))
     }
 
-    // MARK: - Planning
+    /// Runs `body` on the thread pool and returns what it returned, whether or not the calling
+    /// task is cancelled meanwhile (a cancelled job still answers with its receipt). A pool that
+    /// is not running runs it at once on the calling thread.
+    private func onThreadPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            self.threadPool.submit { _ in continuation.resume(with: Result { try body() }) }
+        }
+    }
 
     private struct Plan {
         var input: String
