@@ -35,8 +35,9 @@ struct Submit: AsyncParsableCommand {
             object per line on stdout instead (the last one, {"finished": ...}, holds the receipt, \
             so it excludes --json); human lines then go to stderr.
 
-            Receipts and re-runs: the server keeps '<output>/receipt.json' (the --json receipt) up \
-            to date while the job runs. Submitting again skips the images that receipt lists as \
+            Receipts and re-runs: the server writes '<output>/receipt.json' (the --json receipt) \
+            when the job starts, rewrites it as tasks end and writes the final receipt before the \
+            job's end is reported. Submitting again skips the images that receipt lists as \
             complete for the same pipeline, when the input is unchanged since (size and modification \
             time) and the output still has the size written (--force redoes them); \
             --only-failed RECEIPT re-runs just the failed tasks of that receipt (its input, output \

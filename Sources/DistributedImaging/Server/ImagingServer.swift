@@ -246,13 +246,11 @@ public final class ImagingServer: JobSubmitter {
                 input: OutputNaming.join(plan.input, name), output: nil, status: .skipped,
                 error: "not a .png, .jpg or .jpeg file")
         }
-        let inputRoot = try? self.storage.resolve(plan.input)
+        // Real directories only: the listing reports symbolic links to directories as unusable.
         skipped += listing.directories.map { name in
-            // Links are never followed, recursive or not: say so rather than suggest recursive.
-            let isLink = inputRoot.map { POSIX.kind(of: $0 + "/" + name) == .symbolicLink } ?? false
-            return JobReceipt.Task(
+            JobReceipt.Task(
                 input: OutputNaming.join(plan.input, name), output: nil, status: .skipped,
-                error: isLink ? "symbolic link to a directory: not followed" : "a directory; submit with recursive to descend")
+                error: "a directory; submit with recursive to descend")
         }
         // Not UTF-8, past PATH_MAX, a symlink to a directory, unreadable: listed, never dropped.
         let unusable = listing.unusable.map { entry in
