@@ -30,4 +30,17 @@ public enum Console {
     public static func error(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
+
+    /// On the first SIGINT, runs `handler` and exits 130 (the shell's code for Ctrl-C).
+    public static func onInterrupt(_ handler: @escaping @Sendable () -> Void) {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        // The handler holds the source, which keeps it alive for the life of the process.
+        source.setEventHandler {
+            _ = source
+            handler()
+            exit(130)
+        }
+        source.resume()
+    }
 }

@@ -12,7 +12,8 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ error: DistributedImagingError) {
         self.message = error.message
         switch error.code {
-        case .invalidPipeline, .invalidArgument, .invalidConfiguration: self.exitCode = ExitCode(2)
+        case .invalidPipeline, .invalidArgument, .invalidConfiguration, .pathOutsideStorageRoot, .notFound:
+            self.exitCode = ExitCode(2)
         case .unavailable, .timedOut, .unauthenticated: self.exitCode = ExitCode(3)
         default: self.exitCode = ExitCode(1)
         }

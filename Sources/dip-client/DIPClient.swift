@@ -7,9 +7,9 @@ struct DIPClient: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dip-client",
         abstract: "Runs image-processing jobs on a DistributedImaging cluster.",
-        discussion: "Exit codes: 0 success; 1 the job failed; 2 usage or configuration error; 3 cannot reach the cluster.",
+        discussion: "Exit codes: 0 success; 1 the job failed; 2 usage or configuration error; 3 cannot reach the cluster (or wait --timeout passed).",
         version: DistributedImagingVersion.current,
-        subcommands: [Apply.self, Submit.self, Status.self]
+        subcommands: [Apply.self, Submit.self, Wait.self, Jobs.self, Cancel.self, Status.self]
     )
 
     /// Parses and runs, mapping argument-parser's usage errors (its code 64) to our 2.

@@ -74,11 +74,12 @@ final class ProgressReporter: Sendable {
         }
     }
 
-    /// Runs `request` on `submitter`, showing its progress until it ends.
+    /// Follows a job through `body`, showing its progress until it ends.
     ///
     /// - Parameter line: The line to print for an event, if any (failures, say).
     func run(
-        _ request: JobRequest, on submitter: any JobSubmitter, line: @escaping @Sendable (JobEvent) -> String?
+        _ body: @escaping @Sendable (_ onEvent: @escaping @Sendable (JobEvent) async -> Void) async throws -> JobReceipt,
+        line: @escaping @Sendable (JobEvent) -> String?
     ) async throws -> JobReceipt {
         defer { self.finish() }
         return try await withThrowingTaskGroup(of: JobReceipt?.self) { group in
@@ -92,7 +93,7 @@ final class ProgressReporter: Sendable {
                     return nil
                 }
             }
-            let receipt = try await submitter.submit(request) { event in self.record(event, line: line(event)) }
+            let receipt = try await body { event in self.record(event, line: line(event)) }
             group.cancelAll()
             return receipt
         }

@@ -22,32 +22,13 @@ struct Status: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "HOST:PORT of the dip-server.")
-    var server: String?
-
-    @Option(name: .long, help: "A JSON configuration file; its 'client.server' is read. --server overrides it.")
-    var config: String?
+    @OptionGroup var remote: RemoteOptions
 
     @Flag(name: .long, help: "Print the status as JSON on stdout.")
     var json = false
 
-    @OptionGroup(title: "Security")
-    var security: SecurityOptions
-
     func run() async throws {
-        let address: PeerAddress
-        let security: PeerSecurity
-        do {
-            var settings = try self.config.map(DeploymentConfiguration.load(path:))?.client ?? ClientSettings()
-            if let server = self.server { settings.server = server }
-            guard settings.server != nil else {
-                throw DistributedImagingError(code: .invalidConfiguration, message: "no server: pass --server HOST:PORT")
-            }
-            address = try settings.serverAddress()
-            security = try self.security.resolve(settings.security, section: "client")
-        } catch let error as DistributedImagingError {
-            throw CLIError(error).report()
-        }
+        let (address, security) = try self.remote.resolve()
         let status: PeerStatus
         do {
             status = try await HealthClient.status(of: address, security: security)

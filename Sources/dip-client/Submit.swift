@@ -113,6 +113,12 @@ struct Submit: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the job receipt as JSON on stdout; human text goes to stderr.")
     var json = false
 
+    @Flag(name: .long, help: "With --server: print the job's id (with --json: {\"jobID\": ..., \"status\": \"running\"}) and exit 0 once the server stored the job; it runs on (follow it with 'dip-client wait').")
+    var detach = false
+
+    @Option(name: .long, help: "With --embedded: keep the embedded server's jobs in a SQLite store in this directory (outside the storage root; default: in memory).")
+    var stateDir: String?
+
     @Flag(name: .long, help: "Log every placement and rejection on stderr.")
     var verbose = false
 
@@ -136,6 +142,15 @@ struct Submit: AsyncParsableCommand {
         }
         if self.durableWrites && !self.embedded {
             throw ValidationError("--durable-writes applies to --embedded nodes; with --server it is the nodes' setting (dip-node --durable-writes)")
+        }
+        if self.detach && self.server == nil && self.config == nil {
+            throw ValidationError("--detach needs --server: an embedded job ends with this process")
+        }
+        if self.detach && self.events != nil {
+            throw ValidationError("--detach and --events exclude each other: follow the events with 'dip-client wait --events jsonl'")
+        }
+        if self.stateDir != nil && !self.embedded {
+            throw ValidationError("--state-dir applies to --embedded; a dip-server has its own --state-dir")
         }
         if self.json && self.events != nil {
             throw ValidationError("--json and --events exclude each other: the last event line already holds the receipt")
@@ -197,7 +212,7 @@ struct Submit: AsyncParsableCommand {
             Console.error("dip-client: error: \(error.message)")
             throw ExitCode(2)
         }
-        self.say("server: \(address)")
+        if !self.detach { self.say("server: \(address)") }
         try await GRPCJobSubmitter.withSubmitter(
             server: address, security: security, timeout: .milliseconds(Int64(self.timeout * 1000))
         ) { submitter in
@@ -210,6 +225,16 @@ struct Submit: AsyncParsableCommand {
             } catch {
                 // Reachable but without HealthService (another release): the job call says more.
             }
+            if self.detach {
+                let id: JobID
+                do {
+                    id = try await submitter.start(request)
+                } catch let error as DistributedImagingError {
+                    throw CLIError(error).report()
+                }
+                print(self.json ? "{\"jobID\": \"\(id)\", \"status\": \"running\"}" : id.rawValue)
+                return
+            }
             try await self.submit(request, to: submitter)
         }
     }
@@ -219,6 +244,7 @@ struct Submit: AsyncParsableCommand {
         let say = self.say
         let cluster: LocalCluster
         let request: JobRequest
+        var store: SQLiteJobStore?
         do {
             let loads = try self.load.map(Self.parseLoads) ?? (0..<max(self.nodes, 1)).map { Self.demoLoads[$0 % Self.demoLoads.count] }
             var nodes = try LocalCluster.nodeConfigurations(count: self.nodes, policy: self.policy, loads: loads, delay: self.delay)
@@ -228,7 +254,11 @@ struct Submit: AsyncParsableCommand {
             let root = self.storageRoot.map(Self.absolute) ?? rerun?.root ?? URL(fileURLWithPath: input).deletingLastPathComponent().path
             var logger = Logger(label: "dip-client", factory: { StreamLogHandler.standardError(label: $0) })
             logger.logLevel = self.verbose ? .debug : .warning
-            cluster = try LocalCluster(storageRoot: root, nodes: nodes, seed: self.seed, logger: logger)
+            if let stateDir = self.stateDir {
+                store = try await SQLiteJobStore.open(stateDirectory: Self.absolute(stateDir), logger: logger)
+            }
+            cluster = try LocalCluster(
+                storageRoot: root, nodes: nodes, seed: self.seed, store: store ?? InMemoryJobStore(), logger: logger)
             let format = (self.format ?? .png) == .png ? OutputFormat.png : OutputFormat.jpeg(quality: self.quality ?? 95)
             try format.validate()
             if let rerun {
@@ -245,49 +275,24 @@ struct Submit: AsyncParsableCommand {
             let summary = nodes.map { "\($0.name) \($0.load)" }.joined(separator: ", ")
             say("cluster: \(nodes.count) \(self.policy) nodes (\(summary)), delay \(self.delay) s\(self.seed.map { ", seed \($0)" } ?? "")")
         } catch let error as DistributedImagingError {
+            try? await store?.close()
             Console.error("dip-client: error: \(error.message)")
             throw ExitCode(2)
         }
-        try await self.submit(request, to: cluster)
+        do {
+            try await self.submit(request, to: cluster)
+        } catch {
+            try? await store?.close()
+            throw error
+        }
+        try? await store?.close()
     }
 
     /// Runs the job, prints its progress and result, and exits with the job's code.
     func submit(_ request: JobRequest, to submitter: any JobSubmitter) async throws {
-        let say = self.say
-        let quiet = self.quiet
-        let reporter = ProgressReporter(quiet: self.quiet, eventLines: self.events == .jsonl, say: say)
-        let receipt: JobReceipt
-        do {
-            receipt = try await reporter.run(request, on: submitter) { event in
-                switch event {
-                case .completed(let task) where task.status == .failed: return "  \(event)"
-                case .rejected, .completed: return quiet ? nil : "  \(event)"
-                case .started, .placed, .finished: return nil
-                }
-            }
-        } catch let error as DistributedImagingError {
-            if error.code == .pathOutsideStorageRoot || error.code == .notFound {
-                Console.error("dip-client: error: \(error.message)")
-                throw ExitCode(2)
-            }
-            throw CLIError(error).report()
+        try await JobReport(quiet: self.quiet, json: self.json, events: self.events, say: self.say).follow { onEvent in
+            try await submitter.submit(request, onEvent: onEvent)
         }
-
-        for line in receipt.skippedLines() { say("  \(line)") }
-        // Entries the server could not list (never placed, so no event printed them).
-        for task in receipt.tasks where task.status == .failed && task.attempts == 0 {
-            say("  failed \(task.input): \(task.error ?? "")")
-        }
-        let counts = receipt.counts
-        say(
-            "\(receipt.status): \(counts.succeeded) succeeded, \(counts.failed) failed, \(counts.skipped) skipped; "
-                + "\(counts.rejections) rejections, \(counts.delayed) delayed; \(Self.seconds(receipt.elapsed)) s")
-        if receipt.status != .succeeded || counts.total == 0 { say(receipt.message) }
-        if self.json {
-            // The same bytes as <output>/receipt.json (which end in a newline; print adds one).
-            print(String(decoding: try JobReceipt.encodeJSON(receipt).dropLast(), as: UTF8.self))
-        }
-        if receipt.status != .succeeded { throw ExitCode(1) }
     }
 
     static func parseLoads(_ text: String) throws -> [Double] {
@@ -304,7 +309,6 @@ struct Submit: AsyncParsableCommand {
             .standardizedFileURL.path
     }
 
-    static func seconds(_ value: Double) -> String { String(format: "%.3f", value) }
 }
 
 extension SchedulingPolicy: ExpressibleByArgument {}

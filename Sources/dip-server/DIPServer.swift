@@ -17,9 +17,13 @@ struct DIPServer: AsyncParsableCommand {
             Clients call dip.v1.JobService on --listen; nodes either register themselves \
             (dip-node --server) or are listed in the configuration file's server.nodes. Every path \
             a client sends is resolved under --storage-root, which every node mounts too; paths \
-            outside it are refused. SIGINT or SIGTERM stops accepting jobs, lets jobs in flight \
-            finish, then exits. Exit codes: 0 after a clean shutdown, 2 for a usage or \
-            configuration error, 1 otherwise.
+            outside it are refused. Jobs are kept in a SQLite store in --state-dir (local to this \
+            server, locked by it): a job survives a restart and resumes, and ended jobs are kept \
+            for --job-retention. SIGINT or SIGTERM stops accepting jobs, lets jobs in flight \
+            finish for the grace period (those still running then resume on the next start), then \
+            exits. Exit codes: 0 after a clean shutdown, 2 for a usage or configuration error (an \
+            unreadable state database or a state directory another server holds included), 1 \
+            otherwise.
             """,
         version: WireProtocol.versionDescription
     )
@@ -50,8 +54,14 @@ struct DIPServer: AsyncParsableCommand {
     @Option(name: .long, help: "Images one job may hold (default 100000); larger jobs are refused before any task runs.")
     var maxImages: Int?
 
-    @Option(name: .long, help: "Seconds running jobs may continue after SIGTERM/SIGINT before their remaining tasks fail (default 30).")
+    @Option(name: .long, help: "Seconds running jobs may continue after SIGTERM/SIGINT (default 30); jobs still running then stay in the state directory and resume on the next start.")
     var shutdownGracePeriod: Double?
+
+    @Option(name: .long, help: "Where the server keeps its job store and lock, on a local disk, never on the shared storage (default $XDG_STATE_HOME/dip-server or ~/.local/state/dip-server).")
+    var stateDir: String?
+
+    @Option(name: .long, help: "Seconds an ended job stays in the job store before it is pruned (default 604800, 7 days).")
+    var jobRetention: Double?
 
     @Option(name: .long, help: "Calls one client connection may have open at once (default 256); announced as HTTP/2 MAX_CONCURRENT_STREAMS, so a busier client waits.")
     var maxConcurrentStreams: Int?
@@ -65,6 +75,7 @@ struct DIPServer: AsyncParsableCommand {
     func run() async throws {
         let logger: Logger
         let host: GRPCServerHost
+        let store: SQLiteJobStore
         let registry = PrometheusCollectorRegistry()
         var endpoint: MetricsEndpoint?
         do {
@@ -77,10 +88,16 @@ struct DIPServer: AsyncParsableCommand {
             if let maxImages = self.maxImages { settings.maxImagesPerJob = maxImages }
             if let grace = self.shutdownGracePeriod { settings.shutdownGracePeriod = grace }
             if let streams = self.maxConcurrentStreams { settings.maxConcurrentStreams = streams }
+            if let stateDir = self.stateDir { settings.stateDirectory = stateDir }
+            if let retention = self.jobRetention { settings.jobRetention = retention }
             logger = try Console.logger(label: "dip-server", level: self.logLevel)
             let root = settings.storageRoot ?? ""
             let security = try self.security.resolve(settings.security, section: "server")
-            host = try GRPCServerHost(settings: settings, security: security, logger: logger) { address in
+            try settings.validate()
+            let stateDirectory = try settings.resolvedStateDirectory(environment: ProcessInfo.processInfo.environment)
+            store = try await SQLiteJobStore.open(stateDirectory: stateDirectory, logger: logger)
+            host = try GRPCServerHost(settings: settings, security: security, store: store, durable: true, logger: logger) {
+                address in
                 Console.announce("dip-server listening on \(address) (storage root \(root))")
             }
             let jobMetrics = JobMetrics(factory: PrometheusMetricsFactory(registry: registry))
@@ -97,12 +114,16 @@ struct DIPServer: AsyncParsableCommand {
         }
         await host.checkStaticNodes()
         do {
+            // Before listening: every job a previous server left running goes on.
+            try await host.server.resumeJobs()
             try await ServiceGroup(
                 services: (endpoint.map { [$0] } ?? []) + host.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             ).run()
         } catch {
+            try? await store.close()
             Console.fail("dip-server", DistributedImagingError(code: .unavailable, message: "\(error)"))
             throw ExitCode(1)
         }
+        try? await store.close()
     }
 }

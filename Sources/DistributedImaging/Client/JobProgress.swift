@@ -73,6 +73,14 @@ public struct JobProgress: Sendable, Hashable {
         case .finished:
             self.placed.removeAll()
             self.isFinished = true
+        case .snapshot(let record):
+            // Attached to a running job: start from its counts.
+            self.jobID = record.id
+            self.total = record.tasks
+            self.skipped = record.skipped
+            self.succeeded = record.succeeded
+            self.failed = record.failed
+            if self.startTime == nil { self.startTime = time }
         }
     }
 

@@ -34,6 +34,7 @@ public final class LocalCluster: JobSubmitter {
     ///   - placement: Which node to try next (default: uniformly at random).
     ///   - registry: The filters pipelines may name.
     ///   - codec: Decoding limits and options for the nodes.
+    ///   - store: Where the server keeps its jobs (default: in memory).
     ///   - threadPool: Where the nodes decode, filter and encode, and the server lists inputs and
     ///     writes `receipt.json` (default: NIO's shared pool).
     ///   - logger: Where the server and nodes log (default: nowhere).
@@ -47,6 +48,7 @@ public final class LocalCluster: JobSubmitter {
         placement: any Placement = RandomPlacement(),
         registry: FilterRegistry = .standard,
         codec: ImageCodec = .default,
+        store: any JobStore = InMemoryJobStore(),
         threadPool: NIOThreadPool = .singleton,
         logger: Logger = Logger(label: "DistributedImaging", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws {
@@ -71,8 +73,8 @@ public final class LocalCluster: JobSubmitter {
         var server = server
         if let seed { server.seed = SeededRandomNumberGenerator.derive(seed: seed, ["server"]) }
         self.server = try ImagingServer(
-            configuration: server, storage: storage, nodes: transport.connections(), placement: placement,
-            registry: registry, threadPool: threadPool, logger: logger)
+            configuration: server, storage: storage, nodes: try StaticNodeDirectory(transport.connections()),
+            store: store, placement: placement, registry: registry, threadPool: threadPool, logger: logger)
         self.transport = transport
     }
 
@@ -80,6 +82,21 @@ public final class LocalCluster: JobSubmitter {
     public func submit(_ request: JobRequest, onEvent: @escaping @Sendable (JobEvent) async -> Void) async throws -> JobReceipt {
         try await self.server.submit(request, onEvent: onEvent)
     }
+
+    /// Starts `request`; see ``ImagingServer/start(_:)``.
+    public func start(_ request: JobRequest) async throws -> JobID { try await self.server.start(request) }
+
+    /// Follows a job; see ``ImagingServer/watch(_:)``.
+    public func watch(_ id: JobID) async throws -> AsyncThrowingStream<JobEvent, any Error> {
+        try await self.server.watch(id)
+    }
+
+    /// The server's jobs; see ``ImagingServer/jobs()``.
+    public func jobs() async throws -> [JobRecord] { try await self.server.jobs() }
+
+    /// Cancels a job; see ``ImagingServer/cancel(_:)``.
+    @discardableResult
+    public func cancel(_ id: JobID) async throws -> JobRecord { try await self.server.cancel(id) }
 
     /// Node settings for a quick cluster: `count` nodes named `node-1`… with one policy.
     ///

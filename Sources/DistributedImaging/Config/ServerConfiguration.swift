@@ -23,6 +23,18 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
     /// seconds), so it only ends tasks that are stuck.
     public static let defaultTaskTimeout: Duration? = .seconds(600)
 
+    /// How long running jobs may go on once graceful shutdown began (default 30 s). Config key
+    /// `shutdownGracePeriod`, in seconds.
+    public var shutdownGracePeriod: Duration = ServerConfiguration.defaultShutdownGracePeriod
+    /// How long an ended job stays in the server's job store before it is pruned (default 7
+    /// days). Config key `jobRetention`, in seconds.
+    public var jobRetention: Duration = ServerConfiguration.defaultJobRetention
+
+    /// Default ``shutdownGracePeriod``.
+    public static let defaultShutdownGracePeriod: Duration = .seconds(30)
+    /// Default ``jobRetention``: 7 days.
+    public static let defaultJobRetention: Duration = .seconds(7 * 86_400)
+
     /// Default ``maxImagesPerJob``.
     public static let defaultMaxImagesPerJob = 100_000
 
@@ -68,6 +80,14 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
         if let timeout = self.taskTimeout, timeout <= .zero || timeout > .seconds(7 * 86_400) {
             throw DistributedImagingError.invalidConfiguration(
                 "server: taskTimeout must be more than 0 and at most 7 days (or unset for no limit), not \(timeout)")
+        }
+        guard self.shutdownGracePeriod >= .zero && self.shutdownGracePeriod <= .seconds(86_400) else {
+            throw DistributedImagingError.invalidConfiguration(
+                "server: shutdownGracePeriod must be 0...86400 seconds, not \(self.shutdownGracePeriod)")
+        }
+        guard self.jobRetention >= .zero && self.jobRetention <= .seconds(3650 * 86_400) else {
+            throw DistributedImagingError.invalidConfiguration(
+                "server: jobRetention must be 0...315360000 seconds (10 years), not \(self.jobRetention)")
         }
         guard self.maxImagesPerJob >= 1 else {
             throw DistributedImagingError.invalidConfiguration(

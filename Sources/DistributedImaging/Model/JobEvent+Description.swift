@@ -12,6 +12,9 @@ extension JobEvent: CustomStringConvertible {
             return task.description
         case .finished(let receipt):
             return receipt.message
+        case .snapshot(let record):
+            return "job \(record.id) (\(record.state.rawValue)): \(record.succeeded + record.failed)/\(record.tasks) tasks ended, "
+                + "\(record.failed) failed"
         }
     }
 }

@@ -11,7 +11,11 @@
 /// {"event":"rejected","taskIndex":0,"input":"photos/a.jpg","node":"node-1","attempt":1,"reason":"…"}
 /// {"event":"completed","task":{…one JobReceipt.Task…}}
 /// {"event":"finished","receipt":{…the JobReceipt…}}
+/// {"event":"snapshot","job":{…the JobRecord…}}
 /// ```
+///
+/// A watcher that attaches to a running job (``ImagingServer/watch(_:)``) first gets
+/// ``snapshot(_:)``: the job's record with its counts so far.
 ///
 /// Decoding refuses an unknown `"event"` value with `DecodingError.dataCorrupted`.
 public enum JobEvent: Sendable, Codable, Hashable {
@@ -25,16 +29,18 @@ public enum JobEvent: Sendable, Codable, Hashable {
     case completed(JobReceipt.Task)
     /// The job ended; this is the last event.
     case finished(JobReceipt)
+    /// The job as it stands when a watcher attaches: its record and counts so far.
+    case snapshot(JobRecord)
 }
 
 extension JobEvent {
     /// The values of the `"event"` discriminator.
     private enum Kind: String, Codable {
-        case started, placed, rejected, completed, finished
+        case started, placed, rejected, completed, finished, snapshot
     }
 
     private enum CodingKeys: String, CodingKey {
-        case event, jobID, tasks, skipped, taskIndex, input, node, attempt, reason, task, receipt
+        case event, jobID, tasks, skipped, taskIndex, input, node, attempt, reason, task, receipt, job
     }
 
     public init(from decoder: any Decoder) throws {
@@ -43,7 +49,7 @@ extension JobEvent {
         guard let kind = Kind(rawValue: name) else {
             throw DecodingError.dataCorruptedError(
                 forKey: .event, in: container,
-                debugDescription: "unknown event '\(name)' (expected started, placed, rejected, completed or finished)")
+                debugDescription: "unknown event '\(name)' (expected started, placed, rejected, completed, finished or snapshot)")
         }
         switch kind {
         case .started:
@@ -68,6 +74,8 @@ extension JobEvent {
             self = .completed(try container.decode(JobReceipt.Task.self, forKey: .task))
         case .finished:
             self = .finished(try container.decode(JobReceipt.self, forKey: .receipt))
+        case .snapshot:
+            self = .snapshot(try container.decode(JobRecord.self, forKey: .job))
         }
     }
 
@@ -98,6 +106,9 @@ extension JobEvent {
         case .finished(let receipt):
             try container.encode(Kind.finished, forKey: .event)
             try container.encode(receipt, forKey: .receipt)
+        case .snapshot(let record):
+            try container.encode(Kind.snapshot, forKey: .event)
+            try container.encode(record, forKey: .job)
         }
     }
 }

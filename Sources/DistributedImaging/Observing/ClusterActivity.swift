@@ -127,6 +127,8 @@ public final class ClusterActivity: JobObserver {
                 for node in running.placed.values { state.nodes[node, default: NodeActivity()].inFlight -= 1 }
                 state.jobs[key] = nil
                 return
+            case .snapshot:
+                return
             }
             state.jobs[key] = running
         }

@@ -79,6 +79,8 @@ public final class JobMetrics: JobObserver {
                 }
                 if left > 0 { self.inFlight.decrement(by: Double(left)) }
                 self.jobs[receipt.status]?.increment()
+            case .snapshot:
+                return
             }
         }
     }

@@ -1,58 +1,109 @@
+import Foundation
 import Logging
 import NIOPosix
+import ServiceLifecycle
 import Synchronization
 
-/// The server role: lists a job's directory, makes one task per image, places the tasks on
-/// nodes and collects one ``JobReceipt``.
+/// The server role, for the life of the process: takes jobs, lists each job's directory, makes
+/// one task per image, places the tasks on nodes and ends each job with one ``JobReceipt``.
+///
+/// Jobs are records with an id, kept in a ``JobStore``: a client can submit a job and follow it
+/// (``submit(_:onEvent:)``), or start it (``start(_:)``) and come back later to watch
+/// (``watch(_:)``), list (``jobs()``) or cancel (``cancel(_:)``) it. With a durable store,
+/// ``resumeJobs()`` picks up the jobs a previous process left running.
 ///
 /// Tasks are dispatched concurrently, at most ``ServerConfiguration/maxConcurrentTasks`` at a
-/// time. Each attempt asks ``Placement`` for a node; a rejected task, or one whose node cannot be
-/// reached, is placed again — on any node, the same one included — until it is answered or
-/// ``ServerConfiguration/maxAttempts`` placements were tried, after which it fails with the last
-/// reason. A node's `failed` answer (a corrupt image, say) is final. The job succeeds iff every
-/// task succeeded.
+/// time for all jobs together, shared round-robin between the running jobs. Each attempt asks
+/// ``Placement`` for a node among those the ``NodeDirectory`` lists now; a rejected task, or one
+/// whose node cannot be reached, is placed again — on any node, the same one included — until
+/// it is answered or ``ServerConfiguration/maxAttempts`` placements were tried, after which it
+/// fails with the last reason. A node's `failed` answer (a corrupt image, say) is final. The job
+/// succeeds iff every task succeeded.
 ///
 /// The server's own file work — listing the input, reading a previous receipt, writing
-/// `receipt.json` — runs on a `NIOThreadPool`, not on Swift's cooperative pool, and its
-/// per-task cost does not grow with the job's size.
+/// `receipt.json`, the store's writes — runs on a `NIOThreadPool`, not on Swift's cooperative
+/// pool, and its per-task cost does not grow with the job's size.
+///
+/// Run it as a `Service` (``run()``) to drain on graceful shutdown: new jobs are refused, running
+/// ones get ``ServerConfiguration/shutdownGracePeriod`` to end; then those still running stop —
+/// with a durable store they stay `running` in it and resume when a server starts on it again;
+/// otherwise their remaining tasks fail with the reason and each watcher gets the receipt.
 ///
 /// ```swift
 /// let server = try ImagingServer(storage: storage, nodes: transport.connections(), logger: logger)
 /// let receipt = try await server.submit(JobRequest(inputDirectory: "photos", pipeline: "invert"))
 /// ```
-public final class ImagingServer: JobSubmitter {
+public final class ImagingServer: JobSubmitter, Service {
     /// The server's settings.
     public let configuration: ServerConfiguration
     /// The shared storage.
     public let storage: SharedStorage
+    /// Where the nodes come from.
+    public let directory: any NodeDirectory
+    /// Where jobs are kept.
+    public let store: any JobStore
 
-    private let nodes: [any NodeConnection]
-    private let nodeIDs: [NodeID]
-    private let placement: any Placement
-    private let health: NodeHealth
-    private let liveNodes: (@Sendable () -> [any NodeConnection])?
-    private let registry: FilterRegistry
-    private let seed: UInt64
-    private let jobIDs: Mutex<SeededRandomNumberGenerator>
-    private let threadPool: NIOThreadPool
-    private let receiptEnvironment: ReceiptRecorder.Environment
-    private let logger: Logger
+    let placement: any Placement
+    let health: NodeHealth
+    let registry: FilterRegistry
+    let seed: UInt64
+    let threadPool: NIOThreadPool
+    let receiptEnvironment: ReceiptRecorder.Environment
+    let observers: JobObservers
+    let logger: Logger
+    let share: FairShare
+    let occupancy = NodeOccupancy()
+    let writer: JobStoreWriter
+    /// Whether the store outlives the process: decides what a shutdown does to running jobs.
+    let durable: Bool
+
+    private struct State {
+        var jobIDs: SeededRandomNumberGenerator
+        var running: [JobID: RunningJob] = [:]
+        var draining = false
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state: Mutex<State>
 
     /// Creates a server.
     ///
     /// - Parameters:
-    ///   - configuration: Attempts, dispatch bound and seed; validated here.
+    ///   - configuration: Attempts, dispatch bound, seed, grace period; validated here.
     ///   - storage: The shared storage; request paths are relative to its root.
-    ///   - nodes: The nodes tasks are placed on.
+    ///   - nodes: Where each placement reads the nodes to place on.
+    ///   - store: Where jobs are kept (default: in memory, gone with the process).
+    ///   - durable: Whether `store` outlives the process (jobs still running at shutdown then
+    ///     stay running in it, to resume); default `false`.
     ///   - placement: Which node to try next (default: uniformly at random, as in the seed).
     ///   - registry: The filters a request's pipeline may name (checked before any task runs).
-    ///   - health: Which nodes stopped answering; placement skips them for a while (share one
-    ///     between the servers of successive jobs so they learn from each other).
-    ///   - liveNodes: Where each attempt reads the nodes to place on, so a running job sees nodes
-    ///     come and go (e.g. a registry's live nodes); `nil`, or an empty answer, uses `nodes`.
+    ///   - health: Which nodes stopped answering; placement skips them for a while.
+    ///   - observers: Shown every job's events (cluster status, metrics).
     ///   - threadPool: Where the server lists inputs and writes `receipt.json` (started by its
     ///     owner; default: NIO's shared pool).
     ///   - logger: Where the server logs (`info` per job, `debug` per attempt).
+    /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` for bad settings.
+    public convenience init(
+        configuration: ServerConfiguration = .defaults,
+        storage: SharedStorage,
+        nodes: any NodeDirectory,
+        store: any JobStore = InMemoryJobStore(),
+        durable: Bool = false,
+        placement: any Placement = RandomPlacement(),
+        registry: FilterRegistry = .standard,
+        health: NodeHealth = NodeHealth(),
+        observers: JobObservers = JobObservers(),
+        threadPool: NIOThreadPool = .singleton,
+        logger: Logger
+    ) throws {
+        try self.init(
+            configuration: configuration, storage: storage, nodes: nodes, store: store, durable: durable,
+            placement: placement, registry: registry, health: health, observers: observers, threadPool: threadPool,
+            receiptEnvironment: .standard(storage: storage, threadPool: threadPool), logger: logger)
+    }
+
+    /// Creates a server over a fixed list of nodes.
+    ///
     /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` for bad settings or
     ///   two nodes with one name.
     public convenience init(
@@ -62,456 +113,318 @@ public final class ImagingServer: JobSubmitter {
         placement: any Placement = RandomPlacement(),
         registry: FilterRegistry = .standard,
         health: NodeHealth = NodeHealth(),
-        liveNodes: (@Sendable () -> [any NodeConnection])? = nil,
         threadPool: NIOThreadPool = .singleton,
         logger: Logger
     ) throws {
         try self.init(
-            configuration: configuration, storage: storage, nodes: nodes, placement: placement, registry: registry,
-            health: health, liveNodes: liveNodes, threadPool: threadPool,
-            receiptEnvironment: .standard(storage: storage, threadPool: threadPool), logger: logger)
+            configuration: configuration, storage: storage, nodes: try StaticNodeDirectory(nodes), placement: placement,
+            registry: registry, health: health, threadPool: threadPool, logger: logger)
     }
 
     /// Creates a server whose `receipt.json` writes go through `receiptEnvironment` (tests).
     init(
         configuration: ServerConfiguration = .defaults,
         storage: SharedStorage,
-        nodes: [any NodeConnection],
+        nodes: any NodeDirectory,
+        store: any JobStore = InMemoryJobStore(),
+        durable: Bool = false,
         placement: any Placement = RandomPlacement(),
         registry: FilterRegistry = .standard,
         health: NodeHealth = NodeHealth(),
-        liveNodes: (@Sendable () -> [any NodeConnection])? = nil,
+        observers: JobObservers = JobObservers(),
         threadPool: NIOThreadPool = .singleton,
         receiptEnvironment: ReceiptRecorder.Environment,
         logger: Logger
     ) throws {
         try configuration.validate()
-        let ids = nodes.map(\.node)
-        if let duplicate = ids.first(where: { id in ids.filter { $0 == id }.count > 1 }) {
-            throw DistributedImagingError.invalidConfiguration("two nodes are named '\(duplicate)'")
-        }
         self.configuration = configuration
         self.storage = storage
-        self.nodes = nodes
-        self.nodeIDs = ids
+        self.directory = nodes
+        self.store = store
+        self.durable = durable
         self.placement = placement
         self.registry = registry
         self.health = health
-        self.liveNodes = liveNodes
+        self.observers = observers
         self.seed = configuration.seed ?? SystemRandomNumberGenerator().seedValue
-        self.jobIDs = Mutex(SeededRandomNumberGenerator(seed: self.seed, deriving: "job-ids"))
+        self.state = Mutex(State(jobIDs: SeededRandomNumberGenerator(seed: self.seed, deriving: "job-ids")))
         self.threadPool = threadPool
         self.receiptEnvironment = receiptEnvironment
         self.logger = logger
+        self.share = FairShare(bound: configuration.maxConcurrentTasks)
+        self.writer = JobStoreWriter(store: store, logger: logger)
     }
 
-    /// The nodes tasks are placed on.
-    public var nodeNames: [NodeID] { self.nodeIDs }
+    /// The nodes tasks are placed on now.
+    public var nodeNames: [NodeID] { self.directory.connections().map(\.node) }
 
-    /// Runs `request` to completion.
+    // MARK: - Jobs
+
+    /// Runs `request` to completion, calling `onEvent` for each of its events in order.
     ///
-    /// `onEvent` is called from the task that runs each task of the job, so calls for different
-    /// tasks may overlap; the events of one task come in order, ``JobEvent/started(jobID:tasks:skipped:)``
-    /// comes first and ``JobEvent/finished(_:)`` last, after every other call returned.
+    /// ``JobEvent/started(jobID:tasks:skipped:)`` comes first (it carries the job's id) and
+    /// ``JobEvent/finished(_:)`` last. A job whose input directory is missing gets only the
+    /// finished event.
     ///
     /// - Returns: The receipt; a job with a failed task, or whose input directory is missing,
-    ///   returns status ``JobStatus/failed``. Cancelling the calling task stops placing tasks and
-    ///   returns status ``JobStatus/cancelled``.
+    ///   returns status ``JobStatus/failed``. Cancelling the calling task cancels the job (its
+    ///   running tasks are cancelled on their nodes) and returns status ``JobStatus/cancelled``.
+    /// - Throws: ``DistributedImagingError`` when the request is refused as a whole (see
+    ///   ``start(_:)``), or with code `unavailable` when the server shut down while the job ran
+    ///   and the job stays in a durable store to resume.
+    public func submit(_ request: JobRequest, onEvent: @escaping @Sendable (JobEvent) async -> Void) async throws -> JobReceipt {
+        let (job, events) = try await self.begin(request, watching: true)
+        // Read off the calling task, so that cancelling it cancels the job but does not end the
+        // stream before the receipt (an iterated stream ends when its task is cancelled).
+        let reader = Task<JobReceipt, any Error> {
+            for try await event in events! {
+                await onEvent(event)
+                if case .finished(let receipt) = event { return receipt }
+            }
+            throw DistributedImagingError.unavailable("job \(job.id) ended without a receipt")
+        }
+        return try await withTaskCancellationHandler {
+            try await reader.value
+        } onCancel: {
+            job.stop(.cancelled)
+        }
+    }
+
+    /// Starts `request` and returns its id once the job is stored; the job runs on without the
+    /// caller. Follow it with ``watch(_:)``.
+    ///
     /// - Throws: ``DistributedImagingError`` when the request is refused as a whole: a path
     ///   outside the storage root (`pathOutsideStorageRoot`), output and input directories that
     ///   overlap in either direction after resolving symbolic links, or an input or output file
-    ///   that a symbolic link puts inside the other directory (`invalidArgument`), a bad pipeline (`invalidPipeline`) or format
-    ///   (`invalidArgument`), more images than ``ServerConfiguration/maxImagesPerJob``
-    ///   (`invalidArgument`), or no nodes (`unavailable`: neither `liveNodes` nor `nodes` has any).
-    ///   A ``Placement`` that returns an index outside the nodes it was given is a programming
-    ///   error: the task fails with a message naming the index, and is not placed again.
-    public func submit(_ request: JobRequest, onEvent: @escaping @Sendable (JobEvent) async -> Void) async throws -> JobReceipt {
-        let start = ContinuousClock.now
-        let jobID = self.jobIDs.withLock { generator in
-            JobID(String(generator.next(), radix: 16) + String(generator.next(), radix: 16))
-        }
-        var logger = self.logger
-        logger[metadataKey: "dip.job.id"] = "\(jobID)"
-
-        let plan = try self.plan(request)
-        guard !self.currentNodes().nodes.isEmpty else {
-            throw DistributedImagingError.unavailable("the server has no nodes to place tasks on")
-        }
-        var recorder: ReceiptRecorder?
-        func finish(_ status: JobStatus, _ tasks: [JobReceipt.Task], _ message: String) async -> JobReceipt {
-            var receipt = JobReceipt(
-                jobID: jobID, status: status, input: plan.input, output: plan.output, pipeline: plan.pipeline,
-                tasks: tasks, elapsed: (ContinuousClock.now - start).seconds, message: message)
-            if let recorder {
-                // Sorted and written off the cooperative pool, before the finished event is sent;
-                // the write failing is part of the answer the client gets.
-                receipt = await recorder.finish(receipt)
-            } else {
-                receipt.tasks.sort { $0.input < $1.input }
-            }
-            logger.info("job finished", metadata: ["status": "\(status)", "message": "\(receipt.message)"])
-            await onEvent(.finished(receipt))
-            return receipt
-        }
-
-        let preparation = try await self.onThreadPool { try self.prepare(request, plan: plan, jobID: jobID) }
-        let prepared: Prepared
-        switch preparation {
-        case .unlistable(let message):
-            return await finish(.failed, [], message)
-        case .ready(let ready):
-            prepared = ready
-        }
-        let (tasks, skipped, images, unlisted) = (prepared.tasks, prepared.skipped, prepared.images, prepared.unlisted)
-        let receipts = ReceiptRecorder(
-            jobID: jobID, input: plan.input, output: plan.output, pipeline: plan.pipeline, skipped: skipped, start: start,
-            environment: self.receiptEnvironment, logger: logger)
-        recorder = receipts
-        let onEvent = receipts.observing(onEvent)
-        logger.info("job started", metadata: ["input": "\(plan.input)", "tasks": "\(tasks.count)", "skipped": "\(skipped.count)"])
-        await onEvent(.started(jobID: jobID, tasks: tasks.count, skipped: skipped.count))
-
-        let unlistedNote = unlisted == 0 ? "" : "; \(unlisted) entries could not be listed"
-        if tasks.isEmpty && unlisted > 0 {
-            return await finish(.failed, skipped, "\(unlisted) entries under '\(plan.input)' could not be listed; 0 tasks run")
-        }
-        if tasks.isEmpty && images > 0 {
-            return await finish(.succeeded, skipped, "nothing to run: all \(images) images skipped (already complete or not selected)")
-        }
-        if tasks.isEmpty {
-            let note = skipped.isEmpty ? "" : " (\(skipped.count) other entries skipped)"
-            return await finish(.succeeded, skipped, "input directory '\(plan.input)' has no images: 0 tasks\(note)")
-        }
-
-        let results = await self.dispatch(tasks, logger: logger, onEvent: onEvent)
-        self.sweepTemporaryFiles(in: plan.output, logger: logger)
-        let counts = JobReceipt.Counts(results)
-        let status: JobStatus
-        let message: String
-        let elapsed = Self.format((ContinuousClock.now - start).seconds)
-        let extras = "\(counts.rejections) rejections, \(counts.delayed) delayed"
-        if counts.cancelled > 0 {
-            status = .cancelled
-            message = "job cancelled: \(counts.succeeded) of \(tasks.count) tasks succeeded, \(counts.cancelled) not run"
-        } else if counts.failed > 0 || unlisted > 0 {
-            status = .failed
-            message = "\(counts.failed) of \(tasks.count) tasks failed (\(extras)) in \(elapsed) s\(unlistedNote)"
-        } else {
-            status = .succeeded
-            message = "\(tasks.count) of \(tasks.count) tasks succeeded (\(extras)) in \(elapsed) s"
-        }
-        return await finish(status, results + skipped, message)
+    ///   that a symbolic link puts inside the other directory (`invalidArgument`), a bad pipeline
+    ///   (`invalidPipeline`) or format (`invalidArgument`), more images than
+    ///   ``ServerConfiguration/maxImagesPerJob`` (`invalidArgument`), no nodes, a server shutting
+    ///   down or a store that cannot record the job (`unavailable`).
+    public func start(_ request: JobRequest) async throws -> JobID {
+        try await self.begin(request, watching: false).job.id
     }
 
-    // MARK: - Planning
-
-    /// What ``prepare(_:plan:jobID:)`` found.
-    private enum Preparation: Sendable {
-        /// The input cannot be listed: the job fails with this message.
-        case unlistable(String)
-        case ready(Prepared)
-    }
-
-    /// A listed job: the tasks to run and the entries that are not run.
-    private struct Prepared: Sendable {
-        var tasks: [TaskRequest]
-        var skipped: [JobReceipt.Task]
-        /// Images in the input (run or skipped).
-        var images: Int
-        /// Entries that could not be listed (failed, in `skipped`).
-        var unlisted: Int
-    }
-
-    /// Lists the input and makes the job's tasks: file work, run on the thread pool.
+    /// The events of job `id`: first ``JobEvent/snapshot(_:)`` with its record and counts so far,
+    /// then every event as it happens, ending with ``JobEvent/finished(_:)``. A job that already
+    /// ended gives its snapshot and its receipt.
     ///
-    /// - Throws: as ``submit(_:onEvent:)`` for a job refused as a whole.
-    private func prepare(_ request: JobRequest, plan: Plan, jobID: JobID) throws -> Preparation {
-        let listing: SharedStorage.Listing
-        do {
-            listing = try self.storage.list(plan.input, recursive: request.recursive)
-        } catch let error as DistributedImagingError where error.code == .notFound {
-            return .unlistable("input directory '\(plan.input)' does not exist")
-        } catch let error as DistributedImagingError where error.code == .invalidArgument || error.code == .io {
-            return .unlistable(error.message)
+    /// - Throws: ``DistributedImagingError`` with code `notFound` for an id the server does not
+    ///   know (never submitted, or pruned); the stream ends with `unavailable` if the server
+    ///   shuts down and the job stays in the store to resume.
+    public func watch(_ id: JobID) async throws -> AsyncThrowingStream<JobEvent, any Error> {
+        if let job = self.state.withLock({ $0.running[id] }) { return job.watch(snapshot: true) }
+        guard let stored = try await self.store.load(id) else {
+            // It may have started between the two reads.
+            if let job = self.state.withLock({ $0.running[id] }) { return job.watch(snapshot: true) }
+            throw DistributedImagingError.notFound("no job '\(id)' on this server (never submitted, or pruned)")
         }
+        let receipt = Self.receipt(of: stored)
+        return AsyncThrowingStream { continuation in
+            continuation.yield(.snapshot(stored.record.counted(by: stored)))
+            continuation.yield(.finished(receipt))
+            continuation.finish()
+        }
+    }
 
-        let images = listing.files.filter(OutputNaming.isImage)
-        guard images.count <= self.configuration.maxImagesPerJob else {
-            throw DistributedImagingError.invalidArgument(
-                "'\(plan.input)' holds \(images.count) images, more than this server's limit of "
-                    + "\(self.configuration.maxImagesPerJob) per job (server.maxImagesPerJob); split the job")
+    /// Every job the server keeps, newest first: running ones with their counts now.
+    public func jobs() async throws -> [JobRecord] {
+        let stored = try await self.store.jobs()
+        let running = self.state.withLock { $0.running }
+        return stored.map { record in running[record.id]?.record ?? record }
+    }
+
+    /// Cancels job `id`: no task is placed any more, running tasks are cancelled on their nodes,
+    /// and the job ends with status ``JobStatus/cancelled``.
+    ///
+    /// - Returns: The job's record as it stands (its state is still `running` until the
+    ///   cancellation took effect; ``watch(_:)`` shows the end).
+    /// - Throws: ``DistributedImagingError`` with code `notFound` for an unknown id, or
+    ///   `invalidArgument` for a job that already ended.
+    @discardableResult
+    public func cancel(_ id: JobID) async throws -> JobRecord {
+        if let job = self.state.withLock({ $0.running[id] }), job.stop(.cancelled) { return job.record }
+        guard let stored = try await self.store.load(id) else {
+            throw DistributedImagingError.notFound("no job '\(id)' on this server (never submitted, or pruned)")
         }
-        var skipped = listing.files.filter { !OutputNaming.isImage($0) }.map { name in
-            JobReceipt.Task(
-                input: OutputNaming.join(plan.input, name), output: nil, status: .skipped,
-                error: "not a .png, .jpg or .jpeg file")
+        throw DistributedImagingError.invalidArgument("job '\(id)' already ended (\(stored.record.state.rawValue))")
+    }
+
+    // MARK: - Service
+
+    /// Resumes the jobs a previous server left running in the store: each keeps the tasks
+    /// recorded as ended and places the others again (those that were in flight say so in their
+    /// `lostAttempts`). Call it once, before serving; resumed jobs wait for nodes to appear.
+    ///
+    /// - Returns: The ids of the resumed jobs.
+    /// - Throws: when the store cannot be read.
+    @discardableResult
+    public func resumeJobs() async throws -> [JobID] {
+        var resumed: [JobID] = []
+        for record in try await self.store.jobs() where record.state == .running {
+            guard let stored = try await self.store.load(record.id) else { continue }
+            let job = RunningJob(record: stored.record.counted(by: stored))
+            self.state.withLock { $0.running[job.id] = job }
+            self.launch(job, plan: JobPlan(resuming: stored))
+            resumed.append(job.id)
         }
-        // Real directories only: the listing reports symbolic links to directories as unusable.
-        skipped += listing.directories.map { name in
-            JobReceipt.Task(
-                input: OutputNaming.join(plan.input, name), output: nil, status: .skipped,
-                error: "a directory; submit with recursive to descend")
+        if !resumed.isEmpty {
+            self.logger.info("resumed jobs", metadata: ["jobs": "\(resumed.map(\.rawValue).joined(separator: ","))"])
         }
-        // Not UTF-8, past PATH_MAX, a symlink to a directory, unreadable: listed, never dropped.
-        let unusable = listing.unusable.map { entry in
-            JobReceipt.Task(
-                input: OutputNaming.join(plan.input, entry.path), output: nil, status: entry.failed ? .failed : .skipped,
-                error: entry.reason)
+        return resumed
+    }
+
+    /// Prunes ended jobs past ``ServerConfiguration/jobRetention`` now and then (hourly), and on
+    /// graceful shutdown drains: refuses new jobs, gives running ones the grace period, then
+    /// stops those still running and returns once each has answered.
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    await self.prune()
+                    try? await Task.sleep(for: .seconds(3600))
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
         }
-        skipped += unusable
-        let outputs = OutputNaming.names(for: images, fileExtension: request.outputFormat.fileExtension)
-        var pairs = zip(images, outputs).map { (input: OutputNaming.join(plan.input, $0.0), output: OutputNaming.join(plan.output, $0.1)) }
-        try self.checkNoOutputTouchesAnInput(pairs, plan: plan)
-        skipped += RerunSelection(request: request, output: plan.output, pipeline: plan.pipeline, storage: self.storage)
-            .filter(&pairs)
-        let tasks = pairs.enumerated().map { index, paths in
-            TaskRequest(
-                jobID: jobID, taskIndex: index, inputPath: paths.input, outputPath: paths.output, pipeline: plan.pipeline,
-                outputFormat: request.outputFormat)
+        let busy = self.state.withLock { state -> Bool in
+            state.draining = true
+            return !state.running.isEmpty
         }
-        let unlisted = unusable.filter { $0.status == .failed }.count
-        return .ready(Prepared(tasks: tasks, skipped: skipped, images: images.count, unlisted: unlisted))
+        guard busy else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitUntilIdle() }
+            group.addTask {
+                do { try await Task.sleep(for: self.configuration.shutdownGracePeriod) } catch { return }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        for job in self.state.withLock({ Array($0.running.values) }) { job.stop(.shutdown) }
+        await self.waitUntilIdle()
+    }
+
+    /// Deletes the jobs that ended more than ``ServerConfiguration/jobRetention`` ago.
+    func prune() async {
+        let cutoff = Date().addingTimeInterval(-self.configuration.jobRetention.seconds)
+        do {
+            let pruned = try await self.store.prune(endedBefore: cutoff)
+            if pruned > 0 { self.logger.info("pruned ended jobs", metadata: ["jobs": "\(pruned)"]) }
+        } catch {
+            self.logger.info("could not prune ended jobs", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Jobs running now (tests).
+    var runningJobs: [JobID] { self.state.withLock { Array($0.running.keys) } }
+
+    // MARK: - Internals
+
+    /// Plans, lists and stores a new job, then starts it; with `watching`, the returned stream
+    /// is subscribed before the job's first event.
+    private func begin(
+        _ request: JobRequest, watching: Bool
+    ) async throws -> (job: RunningJob, events: AsyncThrowingStream<JobEvent, any Error>?) {
+        guard !self.state.withLock({ $0.draining }) else {
+            throw DistributedImagingError.unavailable("the server is shutting down and takes no new jobs")
+        }
+        let jobID = self.state.withLock { state in
+            JobID(String(state.jobIDs.next(), radix: 16) + String(state.jobIDs.next(), radix: 16))
+        }
+        let paths = try self.plan(request)
+        guard !self.directory.connections().isEmpty else {
+            throw DistributedImagingError.unavailable(
+                "the server has no nodes to place tasks on: none is configured and none has registered")
+        }
+        let preparation = try await self.onThreadPool { try self.prepare(request, plan: paths, jobID: jobID) }
+        let plan = JobPlan(id: jobID, request: request, paths: paths, preparation: preparation, submitted: Date())
+        let record = JobRecord(
+            id: jobID, request: request, input: paths.input, output: paths.output, pipeline: paths.pipeline,
+            tasks: plan.tasks.count, skipped: plan.skipped.count, submitted: plan.submitted)
+        do {
+            try await self.store.create(
+                record, tasks: plan.tasks.map { PlannedTask(index: $0.taskIndex, input: $0.inputPath, output: $0.outputPath) },
+                skipped: plan.skipped)
+        } catch {
+            throw DistributedImagingError.unavailable("the server's job store could not record the job: \(error)")
+        }
+        let job = RunningJob(record: record)
+        let events = watching ? job.watch(snapshot: false) : nil
+        let admitted = self.state.withLock { state -> Bool in
+            guard !state.draining else { return false }
+            state.running[jobID] = job
+            return true
+        }
+        guard admitted else {
+            try? await self.store.finish(jobID, state: .failed, message: "refused: the server was shutting down", finished: Date(), elapsed: 0)
+            throw DistributedImagingError.unavailable("the server is shutting down and takes no new jobs")
+        }
+        self.launch(job, plan: plan)
+        return (job, events)
+    }
+
+    /// Runs `job` in a task of its own.
+    private func launch(_ job: RunningJob, plan: JobPlan) {
+        job.run(
+            Task {
+                await self.execute(job, plan: plan)
+                self.ended(job.id)
+            })
+    }
+
+    private func ended(_ id: JobID) {
+        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.running[id] = nil
+            guard state.running.isEmpty else { return [] }
+            defer { state.idleWaiters = [] }
+            return state.idleWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func waitUntilIdle() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = self.state.withLock { state -> Bool in
+                if state.running.isEmpty { return true }
+                state.idleWaiters.append(continuation)
+                return false
+            }
+            if idle { continuation.resume() }
+        }
     }
 
     /// Runs `body` on the thread pool and returns what it returned, whether or not the calling
     /// task is cancelled meanwhile (a cancelled job still answers with its receipt). A pool that
     /// is not running runs it at once on the calling thread.
-    private func onThreadPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    func onThreadPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             self.threadPool.submit { _ in continuation.resume(with: Result { try body() }) }
         }
     }
 
-    private struct Plan {
-        var input: String
-        var output: String
-        var pipeline: String
-    }
-
-    private func plan(_ request: JobRequest) throws -> Plan {
-        try request.outputFormat.validate()
-        let pipeline = try Pipeline(parsing: request.pipeline, registry: self.registry).description
-        let input = try self.storage.relativePath(request.inputDirectory)
-        let output: String
-        if let requested = request.outputDirectory {
-            output = try self.storage.relativePath(requested)
-        } else {
-            guard input != "." else {
-                throw DistributedImagingError.invalidArgument(
-                    "the input is the storage root itself; name an output directory (the default '<input>-out' would be outside the root)")
-            }
-            output = try self.storage.relativePath(input + "-out")
+    /// The receipt of a stored job, from its record and outcomes.
+    static func receipt(of stored: StoredJob) -> JobReceipt {
+        let record = stored.record
+        var tasks = stored.skipped
+        for task in stored.tasks {
+            tasks.append(
+                stored.outcomes[task.index]
+                    ?? JobReceipt.Task(
+                        input: task.input, output: task.output, status: .cancelled,
+                        error: record.state == .running ? "not ended yet" : "job ended before the task ended"))
         }
-        // Both are real paths (symlinks resolved), so a prefix test sees every overlap.
-        if Self.overlaps(input, output) {
-            throw DistributedImagingError.invalidArgument(
-                "output directory '\(output)' and input directory '\(input)' overlap (one is equal to or inside "
-                    + "the other, after resolving symbolic links); choose an output outside the input")
+        let status: JobStatus
+        switch record.state {
+        case .running: status = .running
+        case .succeeded: status = .succeeded
+        case .failed: status = .failed
+        case .cancelled: status = .cancelled
         }
-        return Plan(input: input, output: output, pipeline: pipeline)
-    }
-
-    /// Whether two resolved relative paths (`.` for the root) are equal or one is inside the other.
-    static func overlaps(_ a: String, _ b: String) -> Bool {
-        a == "." || b == "." || a == b || a.hasPrefix(b + "/") || b.hasPrefix(a + "/")
-    }
-
-    /// Refuses the job when a symbolic link inside the input or output directory would make an
-    /// output land inside the input directory, or an input live inside the output directory:
-    /// a task would then write over an input.
-    ///
-    /// - Throws: ``DistributedImagingError`` with code `invalidArgument` naming the file.
-    private func checkNoOutputTouchesAnInput(_ pairs: [(input: String, output: String)], plan: Plan) throws {
-        // A path that a symbolic link takes out of the storage root is not refused here: its
-        // task fails on its own (the node refuses it), and the rest of the job runs.
-        func relative(_ path: String) throws -> String? {
-            do {
-                return try self.storage.relativePath(path)
-            } catch let error as DistributedImagingError where error.code == .pathOutsideStorageRoot {
-                return nil
-            }
-        }
-        for pair in pairs {
-            if let output = try relative(pair.output), Self.overlaps(output, plan.input) {
-                throw DistributedImagingError.invalidArgument(
-                    "output '\(pair.output)' resolves to '\(output)', inside the input directory '\(plan.input)' "
-                        + "(a symbolic link); it would overwrite an input")
-            }
-            if let input = try relative(pair.input), Self.overlaps(input, plan.output) {
-                throw DistributedImagingError.invalidArgument(
-                    "input '\(pair.input)' resolves to '\(input)', inside the output directory '\(plan.output)' "
-                        + "(a symbolic link); the job could overwrite it")
-            }
-        }
-    }
-
-    // MARK: - Dispatch
-
-    private func dispatch(
-        _ tasks: [TaskRequest], logger: Logger, onEvent: @escaping @Sendable (JobEvent) async -> Void
-    ) async -> [JobReceipt.Task] {
-        let occupancy = NodeOccupancy()
-        return await withTaskGroup(of: (Int, JobReceipt.Task).self) { group in
-            var results = [JobReceipt.Task?](repeating: nil, count: tasks.count)
-            var next = 0
-            let bound = min(self.configuration.maxConcurrentTasks, tasks.count)
-            while next < bound {
-                let task = tasks[next]
-                group.addTask { (task.taskIndex, await self.run(task, occupancy: occupancy, logger: logger, onEvent: onEvent)) }
-                next += 1
-            }
-            for await (index, result) in group {
-                results[index] = result
-                if next < tasks.count {
-                    let task = tasks[next]
-                    group.addTask { (task.taskIndex, await self.run(task, occupancy: occupancy, logger: logger, onEvent: onEvent)) }
-                    next += 1
-                }
-            }
-            return zip(tasks, results).map { task, result in
-                result ?? JobReceipt.Task(
-                    input: task.inputPath, output: task.outputPath, status: .failed, error: "internal error: no result")
-            }
-        }
-    }
-
-    /// Places one task until a node answers it or attempts run out.
-    private func run(
-        _ base: TaskRequest, occupancy: NodeOccupancy, logger: Logger, onEvent: @escaping @Sendable (JobEvent) async -> Void
-    ) async -> JobReceipt.Task {
-        var generator = SeededRandomNumberGenerator(
-            seed: SeededRandomNumberGenerator.derive(
-                seed: SeededRandomNumberGenerator.derive(seed: self.seed, ["placement", base.jobID.rawValue]),
-                UInt64(base.taskIndex)))
-        var tried: [NodeID] = []
-        var rejections = 0
-        var lost: [String] = []
-        var lastReason = ""
-        var lastNode: NodeID?
-        let start = ContinuousClock.now
-        // Taken before any node reads the input: an edit after this shows on the next re-run.
-        let input = (try? self.storage.status(base.inputPath)) ?? nil
-        func entry(_ status: JobReceipt.Outcome, delayed: Bool = false, error: String? = nil) -> JobReceipt.Task {
-            var task = JobReceipt.Task(
-                input: base.inputPath, output: base.outputPath, status: status, node: lastNode, attempts: tried.count,
-                rejections: rejections, delayed: delayed, elapsed: (ContinuousClock.now - start).seconds, error: error,
-                lostAttempts: lost)
-            if status == .succeeded, let input, let output = (try? self.storage.status(base.outputPath)) ?? nil {
-                task.inputSize = input.size
-                task.inputModifiedNanoseconds = input.modifiedNanoseconds
-                task.outputSize = output.size
-            }
-            return task
-        }
-        func cancelled() -> JobReceipt.Task { entry(.cancelled, error: "job cancelled before the task ended") }
-
-        for attempt in 1...self.configuration.maxAttempts {
-            if Task.isCancelled { return cancelled() }
-            var request = base
-            request.attempt = attempt
-            request.runTimeout = self.configuration.taskTimeout
-            let connection: any NodeConnection
-            switch await self.place(request, tried: tried, occupancy: occupancy, using: &generator) {
-            case .node(let chosen):
-                connection = chosen
-            case .cancelled:
-                return cancelled()
-            case .noNodes:
-                // Every node left while the job ran (the live list and the initial list are empty).
-                let last = lastReason.isEmpty ? "" : "; last: \(lastReason)"
-                let result = entry(.failed, error: "no nodes to place the task on (attempt \(attempt))\(last)")
-                await onEvent(.completed(result))
-                return result
-            case .outOfRange(let index, let count):
-                // A programming error in the placement: never guess a node for it.
-                let result = entry(
-                    .failed,
-                    error: "internal error: placement \(type(of: self.placement)) chose index \(index) among "
-                        + "\(count) nodes (valid: 0..<\(count))")
-                logger.debug(
-                    "placement out of range",
-                    metadata: ["dip.task.id": "\(base.taskIndex)", "index": "\(index)", "nodes": "\(count)"])
-                await onEvent(.completed(result))
-                return result
-            }
-            defer { occupancy.release(connection.node) }
-            tried.append(connection.node)
-            lastNode = connection.node
-            await onEvent(.placed(taskIndex: base.taskIndex, input: base.inputPath, node: connection.node, attempt: attempt))
-            var reason = ""
-            do {
-                let receipt = try await connection.run(request)
-                self.health.markAlive(connection.node)
-                switch receipt.status {
-                case .succeeded:
-                    let result = entry(.succeeded, delayed: receipt.delayed)
-                    await onEvent(.completed(result))
-                    return result
-                case .failed:
-                    if Task.isCancelled { return cancelled() }
-                    let result = entry(.failed, delayed: receipt.delayed, error: receipt.error ?? "failed on node '\(connection.node)'")
-                    await onEvent(.completed(result))
-                    return result
-                case .rejected:
-                    rejections += 1
-                    reason = receipt.error ?? "rejected"
-                }
-            } catch {
-                if Task.isCancelled { return cancelled() }
-                self.health.markUnreachable(connection.node)
-                let timedOut = (error as? DistributedImagingError)?.code == .timedOut
-                reason = timedOut ? "past the task deadline: \(error)" : "unreachable: \(error)"
-                lost.append("attempt \(attempt) on node '\(connection.node)': \(reason)")
-            }
-            lastReason = "node '\(connection.node)': \(reason)"
-            logger.debug(
-                "attempt declined",
-                metadata: ["dip.task.id": "\(base.taskIndex)", "dip.node.id": "\(connection.node)", "reason": "\(lastReason)"])
-            await onEvent(
-                .rejected(taskIndex: base.taskIndex, input: base.inputPath, node: connection.node, attempt: attempt, reason: reason))
-        }
-        let breakdown = lost.isEmpty ? "" : " (\(rejections) rejected, \(lost.count) lost)"
-        let result = entry(
-            .failed,
-            error: "no node took the task in \(self.configuration.maxAttempts) attempts\(breakdown); last: \(lastReason)")
-        await onEvent(.completed(result))
-        return result
-    }
-
-    private enum PlacementOutcome {
-        case node(any NodeConnection)
-        case cancelled
-        case noNodes
-        case outOfRange(index: Int, count: Int)
-    }
-
-    /// Chooses the node for `request` among the nodes that are not suspect and have room for
-    /// one more of the job's tasks, and takes that room; waits while every node is full.
-    private func place(
-        _ request: TaskRequest, tried: [NodeID], occupancy: NodeOccupancy, using generator: inout SeededRandomNumberGenerator
-    ) async -> PlacementOutcome {
-        while !Task.isCancelled {
-            let generation = occupancy.generation
-            let (nodes, nodeIDs) = self.currentNodes()
-            guard !nodes.isEmpty else { return .noNodes }
-            let open = self.health.available(among: nodeIDs).filter { occupancy.hasRoom(nodeIDs[$0], slots: nodes[$0].slots) }
-            guard !open.isEmpty else {
-                await occupancy.waitForRoom(after: generation)
-                continue
-            }
-            let index = self.placement.choose(for: request, among: open.map { nodeIDs[$0] }, tried: tried, using: &generator)
-            guard open.indices.contains(index) else { return .outOfRange(index: index, count: open.count) }
-            let connection = nodes[open[index]]
-            if occupancy.take(connection.node, slots: connection.slots) { return .node(connection) }
-        }
-        return .cancelled
-    }
-
-    /// The nodes to place on now: the live list when there is one and it is not empty, else
-    /// the nodes the server was created with.
-    private func currentNodes() -> (nodes: [any NodeConnection], ids: [NodeID]) {
-        if let live = self.liveNodes?(), !live.isEmpty { return (live, live.map(\.node)) }
-        return (self.nodes, self.nodeIDs)
+        var receipt = JobReceipt(
+            jobID: record.id, status: status, input: record.input, output: record.output, pipeline: record.pipeline,
+            tasks: tasks, elapsed: record.elapsed, message: record.message)
+        receipt.tasks.sort { $0.input < $1.input }
+        return receipt
     }
 
     static func format(_ seconds: Double) -> String {
@@ -520,5 +433,15 @@ public final class ImagingServer: JobSubmitter {
         let fraction = Int(milliseconds) % 1000
         let padded = String(fraction).count < 3 ? String(repeating: "0", count: 3 - String(fraction).count) + String(fraction) : String(fraction)
         return "\(whole).\(padded)"
+    }
+}
+
+extension JobRecord {
+    /// The record with its counts taken from `stored`'s outcomes.
+    func counted(by stored: StoredJob) -> JobRecord {
+        var record = self
+        record.succeeded = stored.outcomes.values.count { $0.status == .succeeded }
+        record.failed = stored.outcomes.values.count { $0.status == .failed || $0.status == .cancelled }
+        return record
     }
 }

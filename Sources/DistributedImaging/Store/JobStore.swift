@@ -40,18 +40,12 @@ public protocol JobStore: Sendable {
 }
 
 /// A job's record: what was asked, where it stands, and its counts.
+///
+/// Its JSON form (`dip-client jobs --json`, the `snapshot` event) names the id `jobID` and the
+/// state `status`, as a receipt does, and gives times in seconds since 1970.
 public struct JobRecord: Sendable, Hashable, Codable {
-    /// Where a job stands.
-    public enum State: String, Sendable, Hashable, Codable, CaseIterable {
-        /// Placing and running tasks (or waiting to resume after a restart).
-        case running
-        /// Every task succeeded.
-        case succeeded
-        /// At least one task failed, or the input could not be listed.
-        case failed
-        /// Cancelled by a client before it ended.
-        case cancelled
-    }
+    /// Where a job stands: ``JobStatus/running`` until it ends.
+    public typealias State = JobStatus
 
     /// The job's id.
     public var id: JobID
@@ -101,6 +95,45 @@ public struct JobRecord: Sendable, Hashable, Codable {
         self.ended = ended
         self.message = message
         self.elapsed = elapsed
+    }
+}
+
+extension JobRecord {
+    private enum CodingKeys: String, CodingKey {
+        case jobID, request, status, input, output, pipeline, tasks, skipped, succeeded, failed, submitted, ended
+        case message, elapsed
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try container.decode(JobID.self, forKey: .jobID), request: try container.decode(JobRequest.self, forKey: .request),
+            state: try container.decode(JobStatus.self, forKey: .status), input: try container.decode(String.self, forKey: .input),
+            output: try container.decode(String.self, forKey: .output),
+            pipeline: try container.decode(String.self, forKey: .pipeline), tasks: try container.decode(Int.self, forKey: .tasks),
+            skipped: try container.decode(Int.self, forKey: .skipped), succeeded: try container.decode(Int.self, forKey: .succeeded),
+            failed: try container.decode(Int.self, forKey: .failed),
+            submitted: Date(timeIntervalSince1970: try container.decode(Double.self, forKey: .submitted)),
+            ended: try container.decodeIfPresent(Double.self, forKey: .ended).map(Date.init(timeIntervalSince1970:)),
+            message: try container.decode(String.self, forKey: .message), elapsed: try container.decode(Double.self, forKey: .elapsed))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.id, forKey: .jobID)
+        try container.encode(self.request, forKey: .request)
+        try container.encode(self.state, forKey: .status)
+        try container.encode(self.input, forKey: .input)
+        try container.encode(self.output, forKey: .output)
+        try container.encode(self.pipeline, forKey: .pipeline)
+        try container.encode(self.tasks, forKey: .tasks)
+        try container.encode(self.skipped, forKey: .skipped)
+        try container.encode(self.succeeded, forKey: .succeeded)
+        try container.encode(self.failed, forKey: .failed)
+        try container.encode(self.submitted.timeIntervalSince1970, forKey: .submitted)
+        try container.encodeIfPresent(self.ended?.timeIntervalSince1970, forKey: .ended)
+        try container.encode(self.message, forKey: .message)
+        try container.encode(self.elapsed, forKey: .elapsed)
     }
 }
 

@@ -101,6 +101,92 @@ public final class GRPCJobSubmitter: JobSubmitter {
         return receipt
     }
 
+    /// Starts `request` on the server and returns its id once the server stored it.
+    ///
+    /// - Throws: as ``submit(_:onEvent:)``.
+    public func start(_ request: JobRequest) async throws -> JobID {
+        let message = Dip_V1_SubmitJobRequest.with {
+            $0.protocolVersion = WireProtocol.wireValue
+            $0.job = Dip_V1_JobRequest(request)
+            $0.clientVersion = WireProtocol.softwareVersion
+        }
+        let response = try await self.call { try await $0.startJob(message, options: $1) }
+        return JobID(response.jobID)
+    }
+
+    /// Follows job `id` on the server: a snapshot, then its events, ending with the receipt.
+    /// Ending the iteration only detaches; the job runs on.
+    ///
+    /// - Throws: (from the stream) ``DistributedImaging/DistributedImagingError`` with code
+    ///   `notFound` for an unknown id, `unavailable` when the server cannot be reached.
+    public func watch(_ id: JobID) async throws -> AsyncThrowingStream<JobEvent, any Error> {
+        let service = Dip_V1_JobService.Client(wrapping: self.client)
+        let message = Dip_V1_WatchJobRequest.with {
+            $0.protocolVersion = WireProtocol.wireValue
+            $0.jobID = id.rawValue
+        }
+        let peer = self.peer
+        let (stream, continuation) = AsyncThrowingStream<JobEvent, any Error>.makeStream()
+        let call = Task {
+            var options = CallOptions.defaults
+            options.waitForReady = false
+            do {
+                try await service.watchJob(message, options: options) { response in
+                    for try await message in response.messages {
+                        continuation.yield(try JobEvent(message.event))
+                    }
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: DistributedImagingError.fromRPC(error, peer: peer))
+            }
+        }
+        continuation.onTermination = { _ in call.cancel() }
+        return stream
+    }
+
+    /// Every job the server keeps, newest first.
+    public func jobs() async throws -> [JobRecord] {
+        let message = Dip_V1_ListJobsRequest.with { $0.protocolVersion = WireProtocol.wireValue }
+        let response = try await self.call { try await $0.listJobs(message, options: $1) }
+        do {
+            return try response.jobs.map { try JobRecord($0) }
+        } catch {
+            throw DistributedImagingError.fromRPC(error, peer: self.peer)
+        }
+    }
+
+    /// Cancels job `id` on the server.
+    ///
+    /// - Returns: The job's record as it stands.
+    @discardableResult
+    public func cancel(_ id: JobID) async throws -> JobRecord {
+        let message = Dip_V1_CancelJobRequest.with {
+            $0.protocolVersion = WireProtocol.wireValue
+            $0.jobID = id.rawValue
+        }
+        let response = try await self.call { try await $0.cancelJob(message, options: $1) }
+        do {
+            return try JobRecord(response.job)
+        } catch {
+            throw DistributedImagingError.fromRPC(error, peer: self.peer)
+        }
+    }
+
+    /// Makes one unary call, its errors as library errors.
+    private func call<Response: Sendable>(
+        _ body: (Dip_V1_JobService.Client<HTTP2ClientTransport.Posix>, CallOptions) async throws -> Response
+    ) async throws -> Response {
+        var options = CallOptions.defaults
+        options.waitForReady = false
+        options.timeout = .seconds(30)
+        do {
+            return try await body(Dip_V1_JobService.Client(wrapping: self.client), options)
+        } catch {
+            throw DistributedImagingError.fromRPC(error, peer: self.peer)
+        }
+    }
+
     /// Asks the server for its status and its nodes.
     public func status(timeout: Duration = .seconds(5)) async throws -> PeerStatus {
         var options = CallOptions.defaults

@@ -41,7 +41,13 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     public var nodes: [StaticNode]
     /// Seconds running jobs may continue after SIGTERM/SIGINT before their remaining tasks fail
     /// (flag `--shutdown-grace-period`; default 30).
-    public var shutdownGracePeriod: Double = 30
+    public var shutdownGracePeriod: Double = ServerConfiguration.defaultShutdownGracePeriod.seconds
+    /// Where the server keeps its job store and lock (flag `--state-dir`; default
+    /// ``defaultStateDirectory(environment:)``). Local to the server: never on the shared storage.
+    public var stateDirectory: String?
+    /// Seconds an ended job stays in the store before it is pruned (flag `--job-retention`;
+    /// default 604800, 7 days).
+    public var jobRetention: Double = ServerConfiguration.defaultJobRetention.seconds
     /// Images one job may hold (flag `--max-images`; default 100 000).
     public var maxImagesPerJob = ServerConfiguration.defaultMaxImagesPerJob
 
@@ -55,6 +61,24 @@ public struct ServerSettings: Sendable, Hashable, Codable {
 
     /// The default ``taskTimeout`` in seconds: ``DistributedImaging/ServerConfiguration/defaultTaskTimeout``.
     public static let defaultTaskTimeout: Double? = ServerConfiguration.defaultTaskTimeout.map { $0.seconds }
+
+    /// The state directory used when none is configured: `$XDG_STATE_HOME/dip-server`, else
+    /// `$HOME/.local/state/dip-server`.
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
+    ///   when neither variable is set.
+    public static func defaultStateDirectory(environment: [String: String]) throws -> String {
+        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/dip-server" }
+        if let home = environment["HOME"], home.hasPrefix("/") { return home + "/.local/state/dip-server" }
+        throw DistributedImagingError(
+            code: .invalidConfiguration,
+            message: "server.stateDirectory (--state-dir): not set, and neither XDG_STATE_HOME nor HOME names a directory")
+    }
+
+    /// The state directory to use: the configured one, else the default.
+    public func resolvedStateDirectory(environment: [String: String]) throws -> String {
+        try self.stateDirectory ?? Self.defaultStateDirectory(environment: environment)
+    }
 
     /// The default listening address.
     public static let defaultListen = "0.0.0.0:7000"
@@ -77,7 +101,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, storageRoot, maxAttempts, maxConcurrentTasks, seed, heartbeatInterval, taskTimeout, nodes, security
-        case maxImagesPerJob, shutdownGracePeriod, metricsListen, maxConcurrentStreams
+        case maxImagesPerJob, shutdownGracePeriod, metricsListen, maxConcurrentStreams, stateDirectory, jobRetention
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -98,7 +122,10 @@ public struct ServerSettings: Sendable, Hashable, Codable {
         self.nodes = try container.decodeIfPresent([StaticNode].self, forKey: .nodes) ?? []
         self.maxImagesPerJob =
             try container.decodeIfPresent(Int.self, forKey: .maxImagesPerJob) ?? ServerConfiguration.defaultMaxImagesPerJob
-        self.shutdownGracePeriod = try container.decodeIfPresent(Double.self, forKey: .shutdownGracePeriod) ?? 30
+        self.shutdownGracePeriod =
+            try container.decodeIfPresent(Double.self, forKey: .shutdownGracePeriod) ?? defaults.shutdownGracePeriod
+        self.stateDirectory = try container.decodeIfPresent(String.self, forKey: .stateDirectory)
+        self.jobRetention = try container.decodeIfPresent(Double.self, forKey: .jobRetention) ?? defaults.jobRetention
         self.security = try container.decodeIfPresent(SecuritySettings.self, forKey: .security) ?? SecuritySettings()
         self.maxConcurrentStreams =
             try container.decodeIfPresent(Int.self, forKey: .maxConcurrentStreams) ?? GRPCEndpoint.defaultMaxConcurrentStreams
@@ -112,6 +139,8 @@ public struct ServerSettings: Sendable, Hashable, Codable {
             maxAttempts: self.maxAttempts, maxConcurrentTasks: self.maxConcurrentTasks, seed: self.seed)
         configuration.maxImagesPerJob = self.maxImagesPerJob
         configuration.taskTimeout = self.taskTimeout.flatMap { $0 == 0 ? nil : .seconds(double: $0) }
+        configuration.shutdownGracePeriod = .seconds(double: self.shutdownGracePeriod)
+        configuration.jobRetention = .seconds(double: self.jobRetention)
         try configuration.validate()
         return configuration
     }
@@ -174,6 +203,15 @@ public struct ServerSettings: Sendable, Hashable, Codable {
             throw DistributedImagingError(
                 code: .invalidConfiguration,
                 message: "server.shutdownGracePeriod (--shutdown-grace-period): must be 0...86400 seconds, not \(self.shutdownGracePeriod)")
+        }
+        guard self.jobRetention.isFinite, (0...315_360_000).contains(self.jobRetention) else {
+            throw DistributedImagingError(
+                code: .invalidConfiguration,
+                message: "server.jobRetention (--job-retention): must be 0...315360000 seconds (10 years), not \(self.jobRetention)")
+        }
+        if let directory = self.stateDirectory, directory.isEmpty {
+            throw DistributedImagingError(
+                code: .invalidConfiguration, message: "server.stateDirectory (--state-dir): must not be empty")
         }
         if let timeout = self.taskTimeout, !(timeout.isFinite && (0...604_800).contains(timeout)) {
             throw DistributedImagingError(

@@ -634,6 +634,15 @@ public nonisolated struct Dip_V1_JobEvent: Sendable {
     set {event = .finished(newValue)}
   }
 
+  /// The job as it stands: the first event of a WatchJob stream.
+  public var snapshot: Dip_V1_JobRecord {
+    get {
+      if case .snapshot(let v)? = event {return v}
+      return Dip_V1_JobRecord()
+    }
+    set {event = .snapshot(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Event: Equatable, Sendable {
@@ -644,6 +653,8 @@ public nonisolated struct Dip_V1_JobEvent: Sendable {
     case completed(Dip_V1_JobTask)
     /// The job ended: always the last event of the stream.
     case finished(Dip_V1_JobReceipt)
+    /// The job as it stands: the first event of a WatchJob stream.
+    case snapshot(Dip_V1_JobRecord)
 
   }
 
@@ -707,6 +718,100 @@ public nonisolated struct Dip_V1_JobEvent: Sendable {
   }
 
   public init() {}
+}
+
+/// A job as the server keeps it (ListJobs, CancelJob, the snapshot event).
+public nonisolated struct Dip_V1_JobRecord: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var jobID: String {
+    get {_storage._jobID}
+    set {_uniqueStorage()._jobID = newValue}
+  }
+
+  /// The request as submitted.
+  public var request: Dip_V1_JobRequest {
+    get {_storage._request ?? Dip_V1_JobRequest()}
+    set {_uniqueStorage()._request = newValue}
+  }
+  /// Returns true if `request` has been explicitly set.
+  public var hasRequest: Bool {_storage._request != nil}
+  /// Clears the value of `request`. Subsequent reads from it will return its default value.
+  public mutating func clearRequest() {_uniqueStorage()._request = nil}
+
+  /// RUNNING until the job ended.
+  public var status: Dip_V1_JobStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  /// The input and output directories, relative to the storage root, and the canonical pipeline.
+  public var input: String {
+    get {_storage._input}
+    set {_uniqueStorage()._input = newValue}
+  }
+
+  public var output: String {
+    get {_storage._output}
+    set {_uniqueStorage()._output = newValue}
+  }
+
+  public var pipeline: String {
+    get {_storage._pipeline}
+    set {_uniqueStorage()._pipeline = newValue}
+  }
+
+  /// Tasks to run, entries skipped, tasks that succeeded and failed so far.
+  public var tasks: Int32 {
+    get {_storage._tasks}
+    set {_uniqueStorage()._tasks = newValue}
+  }
+
+  public var skipped: Int32 {
+    get {_storage._skipped}
+    set {_uniqueStorage()._skipped = newValue}
+  }
+
+  public var succeeded: Int32 {
+    get {_storage._succeeded}
+    set {_uniqueStorage()._succeeded = newValue}
+  }
+
+  public var failed: Int32 {
+    get {_storage._failed}
+    set {_uniqueStorage()._failed = newValue}
+  }
+
+  /// When the server accepted the job and when it ended (0: not yet), in seconds since 1970.
+  public var submittedSeconds: Double {
+    get {_storage._submittedSeconds}
+    set {_uniqueStorage()._submittedSeconds = newValue}
+  }
+
+  public var endedSeconds: Double {
+    get {_storage._endedSeconds}
+    set {_uniqueStorage()._endedSeconds = newValue}
+  }
+
+  /// The summary line once ended.
+  public var message: String {
+    get {_storage._message}
+    set {_uniqueStorage()._message = newValue}
+  }
+
+  /// Seconds from submission to the end.
+  public var elapsedSeconds: Double {
+    get {_storage._elapsedSeconds}
+    set {_uniqueStorage()._elapsedSeconds = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// The server's order to a node: process one image.
@@ -1293,7 +1398,7 @@ nonisolated extension Dip_V1_JobReceipt: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Dip_V1_JobEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}started\0\u{1}placed\0\u{1}rejected\0\u{1}completed\0\u{1}finished\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}started\0\u{1}placed\0\u{1}rejected\0\u{1}completed\0\u{1}finished\0\u{1}snapshot\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1366,6 +1471,19 @@ nonisolated extension Dip_V1_JobEvent: SwiftProtobuf.Message, SwiftProtobuf._Mes
           self.event = .finished(v)
         }
       }()
+      case 6: try {
+        var v: Dip_V1_JobRecord?
+        var hadOneofValue = false
+        if let current = self.event {
+          hadOneofValue = true
+          if case .snapshot(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.event = .snapshot(v)
+        }
+      }()
       default: break
       }
     }
@@ -1396,6 +1514,10 @@ nonisolated extension Dip_V1_JobEvent: SwiftProtobuf.Message, SwiftProtobuf._Mes
     case .finished?: try {
       guard case .finished(let v)? = self.event else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case .snapshot?: try {
+      guard case .snapshot(let v)? = self.event else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     }()
     case nil: break
     }
@@ -1539,6 +1661,167 @@ nonisolated extension Dip_V1_JobEvent.Rejected: SwiftProtobuf.Message, SwiftProt
     if lhs.node != rhs.node {return false}
     if lhs.attempt != rhs.attempt {return false}
     if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dip_V1_JobRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".JobRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}request\0\u{1}status\0\u{1}input\0\u{1}output\0\u{1}pipeline\0\u{1}tasks\0\u{1}skipped\0\u{1}succeeded\0\u{1}failed\0\u{3}submitted_seconds\0\u{3}ended_seconds\0\u{1}message\0\u{3}elapsed_seconds\0")
+
+  fileprivate class _StorageClass {
+    var _jobID: String = String()
+    var _request: Dip_V1_JobRequest? = nil
+    var _status: Dip_V1_JobStatus = .unspecified
+    var _input: String = String()
+    var _output: String = String()
+    var _pipeline: String = String()
+    var _tasks: Int32 = 0
+    var _skipped: Int32 = 0
+    var _succeeded: Int32 = 0
+    var _failed: Int32 = 0
+    var _submittedSeconds: Double = 0
+    var _endedSeconds: Double = 0
+    var _message: String = String()
+    var _elapsedSeconds: Double = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _jobID = source._jobID
+      _request = source._request
+      _status = source._status
+      _input = source._input
+      _output = source._output
+      _pipeline = source._pipeline
+      _tasks = source._tasks
+      _skipped = source._skipped
+      _succeeded = source._succeeded
+      _failed = source._failed
+      _submittedSeconds = source._submittedSeconds
+      _endedSeconds = source._endedSeconds
+      _message = source._message
+      _elapsedSeconds = source._elapsedSeconds
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._jobID) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._request) }()
+        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._input) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._output) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._pipeline) }()
+        case 7: try { try decoder.decodeSingularInt32Field(value: &_storage._tasks) }()
+        case 8: try { try decoder.decodeSingularInt32Field(value: &_storage._skipped) }()
+        case 9: try { try decoder.decodeSingularInt32Field(value: &_storage._succeeded) }()
+        case 10: try { try decoder.decodeSingularInt32Field(value: &_storage._failed) }()
+        case 11: try { try decoder.decodeSingularDoubleField(value: &_storage._submittedSeconds) }()
+        case 12: try { try decoder.decodeSingularDoubleField(value: &_storage._endedSeconds) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._message) }()
+        case 14: try { try decoder.decodeSingularDoubleField(value: &_storage._elapsedSeconds) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._jobID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._jobID, fieldNumber: 1)
+      }
+      try { if let v = _storage._request {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 3)
+      }
+      if !_storage._input.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._input, fieldNumber: 4)
+      }
+      if !_storage._output.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._output, fieldNumber: 5)
+      }
+      if !_storage._pipeline.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._pipeline, fieldNumber: 6)
+      }
+      if _storage._tasks != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._tasks, fieldNumber: 7)
+      }
+      if _storage._skipped != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._skipped, fieldNumber: 8)
+      }
+      if _storage._succeeded != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._succeeded, fieldNumber: 9)
+      }
+      if _storage._failed != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._failed, fieldNumber: 10)
+      }
+      if _storage._submittedSeconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._submittedSeconds, fieldNumber: 11)
+      }
+      if _storage._endedSeconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._endedSeconds, fieldNumber: 12)
+      }
+      if !_storage._message.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._message, fieldNumber: 13)
+      }
+      if _storage._elapsedSeconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._elapsedSeconds, fieldNumber: 14)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dip_V1_JobRecord, rhs: Dip_V1_JobRecord) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._jobID != rhs_storage._jobID {return false}
+        if _storage._request != rhs_storage._request {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._input != rhs_storage._input {return false}
+        if _storage._output != rhs_storage._output {return false}
+        if _storage._pipeline != rhs_storage._pipeline {return false}
+        if _storage._tasks != rhs_storage._tasks {return false}
+        if _storage._skipped != rhs_storage._skipped {return false}
+        if _storage._succeeded != rhs_storage._succeeded {return false}
+        if _storage._failed != rhs_storage._failed {return false}
+        if _storage._submittedSeconds != rhs_storage._submittedSeconds {return false}
+        if _storage._endedSeconds != rhs_storage._endedSeconds {return false}
+        if _storage._message != rhs_storage._message {return false}
+        if _storage._elapsedSeconds != rhs_storage._elapsedSeconds {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

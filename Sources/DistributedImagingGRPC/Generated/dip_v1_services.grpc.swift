@@ -40,9 +40,65 @@ public enum Dip_V1_JobService: Sendable {
                 type: .serverStreaming
             )
         }
+        /// Namespace for "StartJob" metadata.
+        public enum StartJob: Sendable {
+            /// Request type for "StartJob".
+            public typealias Input = Dip_V1_SubmitJobRequest
+            /// Response type for "StartJob".
+            public typealias Output = Dip_V1_StartJobResponse
+            /// Descriptor for "StartJob".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "dip.v1.JobService"),
+                method: "StartJob",
+                type: .unary
+            )
+        }
+        /// Namespace for "WatchJob" metadata.
+        public enum WatchJob: Sendable {
+            /// Request type for "WatchJob".
+            public typealias Input = Dip_V1_WatchJobRequest
+            /// Response type for "WatchJob".
+            public typealias Output = Dip_V1_SubmitJobResponse
+            /// Descriptor for "WatchJob".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "dip.v1.JobService"),
+                method: "WatchJob",
+                type: .serverStreaming
+            )
+        }
+        /// Namespace for "ListJobs" metadata.
+        public enum ListJobs: Sendable {
+            /// Request type for "ListJobs".
+            public typealias Input = Dip_V1_ListJobsRequest
+            /// Response type for "ListJobs".
+            public typealias Output = Dip_V1_ListJobsResponse
+            /// Descriptor for "ListJobs".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "dip.v1.JobService"),
+                method: "ListJobs",
+                type: .unary
+            )
+        }
+        /// Namespace for "CancelJob" metadata.
+        public enum CancelJob: Sendable {
+            /// Request type for "CancelJob".
+            public typealias Input = Dip_V1_CancelJobRequest
+            /// Response type for "CancelJob".
+            public typealias Output = Dip_V1_CancelJobResponse
+            /// Descriptor for "CancelJob".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "dip.v1.JobService"),
+                method: "CancelJob",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "dip.v1.JobService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
-            SubmitJob.descriptor
+            SubmitJob.descriptor,
+            StartJob.descriptor,
+            WatchJob.descriptor,
+            ListJobs.descriptor,
+            CancelJob.descriptor
         ]
     }
 }
@@ -95,6 +151,82 @@ extension Dip_V1_JobService {
             request: GRPCCore.StreamingServerRequest<Dip_V1_SubmitJobRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_SubmitJobResponse>
+
+        /// Handle the "StartJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a job and answers with its id once the server stored it; the job runs on without
+        /// > the caller. Errors as SubmitJob.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Dip_V1_SubmitJobRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Dip_V1_StartJobResponse` messages.
+        func startJob(
+            request: GRPCCore.StreamingServerRequest<Dip_V1_SubmitJobRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_StartJobResponse>
+
+        /// Handle the "WatchJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Follows a job: first a `snapshot` event with its counts so far, then its events as they
+        /// > happen, ending with `finished` (a job that already ended: its snapshot and receipt).
+        /// > NOT_FOUND for an unknown id. Cancelling the RPC only detaches; the job runs on.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Dip_V1_WatchJobRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Dip_V1_SubmitJobResponse` messages.
+        func watchJob(
+            request: GRPCCore.StreamingServerRequest<Dip_V1_WatchJobRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_SubmitJobResponse>
+
+        /// Handle the "ListJobs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every job the server keeps, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Dip_V1_ListJobsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Dip_V1_ListJobsResponse` messages.
+        func listJobs(
+            request: GRPCCore.StreamingServerRequest<Dip_V1_ListJobsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_ListJobsResponse>
+
+        /// Handle the "CancelJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels a running job: it ends CANCELLED. NOT_FOUND for an unknown id, INVALID_ARGUMENT for
+        /// > a job that already ended.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Dip_V1_CancelJobRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Dip_V1_CancelJobResponse` messages.
+        func cancelJob(
+            request: GRPCCore.StreamingServerRequest<Dip_V1_CancelJobRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_CancelJobResponse>
     }
 
     /// Service protocol for the "dip.v1.JobService" service.
@@ -131,6 +263,82 @@ extension Dip_V1_JobService {
             request: GRPCCore.ServerRequest<Dip_V1_SubmitJobRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_SubmitJobResponse>
+
+        /// Handle the "StartJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a job and answers with its id once the server stored it; the job runs on without
+        /// > the caller. Errors as SubmitJob.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Dip_V1_SubmitJobRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Dip_V1_StartJobResponse` message.
+        func startJob(
+            request: GRPCCore.ServerRequest<Dip_V1_SubmitJobRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Dip_V1_StartJobResponse>
+
+        /// Handle the "WatchJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Follows a job: first a `snapshot` event with its counts so far, then its events as they
+        /// > happen, ending with `finished` (a job that already ended: its snapshot and receipt).
+        /// > NOT_FOUND for an unknown id. Cancelling the RPC only detaches; the job runs on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Dip_V1_WatchJobRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Dip_V1_SubmitJobResponse` messages.
+        func watchJob(
+            request: GRPCCore.ServerRequest<Dip_V1_WatchJobRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_SubmitJobResponse>
+
+        /// Handle the "ListJobs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every job the server keeps, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Dip_V1_ListJobsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Dip_V1_ListJobsResponse` message.
+        func listJobs(
+            request: GRPCCore.ServerRequest<Dip_V1_ListJobsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Dip_V1_ListJobsResponse>
+
+        /// Handle the "CancelJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels a running job: it ends CANCELLED. NOT_FOUND for an unknown id, INVALID_ARGUMENT for
+        /// > a job that already ended.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Dip_V1_CancelJobRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Dip_V1_CancelJobResponse` message.
+        func cancelJob(
+            request: GRPCCore.ServerRequest<Dip_V1_CancelJobRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Dip_V1_CancelJobResponse>
     }
 
     /// Simple service protocol for the "dip.v1.JobService" service.
@@ -166,6 +374,83 @@ extension Dip_V1_JobService {
             response: GRPCCore.RPCWriter<Dip_V1_SubmitJobResponse>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "StartJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a job and answers with its id once the server stored it; the job runs on without
+        /// > the caller. Errors as SubmitJob.
+        ///
+        /// - Parameters:
+        ///   - request: A `Dip_V1_SubmitJobRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Dip_V1_StartJobResponse` to respond with.
+        func startJob(
+            request: Dip_V1_SubmitJobRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Dip_V1_StartJobResponse
+
+        /// Handle the "WatchJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Follows a job: first a `snapshot` event with its counts so far, then its events as they
+        /// > happen, ending with `finished` (a job that already ended: its snapshot and receipt).
+        /// > NOT_FOUND for an unknown id. Cancelling the RPC only detaches; the job runs on.
+        ///
+        /// - Parameters:
+        ///   - request: A `Dip_V1_WatchJobRequest` message.
+        ///   - response: A response stream of `Dip_V1_SubmitJobResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func watchJob(
+            request: Dip_V1_WatchJobRequest,
+            response: GRPCCore.RPCWriter<Dip_V1_SubmitJobResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "ListJobs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every job the server keeps, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A `Dip_V1_ListJobsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Dip_V1_ListJobsResponse` to respond with.
+        func listJobs(
+            request: Dip_V1_ListJobsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Dip_V1_ListJobsResponse
+
+        /// Handle the "CancelJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels a running job: it ends CANCELLED. NOT_FOUND for an unknown id, INVALID_ARGUMENT for
+        /// > a job that already ended.
+        ///
+        /// - Parameters:
+        ///   - request: A `Dip_V1_CancelJobRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Dip_V1_CancelJobResponse` to respond with.
+        func cancelJob(
+            request: Dip_V1_CancelJobRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Dip_V1_CancelJobResponse
     }
 }
 
@@ -179,6 +464,50 @@ extension Dip_V1_JobService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_SubmitJobResponse>(),
             handler: { request, context in
                 try await self.submitJob(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Dip_V1_JobService.Method.StartJob.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Dip_V1_SubmitJobRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_StartJobResponse>(),
+            handler: { request, context in
+                try await self.startJob(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Dip_V1_JobService.Method.WatchJob.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Dip_V1_WatchJobRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_SubmitJobResponse>(),
+            handler: { request, context in
+                try await self.watchJob(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Dip_V1_JobService.Method.ListJobs.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Dip_V1_ListJobsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_ListJobsResponse>(),
+            handler: { request, context in
+                try await self.listJobs(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Dip_V1_JobService.Method.CancelJob.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Dip_V1_CancelJobRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_CancelJobResponse>(),
+            handler: { request, context in
+                try await self.cancelJob(
                     request: request,
                     context: context
                 )
@@ -200,6 +529,50 @@ extension Dip_V1_JobService.ServiceProtocol {
         )
         return response
     }
+
+    public func startJob(
+        request: GRPCCore.StreamingServerRequest<Dip_V1_SubmitJobRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_StartJobResponse> {
+        let response = try await self.startJob(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func watchJob(
+        request: GRPCCore.StreamingServerRequest<Dip_V1_WatchJobRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_SubmitJobResponse> {
+        let response = try await self.watchJob(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func listJobs(
+        request: GRPCCore.StreamingServerRequest<Dip_V1_ListJobsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_ListJobsResponse> {
+        let response = try await self.listJobs(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func cancelJob(
+        request: GRPCCore.StreamingServerRequest<Dip_V1_CancelJobRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_CancelJobResponse> {
+        let response = try await self.cancelJob(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -219,6 +592,62 @@ extension Dip_V1_JobService.SimpleServiceProtocol {
                 )
                 return [:]
             }
+        )
+    }
+
+    public func startJob(
+        request: GRPCCore.ServerRequest<Dip_V1_SubmitJobRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Dip_V1_StartJobResponse> {
+        return GRPCCore.ServerResponse<Dip_V1_StartJobResponse>(
+            message: try await self.startJob(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func watchJob(
+        request: GRPCCore.ServerRequest<Dip_V1_WatchJobRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_SubmitJobResponse> {
+        return GRPCCore.StreamingServerResponse<Dip_V1_SubmitJobResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.watchJob(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func listJobs(
+        request: GRPCCore.ServerRequest<Dip_V1_ListJobsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Dip_V1_ListJobsResponse> {
+        return GRPCCore.ServerResponse<Dip_V1_ListJobsResponse>(
+            message: try await self.listJobs(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func cancelJob(
+        request: GRPCCore.ServerRequest<Dip_V1_CancelJobRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Dip_V1_CancelJobResponse> {
+        return GRPCCore.ServerResponse<Dip_V1_CancelJobResponse>(
+            message: try await self.cancelJob(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 }
@@ -262,6 +691,102 @@ extension Dip_V1_JobService {
             deserializer: some GRPCCore.MessageDeserializer<Dip_V1_SubmitJobResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Dip_V1_SubmitJobResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "StartJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a job and answers with its id once the server stored it; the job runs on without
+        /// > the caller. Errors as SubmitJob.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Dip_V1_SubmitJobRequest` message.
+        ///   - serializer: A serializer for `Dip_V1_SubmitJobRequest` messages.
+        ///   - deserializer: A deserializer for `Dip_V1_StartJobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func startJob<Result>(
+            request: GRPCCore.ClientRequest<Dip_V1_SubmitJobRequest>,
+            serializer: some GRPCCore.MessageSerializer<Dip_V1_SubmitJobRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Dip_V1_StartJobResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Dip_V1_StartJobResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "WatchJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Follows a job: first a `snapshot` event with its counts so far, then its events as they
+        /// > happen, ending with `finished` (a job that already ended: its snapshot and receipt).
+        /// > NOT_FOUND for an unknown id. Cancelling the RPC only detaches; the job runs on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Dip_V1_WatchJobRequest` message.
+        ///   - serializer: A serializer for `Dip_V1_WatchJobRequest` messages.
+        ///   - deserializer: A deserializer for `Dip_V1_SubmitJobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func watchJob<Result>(
+            request: GRPCCore.ClientRequest<Dip_V1_WatchJobRequest>,
+            serializer: some GRPCCore.MessageSerializer<Dip_V1_WatchJobRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Dip_V1_SubmitJobResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Dip_V1_SubmitJobResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListJobs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every job the server keeps, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Dip_V1_ListJobsRequest` message.
+        ///   - serializer: A serializer for `Dip_V1_ListJobsRequest` messages.
+        ///   - deserializer: A deserializer for `Dip_V1_ListJobsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listJobs<Result>(
+            request: GRPCCore.ClientRequest<Dip_V1_ListJobsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Dip_V1_ListJobsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Dip_V1_ListJobsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Dip_V1_ListJobsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CancelJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels a running job: it ends CANCELLED. NOT_FOUND for an unknown id, INVALID_ARGUMENT for
+        /// > a job that already ended.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Dip_V1_CancelJobRequest` message.
+        ///   - serializer: A serializer for `Dip_V1_CancelJobRequest` messages.
+        ///   - deserializer: A deserializer for `Dip_V1_CancelJobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func cancelJob<Result>(
+            request: GRPCCore.ClientRequest<Dip_V1_CancelJobRequest>,
+            serializer: some GRPCCore.MessageSerializer<Dip_V1_CancelJobRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Dip_V1_CancelJobResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Dip_V1_CancelJobResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -321,6 +846,144 @@ extension Dip_V1_JobService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "StartJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a job and answers with its id once the server stored it; the job runs on without
+        /// > the caller. Errors as SubmitJob.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Dip_V1_SubmitJobRequest` message.
+        ///   - serializer: A serializer for `Dip_V1_SubmitJobRequest` messages.
+        ///   - deserializer: A deserializer for `Dip_V1_StartJobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func startJob<Result>(
+            request: GRPCCore.ClientRequest<Dip_V1_SubmitJobRequest>,
+            serializer: some GRPCCore.MessageSerializer<Dip_V1_SubmitJobRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Dip_V1_StartJobResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Dip_V1_StartJobResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Dip_V1_JobService.Method.StartJob.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "WatchJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Follows a job: first a `snapshot` event with its counts so far, then its events as they
+        /// > happen, ending with `finished` (a job that already ended: its snapshot and receipt).
+        /// > NOT_FOUND for an unknown id. Cancelling the RPC only detaches; the job runs on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Dip_V1_WatchJobRequest` message.
+        ///   - serializer: A serializer for `Dip_V1_WatchJobRequest` messages.
+        ///   - deserializer: A deserializer for `Dip_V1_SubmitJobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func watchJob<Result>(
+            request: GRPCCore.ClientRequest<Dip_V1_WatchJobRequest>,
+            serializer: some GRPCCore.MessageSerializer<Dip_V1_WatchJobRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Dip_V1_SubmitJobResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Dip_V1_SubmitJobResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Dip_V1_JobService.Method.WatchJob.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListJobs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every job the server keeps, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Dip_V1_ListJobsRequest` message.
+        ///   - serializer: A serializer for `Dip_V1_ListJobsRequest` messages.
+        ///   - deserializer: A deserializer for `Dip_V1_ListJobsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listJobs<Result>(
+            request: GRPCCore.ClientRequest<Dip_V1_ListJobsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Dip_V1_ListJobsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Dip_V1_ListJobsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Dip_V1_ListJobsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Dip_V1_JobService.Method.ListJobs.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CancelJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels a running job: it ends CANCELLED. NOT_FOUND for an unknown id, INVALID_ARGUMENT for
+        /// > a job that already ended.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Dip_V1_CancelJobRequest` message.
+        ///   - serializer: A serializer for `Dip_V1_CancelJobRequest` messages.
+        ///   - deserializer: A deserializer for `Dip_V1_CancelJobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func cancelJob<Result>(
+            request: GRPCCore.ClientRequest<Dip_V1_CancelJobRequest>,
+            serializer: some GRPCCore.MessageSerializer<Dip_V1_CancelJobRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Dip_V1_CancelJobResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Dip_V1_CancelJobResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Dip_V1_JobService.Method.CancelJob.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -354,6 +1017,124 @@ extension Dip_V1_JobService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_SubmitJobRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Dip_V1_SubmitJobResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "StartJob" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Starts a job and answers with its id once the server stored it; the job runs on without
+    /// > the caller. Errors as SubmitJob.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Dip_V1_SubmitJobRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func startJob<Result>(
+        request: GRPCCore.ClientRequest<Dip_V1_SubmitJobRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Dip_V1_StartJobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.startJob(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_SubmitJobRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Dip_V1_StartJobResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchJob" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Follows a job: first a `snapshot` event with its counts so far, then its events as they
+    /// > happen, ending with `finished` (a job that already ended: its snapshot and receipt).
+    /// > NOT_FOUND for an unknown id. Cancelling the RPC only detaches; the job runs on.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Dip_V1_WatchJobRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchJob<Result>(
+        request: GRPCCore.ClientRequest<Dip_V1_WatchJobRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Dip_V1_SubmitJobResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.watchJob(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_WatchJobRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Dip_V1_SubmitJobResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListJobs" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Every job the server keeps, newest first.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Dip_V1_ListJobsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listJobs<Result>(
+        request: GRPCCore.ClientRequest<Dip_V1_ListJobsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Dip_V1_ListJobsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listJobs(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_ListJobsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Dip_V1_ListJobsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CancelJob" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Cancels a running job: it ends CANCELLED. NOT_FOUND for an unknown id, INVALID_ARGUMENT for
+    /// > a job that already ended.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Dip_V1_CancelJobRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func cancelJob<Result>(
+        request: GRPCCore.ClientRequest<Dip_V1_CancelJobRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Dip_V1_CancelJobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.cancelJob(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_CancelJobRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Dip_V1_CancelJobResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -393,6 +1174,140 @@ extension Dip_V1_JobService.ClientProtocol {
             metadata: metadata
         )
         return try await self.submitJob(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "StartJob" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Starts a job and answers with its id once the server stored it; the job runs on without
+    /// > the caller. Errors as SubmitJob.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func startJob<Result>(
+        _ message: Dip_V1_SubmitJobRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Dip_V1_StartJobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Dip_V1_SubmitJobRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.startJob(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchJob" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Follows a job: first a `snapshot` event with its counts so far, then its events as they
+    /// > happen, ending with `finished` (a job that already ended: its snapshot and receipt).
+    /// > NOT_FOUND for an unknown id. Cancelling the RPC only detaches; the job runs on.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchJob<Result>(
+        _ message: Dip_V1_WatchJobRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Dip_V1_SubmitJobResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Dip_V1_WatchJobRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.watchJob(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListJobs" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Every job the server keeps, newest first.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listJobs<Result>(
+        _ message: Dip_V1_ListJobsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Dip_V1_ListJobsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Dip_V1_ListJobsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listJobs(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CancelJob" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Cancels a running job: it ends CANCELLED. NOT_FOUND for an unknown id, INVALID_ARGUMENT for
+    /// > a job that already ended.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func cancelJob<Result>(
+        _ message: Dip_V1_CancelJobRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Dip_V1_CancelJobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Dip_V1_CancelJobRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.cancelJob(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -1,3 +1,4 @@
+import Foundation
 import DistributedImaging
 import GRPCCore
 
@@ -235,6 +236,8 @@ extension Dip_V1_JobEvent {
             self.completed = Dip_V1_JobTask(task)
         case .finished(let receipt):
             self.finished = Dip_V1_JobReceipt(receipt)
+        case .snapshot(let record):
+            self.snapshot = Dip_V1_JobRecord(record)
         }
     }
 }
@@ -259,9 +262,50 @@ extension JobEvent {
             self = .completed(try JobReceipt.Task(task))
         case .finished(let receipt):
             self = .finished(try JobReceipt(receipt))
+        case .snapshot(let record):
+            self = .snapshot(try JobRecord(record))
         case .none:
             throw malformed("job event without a case")
         }
+    }
+}
+
+// MARK: - Job records
+
+extension Dip_V1_JobRecord {
+    init(_ record: JobRecord) {
+        self.init()
+        self.jobID = record.id.rawValue
+        self.request = Dip_V1_JobRequest(record.request)
+        self.status = Dip_V1_JobStatus(record.state)
+        self.input = record.input
+        self.output = record.output
+        self.pipeline = record.pipeline
+        self.tasks = Int32(clamping: record.tasks)
+        self.skipped = Int32(clamping: record.skipped)
+        self.succeeded = Int32(clamping: record.succeeded)
+        self.failed = Int32(clamping: record.failed)
+        self.submittedSeconds = record.submitted.timeIntervalSince1970
+        self.endedSeconds = record.ended?.timeIntervalSince1970 ?? 0
+        self.message = record.message
+        self.elapsedSeconds = record.elapsed
+    }
+}
+
+extension JobRecord {
+    /// A record from a server: counts, times and status are range-checked.
+    init(_ wire: Dip_V1_JobRecord) throws(RPCError) {
+        let ended = try WireRange.seconds(wire.endedSeconds, "ended_seconds", in: .response)
+        self.init(
+            id: JobID(wire.jobID), request: try JobRequest(wire.request), state: try JobStatus(wire.status),
+            input: wire.input, output: wire.output, pipeline: wire.pipeline,
+            tasks: try WireRange.count(wire.tasks, "tasks", in: .response),
+            skipped: try WireRange.count(wire.skipped, "skipped", in: .response),
+            succeeded: try WireRange.count(wire.succeeded, "succeeded", in: .response),
+            failed: try WireRange.count(wire.failed, "failed", in: .response),
+            submitted: Date(timeIntervalSince1970: try WireRange.seconds(wire.submittedSeconds, "submitted_seconds", in: .response)),
+            ended: ended > 0 ? Date(timeIntervalSince1970: ended) : nil, message: wire.message,
+            elapsed: try WireRange.seconds(wire.elapsedSeconds, "elapsed_seconds", in: .response))
     }
 }
 

@@ -4,12 +4,14 @@ import Logging
 import Synchronization
 
 /// Serves any ``DistributedImaging/JobSubmitter`` as `dip.v1.JobService`: the server side of
-/// `dip-client submit --server`.
+/// `dip-client submit`, `wait`, `jobs` and `cancel`.
 ///
 /// Each `SubmitJob` call runs one job; every ``DistributedImaging/JobEvent`` is written to the
 /// response stream in order, the receipt last. A job refused as a whole ends the call with the
 /// status that matches its ``DistributedImaging/DistributedImagingError`` (and the library code in the
-/// `dip-error-code` trailer). Cancelling the call cancels the job.
+/// `dip-error-code` trailer). Cancelling the call cancels the job. `StartJob` answers with the
+/// job's id once stored; `WatchJob` streams a job's events from a snapshot (cancelling it only
+/// detaches); `ListJobs` and `CancelJob` do what they say.
 public struct JobServiceProvider: Dip_V1_JobService.SimpleServiceProtocol {
     private let submitter: any JobSubmitter
     private let logger: Logger
@@ -51,6 +53,57 @@ public struct JobServiceProvider: Dip_V1_JobService.SimpleServiceProtocol {
         }
         if !finishedWritten.load(ordering: .relaxed) {
             try await response.write(.with { $0.event = Dip_V1_JobEvent(.finished(receipt)) })
+        }
+    }
+
+    /// Handles `StartJob`.
+    public func startJob(
+        request: Dip_V1_SubmitJobRequest, context: ServerContext
+    ) async throws -> Dip_V1_StartJobResponse {
+        try WireProtocol.check(request.protocolVersion, by: "dip-server")
+        let job = try JobRequest(request.job)
+        let id = try await self.refusing(context) { try await self.submitter.start(job) }
+        return .with { $0.jobID = id.rawValue }
+    }
+
+    /// Handles `WatchJob`.
+    public func watchJob(
+        request: Dip_V1_WatchJobRequest, response: RPCWriter<Dip_V1_SubmitJobResponse>, context: ServerContext
+    ) async throws {
+        try WireProtocol.check(request.protocolVersion, by: "dip-server")
+        let events = try await self.refusing(context) { try await self.submitter.watch(JobID(request.jobID)) }
+        do {
+            for try await event in events {
+                try await response.write(.with { $0.event = Dip_V1_JobEvent(event) })
+            }
+        } catch let error as DistributedImagingError {
+            throw RPCError(error)
+        }
+    }
+
+    /// Handles `ListJobs`.
+    public func listJobs(request: Dip_V1_ListJobsRequest, context: ServerContext) async throws -> Dip_V1_ListJobsResponse {
+        try WireProtocol.check(request.protocolVersion, by: "dip-server")
+        let jobs = try await self.refusing(context) { try await self.submitter.jobs() }
+        return .with { $0.jobs = jobs.map(Dip_V1_JobRecord.init) }
+    }
+
+    /// Handles `CancelJob`.
+    public func cancelJob(request: Dip_V1_CancelJobRequest, context: ServerContext) async throws -> Dip_V1_CancelJobResponse {
+        try WireProtocol.check(request.protocolVersion, by: "dip-server")
+        let record = try await self.refusing(context) { try await self.submitter.cancel(JobID(request.jobID)) }
+        return .with { $0.job = Dip_V1_JobRecord(record) }
+    }
+
+    /// Runs `body`; a library error becomes the matching RPC status (logged at `debug`).
+    private func refusing<T>(_ context: ServerContext, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as DistributedImagingError {
+            self.logger.debug(
+                "call refused",
+                metadata: ["dip.error.code": "\(error.code)", "error": "\(error.message)", "peer": "\(context.remotePeer)"])
+            throw RPCError(error)
         }
     }
 }

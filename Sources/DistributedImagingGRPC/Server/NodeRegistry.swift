@@ -18,7 +18,7 @@ import Synchronization
 /// so the server places those tasks again, and a registered node must register anew. A node that
 /// registers over the wire (``admit(_:)``) is checked before it is listed, so an address that
 /// accepts connections but never answers never receives work.
-public final class NodeRegistry: Service, Sendable {
+public final class NodeRegistry: NodeDirectory, Service, Sendable {
     /// How often nodes are asked to register again.
     public let heartbeatInterval: Duration
     /// How long a registration lasts without a heartbeat.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import DistributedImaging
@@ -187,24 +188,31 @@ struct ImagingServerTests {
         }
     }
 
-    @Test("An empty initial node list falls back to liveNodes; with neither, the job is refused as unavailable")
-    func emptyInitialNodesUseLiveNodes() async throws {
+    @Test("Nodes come from the directory on every placement: none is refused as unavailable, one that joins later is used")
+    func nodesComeFromTheDirectory() async throws {
         try await withJobDirectory(count: 5) { storage in
-            let live = ScriptedConnection.accepting("live")
+            let directory = ChangingDirectory()
             let server = try ImagingServer(
-                configuration: .init(maxAttempts: 3, maxConcurrentTasks: 2, seed: 1), storage: storage, nodes: [],
-                liveNodes: { [live] }, logger: silentLogger)
+                configuration: .init(maxAttempts: 3, maxConcurrentTasks: 2, seed: 1), storage: storage, nodes: directory,
+                logger: silentLogger)
+            let error = await #expect(throws: DistributedImagingError.self) {
+                try await server.submit(JobRequest(inputDirectory: "in", pipeline: "identity"))
+            }
+            #expect(error?.code == .unavailable)
+
+            let live = ScriptedConnection.accepting("live")
+            directory.nodes.withLock { $0 = [live] }
             let receipt = try await server.submit(JobRequest(inputDirectory: "in", pipeline: "identity"))
             #expect(receipt.status == .succeeded)
             #expect(receipt.tasks.allSatisfy { $0.node == NodeID("live") })
             #expect(live.calls.load(ordering: .relaxed) == 5)
-
-            let none = try ImagingServer(storage: storage, nodes: [], liveNodes: { [] }, logger: silentLogger)
-            let error = await #expect(throws: DistributedImagingError.self) {
-                try await none.submit(JobRequest(inputDirectory: "in", pipeline: "identity"))
-            }
-            #expect(error?.code == .unavailable)
         }
+    }
+
+    /// A directory whose nodes the test sets.
+    final class ChangingDirectory: NodeDirectory {
+        let nodes = Mutex<[any NodeConnection]>([])
+        func connections() -> [any NodeConnection] { self.nodes.withLock { $0 } }
     }
 
     /// Returns a fixed index, whatever it is given.

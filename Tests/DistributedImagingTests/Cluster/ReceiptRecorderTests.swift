@@ -235,7 +235,8 @@ struct ReceiptRecorderTests {
             }
             let server = try ImagingServer(
                 configuration: .init(maxConcurrentTasks: 8, seed: 3), storage: storage,
-                nodes: [ScriptedConnection.accepting("n1")], receiptEnvironment: environment, logger: silentLogger)
+                nodes: try StaticNodeDirectory([ScriptedConnection.accepting("n1")]), receiptEnvironment: environment,
+                logger: silentLogger)
             let onDisk = Mutex<JobReceipt?>(nil)
             let receipt = try await server.submit(JobRequest(inputDirectory: "in", pipeline: "identity")) { event in
                 guard case .finished = event else { return }

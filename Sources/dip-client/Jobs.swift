@@ -1,0 +1,172 @@
+import ArgumentParser
+import DIPCommandSupport
+import DistributedImaging
+import DistributedImagingGRPC
+import Foundation
+
+/// `dip-client wait`: attaches to a job by id and follows it to its end.
+struct Wait: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Follow a job by id until it ends, as submit would have.",
+        discussion: """
+            Shows the job's progress from its current counts, then the same lines, receipt and \
+            exit code as submit: 0 the job succeeded, 1 it failed or was cancelled, 2 usage error \
+            or unknown job id, 3 the server cannot be reached, or --timeout passed before the job \
+            ended. If the server goes away (a restart), wait reconnects with backoff until the job \
+            ends or --timeout passes. Ctrl-C only detaches: the job runs on.
+            """
+    )
+
+    @OptionGroup var remote: RemoteOptions
+
+    @Flag(name: .long, help: "Print the job receipt as JSON on stdout; human text goes to stderr.")
+    var json = false
+
+    @Option(name: .long, help: "Stream the job's events on stdout: 'jsonl' (one JSON object per line). Excludes --json.")
+    var events: Submit.EventsFormat?
+
+    @Flag(name: .long, help: "No progress bar or progress lines, and no line per task except failures.")
+    var quiet = false
+
+    @Option(name: .long, help: "Seconds to wait for the job to end (default: no limit; exit 3 when passed).")
+    var timeout: Double?
+
+    @Argument(help: ArgumentHelp("The job's id (printed by submit --detach, listed by jobs).", valueName: "JOB_ID"))
+    var jobID: String
+
+    func validate() throws {
+        if self.json && self.events != nil { throw ValidationError("--json and --events exclude each other") }
+        if let timeout = self.timeout, !(timeout.isFinite && timeout > 0 && timeout <= 31_536_000) {
+            throw ValidationError("--timeout must be 0 < seconds <= 31536000, not \(timeout)")
+        }
+    }
+
+    func run() async throws {
+        let (address, security) = try self.remote.resolve()
+        let id = JobID(self.jobID)
+        let toStandardError = self.json || self.events != nil
+        let say: @Sendable (String) -> Void = { line in if toStandardError { Console.error(line) } else { print(line) } }
+        Console.onInterrupt {
+            Console.error("\ndip-client: detached from job \(id); it keeps running (dip-client cancel \(id) stops it)")
+        }
+        let deadline = self.timeout.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
+        try await JobReport(quiet: self.quiet, json: self.json, events: self.events, say: say).follow { onEvent in
+            try await Self.follow(id, at: address, security: security, until: deadline, onEvent: onEvent)
+        }
+    }
+
+    /// Watches job `id` until its receipt, reconnecting with backoff while the server cannot be
+    /// reached, until `deadline`.
+    static func follow(
+        _ id: JobID, at address: PeerAddress, security: PeerSecurity, until deadline: ContinuousClock.Instant?,
+        onEvent: @escaping @Sendable (JobEvent) async -> Void
+    ) async throws -> JobReceipt {
+        let timedOut = DistributedImagingError(code: .timedOut, message: "job \(id) had not ended when --timeout passed")
+        return try await withThrowingTaskGroup(of: JobReceipt.self) { group in
+            group.addTask {
+                var backoff: Duration = .milliseconds(200)
+                var warned = false
+                while true {
+                    do {
+                        return try await GRPCJobSubmitter.withSubmitter(server: address, security: security, timeout: .seconds(10)) {
+                            for try await event in try await $0.watch(id) {
+                                await onEvent(event)
+                                if case .finished(let receipt) = event { return receipt }
+                            }
+                            throw DistributedImagingError(code: .unavailable, message: "the server ended the watch early")
+                        }
+                    } catch let error as DistributedImagingError where error.code == .unavailable {
+                        if !warned { Console.error("dip-client: \(error.message); reconnecting until job \(id) ends") }
+                        warned = true
+                        try await Task.sleep(for: backoff)
+                        backoff = min(backoff * 2, .seconds(5))
+                    }
+                }
+            }
+            if let deadline {
+                group.addTask {
+                    try await Task.sleep(until: deadline)
+                    throw timedOut
+                }
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+}
+
+/// `dip-client jobs`: the jobs a server keeps.
+struct Jobs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List a dip-server's jobs, newest first.",
+        discussion: """
+            One line per job: id, status (running, succeeded, failed, cancelled), tasks done, \
+            failed and total, input, when it started and how long it ran. With --json, a JSON \
+            array of job records (jobID, status, request, input, output, pipeline, tasks, skipped, \
+            succeeded, failed, submitted and ended in seconds since 1970, message, elapsed). \
+            Exit codes: 0 listed; 2 usage error; 3 the server cannot be reached.
+            """
+    )
+
+    @OptionGroup var remote: RemoteOptions
+
+    @Flag(name: .long, help: "Print the jobs as a JSON array on stdout.")
+    var json = false
+
+    func run() async throws {
+        let (address, security) = try self.remote.resolve()
+        let jobs: [JobRecord]
+        do {
+            jobs = try await GRPCJobSubmitter.withSubmitter(server: address, security: security) { try await $0.jobs() }
+        } catch let error as DistributedImagingError {
+            throw CLIError(error).report()
+        }
+        if self.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(jobs), as: UTF8.self))
+            return
+        }
+        let formatter = ISO8601DateFormatter()
+        print("JOB                               STATUS      DONE/FAILED/TOTAL  INPUT  STARTED  ELAPSED")
+        for job in jobs {
+            let elapsed = job.ended == nil ? Date().timeIntervalSince(job.submitted) : job.elapsed
+            let counts = "\(job.succeeded + job.failed)/\(job.failed)/\(job.tasks)"
+            print(
+                "\(job.id.rawValue.padding(toLength: 33, withPad: " ", startingAt: 0)) "
+                    + "\(job.state.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) "
+                    + "\(counts.padding(toLength: 18, withPad: " ", startingAt: 0)) \(job.input)  "
+                    + "\(formatter.string(from: job.submitted))  \(String(format: "%.1f", elapsed)) s")
+        }
+    }
+}
+
+/// `dip-client cancel`: cancels a running job.
+struct Cancel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cancel a running job by id.",
+        discussion: """
+            No task of the job is placed any more and its running tasks are cancelled on their \
+            nodes; the job ends 'cancelled' (dip-client wait shows the receipt). Exit codes: 0 \
+            cancelled; 2 usage error, unknown job id or a job that already ended; 3 the server \
+            cannot be reached.
+            """
+    )
+
+    @OptionGroup var remote: RemoteOptions
+
+    @Argument(help: ArgumentHelp("The job's id.", valueName: "JOB_ID"))
+    var jobID: String
+
+    func run() async throws {
+        let (address, security) = try self.remote.resolve()
+        do {
+            let record = try await GRPCJobSubmitter.withSubmitter(server: address, security: security) {
+                try await $0.cancel(JobID(self.jobID))
+            }
+            print("cancelling job \(record.id): \(record.succeeded + record.failed) of \(record.tasks) tasks had ended")
+        } catch let error as DistributedImagingError {
+            throw CLIError(error).report()
+        }
+    }
+}
