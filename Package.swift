@@ -163,6 +163,7 @@ let package = Package(
             dependencies: [
                 "DistributedImaging",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             resources: [.copy("Resources")],

@@ -74,7 +74,7 @@ for name in os.listdir(sys.argv[1]):
 print(f"{total/1e6:.1f}")
 PY
 )
-"$BIN/dip-server" --listen 127.0.0.1:0 --storage-root "$STORE" --log-level warning >"$WORK/server.out" 2>"$WORK/server.err" &
+"$BIN/dip-server" --listen 127.0.0.1:0 --storage-root "$STORE" --state-dir "$WORK/state" --log-level warning >"$WORK/server.out" 2>"$WORK/server.err" &
 PIDS+=($!)
 SERVER=$(wait_for_line "$WORK/server.out" "listening on" | awk '{print $4}')
 for n in 1 2; do

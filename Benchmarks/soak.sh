@@ -34,7 +34,7 @@ PY
 
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
-"$BIN/dip-server" --listen 127.0.0.1:0 --storage-root "$ROOT" --log-level warning --heartbeat-interval 1 --task-timeout 30 \
+"$BIN/dip-server" --listen 127.0.0.1:0 --storage-root "$ROOT" --state-dir "$ROOT.state" --log-level warning --heartbeat-interval 1 --task-timeout 30 \
     > "$ROOT/server.out" 2> "$ROOT/server.err" &
 SERVER=$!; PIDS+=("$SERVER")
 for _ in $(seq 200); do grep -q "listening on" "$ROOT/server.out" && break; sleep 0.05; done

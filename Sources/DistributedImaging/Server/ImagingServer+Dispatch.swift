@@ -108,6 +108,8 @@ extension ImagingServer {
                 "input": "\(paths.input)", "tasks": "\(plan.tasks.count)", "skipped": "\(plan.skipped.count)",
                 "recorded": "\(plan.recorded.count)",
             ])
+        // The running receipt is on disk before anyone hears that the job started.
+        await recorder.writeNow()
         sink.emit(.started(jobID: plan.id, tasks: plan.tasks.count, skipped: plan.skipped.count))
 
         let unlistedNote = plan.unlisted == 0 ? "" : "; \(plan.unlisted) entries could not be listed"

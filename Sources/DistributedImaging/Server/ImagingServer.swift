@@ -293,15 +293,13 @@ public final class ImagingServer: JobSubmitter, Service {
         }
         guard busy else { return }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitUntilIdle() }
             group.addTask {
                 do { try await Task.sleep(for: self.configuration.shutdownGracePeriod) } catch { return }
+                for job in self.state.withLock({ Array($0.running.values) }) { job.stop(.shutdown) }
             }
-            await group.next()
+            await self.waitUntilIdle()
             group.cancelAll()
         }
-        for job in self.state.withLock({ Array($0.running.values) }) { job.stop(.shutdown) }
-        await self.waitUntilIdle()
     }
 
     /// Deletes the jobs that ended more than ``ServerConfiguration/jobRetention`` ago.

@@ -137,21 +137,6 @@ final class ReceiptRecorder: Sendable {
         }
     }
 
-    /// Wraps `onEvent` so that every event is recorded first; the running receipt is on disk
-    /// before ``JobEvent/started(jobID:tasks:skipped:)`` is passed on.
-    func observing(
-        _ onEvent: @escaping @Sendable (JobEvent) async -> Void
-    ) -> @Sendable (JobEvent) async -> Void {
-        { event in
-            if case .started = event {
-                await self.writeNow()
-            } else {
-                self.record(event)
-            }
-            await onEvent(event)
-        }
-    }
-
     /// Sorts `receipt`'s tasks by input and writes it as the final receipt, after any rewrite in
     /// flight; stops the rewrites. When the write fails, returns the receipt with the failure
     /// added to its message (the client's only way to learn that the output directory holds no

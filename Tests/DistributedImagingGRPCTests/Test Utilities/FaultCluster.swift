@@ -49,11 +49,12 @@ final class FaultCluster: Sendable {
         try FileManager.default.createDirectory(at: self.logs, withIntermediateDirectories: true)
     }
 
-    /// Starts dip-server with `arguments` (after listen, storage root and log level).
+    /// Starts dip-server with `arguments` (after listen, storage root and log level). Every
+    /// server started by one cluster has the same state directory, so a restart resumes.
     @discardableResult
-    func startServer(_ arguments: [String] = []) async throws -> PeerAddress {
+    func startServer(_ arguments: [String] = [], listen: String = "127.0.0.1:0") async throws -> PeerAddress {
         let process = try ManagedProcess(
-            "dip-server", ["--listen", "127.0.0.1:0", "--storage-root", self.root.path, "--log-level", "warning"] + arguments,
+            "dip-server", ["--listen", listen, "--storage-root", self.root.path, "--log-level", "warning"] + arguments,
             logDirectory: self.logs, name: "server")
         self.record(process, isServer: true)
         let line = try await process.waitForLine(containing: "listening on ")

@@ -34,6 +34,12 @@ final class ManagedProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: self.standardOutput.path, contents: nil)
         _ = FileManager.default.createFile(atPath: self.standardError.path, contents: nil)
         self.process.executableURL = try Self.executable(executable)
+        var arguments = arguments
+        // Every server gets its own state directory (beside its logs) unless the test names one:
+        // never the user's default, never another test's.
+        if executable == "dip-server" && !arguments.contains("--state-dir") && !arguments.contains("--help") {
+            arguments += ["--state-dir", logDirectory.appendingPathComponent("\(name).state").path]
+        }
         self.process.arguments = arguments
         self.process.standardOutput = try FileHandle(forWritingTo: self.standardOutput)
         self.process.standardError = try FileHandle(forWritingTo: self.standardError)

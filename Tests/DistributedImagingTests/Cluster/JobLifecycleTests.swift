@@ -1,4 +1,5 @@
 import Foundation
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -181,6 +182,42 @@ struct JobLifecycleTests {
             let onDisk = try JobReceipt.decodeJSON(
                 Array(try Data(contentsOf: URL(fileURLWithPath: storage.root + "/in-out/receipt.json"))), source: "receipt.json")
             #expect(onDisk.tasks.count == 6 && onDisk.status == .succeeded)
+        }
+    }
+
+    @Test(
+        "Shutdown past the grace period: in memory, tasks not ended fail with the reason; durable, the job stays running in the store",
+        arguments: [false, true])
+    func shutdownPastGracePeriod(durable: Bool) async throws {
+        try await self.withDirectories(["in": 6]) { storage in
+            let node = GatedConnection("n", holdAfter: 2) { _ in true }
+            let store = InMemoryJobStore()
+            var configuration = ServerConfiguration(maxAttempts: 5, maxConcurrentTasks: 2, seed: 3)
+            configuration.shutdownGracePeriod = .milliseconds(50)
+            let server = try ImagingServer(
+                configuration: configuration, storage: storage, nodes: try StaticNodeDirectory([node]), store: store,
+                durable: durable, logger: silentLogger)
+            let group = ServiceGroup(configuration: .init(services: [server], logger: silentLogger))
+            let service = Task { try await group.run() }
+            let job = Task { try await server.submit(JobRequest(inputDirectory: "in", pipeline: "identity")) }
+            // The fault hits a running job: two tasks held on the node.
+            try await self.eventually("two tasks are held") { node.log.count == 4 }
+            await group.triggerGracefulShutdown()
+            try await service.value
+            #expect(node.log.count == 4)
+            let record = try #require(try await store.jobs().first)
+            if durable {
+                let error = await #expect(throws: DistributedImagingError.self) { try await job.value }
+                #expect(error?.code == .unavailable && error?.message.contains("resumes") == true)
+                #expect(record.state == .running)
+                let stored = try #require(try await store.load(record.id))
+                #expect(stored.outcomes.count == 2 && stored.inFlight.count == 2)
+            } else {
+                let receipt = try await job.value
+                #expect(receipt.status == .failed && receipt.counts.succeeded == 2 && receipt.counts.failed == 4)
+                #expect(receipt.tasks.filter { $0.status == .failed }.allSatisfy { $0.error?.contains("grace period") == true })
+                #expect(record.state == .failed)
+            }
         }
     }
 }
