@@ -74,7 +74,7 @@ struct RestartTests {
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 try #require(cluster.server).signal(SIGKILL)
-                _ = try await try #require(cluster.server).waitForExit()
+                _ = try await #require(cluster.server).waitForExit()
             }
         }
     }
@@ -84,7 +84,7 @@ struct RestartTests {
         try await withFaultCluster { cluster in
             try await self.killAndResume(cluster) { cluster, _, _ in
                 try #require(cluster.server).signal(SIGKILL)
-                _ = try await try #require(cluster.server).waitForExit()
+                _ = try await #require(cluster.server).waitForExit()
             }
         }
     }
