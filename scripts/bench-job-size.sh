@@ -7,7 +7,11 @@
 # the final receipt.json included — the release dip-client running them on an embedded cluster:
 #
 #   dip-client submit --embedded --nodes 2 --policy mandatory --load 0 --delay 0 \
-#       --pipeline identity --quiet INPUT
+#       --pipeline identity --quiet --state-dir STATE INPUT
+#
+# STATE is a fresh directory per size beside the input, outside the storage root (the input's
+# parent is the root, so it is put one level up: $WORK.state/N), on the same file system: the
+# durable SQLite job store is part of what is measured.
 #
 # Prints wall time, µs per task, peak RSS (from /usr/bin/time -v) and the ratio of the per-task
 # cost at the largest size to that at the smallest.
@@ -53,7 +57,7 @@ PY
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
-trap '[ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"' EXIT
+trap '[ "${KEEP:-0}" = 1 ] || rm -rf "$WORK" "$WORK.state"' EXIT
 
 printf '%-8s %10s %12s %14s\n' images "wall (s)" "µs/task" "peak RSS (MB)"
 first=""
@@ -62,10 +66,12 @@ for n in "${SIZES[@]}"; do
     input="$WORK/in-$n"
     generate "$n" "$input"
     rm -rf "$input-out"
+    state="$WORK.state/$n"
+    rm -rf "$state"
     sync
     report="$WORK/time-$n.txt"
     if ! /usr/bin/time -v -o "$report" "$CLIENT" submit --embedded --nodes 2 --policy mandatory --load 0 --delay 0 \
-        --pipeline identity --quiet "$input" > "$WORK/out-$n.txt" 2>&1; then
+        --pipeline identity --quiet --state-dir "$state" "$input" > "$WORK/out-$n.txt" 2>&1; then
         echo "bench-job-size: the $n-image job failed; its output:" >&2
         tail -20 "$WORK/out-$n.txt" >&2
         exit 1
@@ -77,7 +83,7 @@ for n in "${SIZES[@]}"; do
     printf '%-8s %10.2f %12s %14s\n' "$n" "$wall" "$per" "$rss"
     [ -n "$first" ] || first=$per
     last=$per
-    rm -rf "$input" "$input-out"
+    rm -rf "$input" "$input-out" "$state"
 done
 awk -v a="$first" -v b="$last" -v lo="${SIZES[0]}" -v hi="${SIZES[${#SIZES[@]}-1]}" \
     'BEGIN { printf "per-task ratio %s/%s images: %.2f\n", hi, lo, b / a }'

@@ -16,6 +16,12 @@
 import DistributedImaging
 import Foundation
 
+// `dip-bench fairness [...]`: see FairnessBenchmark.swift; exits 1 when the small job is slowed more than 2×.
+if CommandLine.arguments.dropFirst().first == "fairness" {
+    let passed = await FairnessBenchmark.main(arguments: Array(CommandLine.arguments.dropFirst(2)))
+    exit(passed ? 0 : 1)
+}
+
 // `dip-bench scheduling [--tasks N] [--runs N]`: see SchedulingBenchmark.swift; exits 1 on a FAIL line.
 if CommandLine.arguments.dropFirst().first == "scheduling" {
     let passed = await SchedulingBenchmark.main(arguments: Array(CommandLine.arguments.dropFirst(2)))

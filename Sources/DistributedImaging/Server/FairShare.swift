@@ -4,6 +4,10 @@ import Synchronization
 /// asks for one turn at a time, and the turns freed go to the waiting jobs in the order they
 /// asked, so a small job submitted behind a large one gets every other free turn instead of
 /// waiting for the large one to drain.
+///
+/// The bound is read on every request and release (the server's: the configured bound, but no
+/// more than its nodes can hold), so that tasks holding a turn find a node with room rather
+/// than queueing for one, where jobs would not take turns.
 final class FairShare: Sendable {
     private struct Waiter {
         var id: UInt64
@@ -12,7 +16,8 @@ final class FairShare: Sendable {
     }
 
     private struct State {
-        var free: Int
+        /// Turns held now.
+        var held = 0
         var waiters: [Waiter] = []
         var nextID: UInt64 = 0
         /// Turns granted, in order, by job (tests).
@@ -20,10 +25,17 @@ final class FairShare: Sendable {
     }
 
     private let state: Mutex<State>
+    private let bound: @Sendable () -> Int
 
-    /// A share of `bound` turns.
-    init(bound: Int, recordingGrants: Bool = false) {
-        self.state = Mutex(State(free: max(1, bound), log: recordingGrants ? [] : nil))
+    /// A share of `bound()` turns (at least 1), read each time a turn is asked for or given back.
+    init(bound: @escaping @Sendable () -> Int, recordingGrants: Bool = false) {
+        self.bound = bound
+        self.state = Mutex(State(log: recordingGrants ? [] : nil))
+    }
+
+    /// A share of a fixed number of turns.
+    convenience init(bound: Int, recordingGrants: Bool = false) {
+        self.init(bound: { bound }, recordingGrants: recordingGrants)
     }
 
     /// Waits for a turn for `job`; `false` when the calling task was cancelled first.
@@ -34,10 +46,11 @@ final class FairShare: Sendable {
         }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let bound = max(1, self.bound())
                 let granted = self.state.withLock { state -> Bool? in
                     if Task.isCancelled { return false }
-                    if state.free > 0 && state.waiters.isEmpty {
-                        state.free -= 1
+                    if state.held < bound && state.waiters.isEmpty {
+                        state.held += 1
                         state.log?.append(job)
                         return true
                     }
@@ -63,11 +76,11 @@ final class FairShare: Sendable {
 
     /// Gives back a turn; the job that has waited longest gets it.
     func release() {
+        let bound = max(1, self.bound())
         let next = self.state.withLock { state -> Waiter? in
-            guard !state.waiters.isEmpty else {
-                state.free += 1
-                return nil
-            }
+            state.held -= 1
+            guard !state.waiters.isEmpty, state.held < bound else { return nil }
+            state.held += 1
             let next = state.waiters.removeFirst()
             state.log?.append(next.job)
             return next

@@ -13,7 +13,8 @@ import Synchronization
 /// ``resumeJobs()`` picks up the jobs a previous process left running.
 ///
 /// Tasks are dispatched concurrently, at most ``ServerConfiguration/maxConcurrentTasks`` at a
-/// time for all jobs together, shared round-robin between the running jobs. Each attempt asks
+/// time for all jobs together (and no more than the nodes can hold: twice each node's slots),
+/// shared round-robin between the running jobs. Each attempt asks
 /// ``Placement`` for a node among those the ``NodeDirectory`` lists now; a rejected task, or one
 /// whose node cannot be reached, is placed again — on any node, the same one included — until
 /// it is answered or ``ServerConfiguration/maxAttempts`` placements were tried, after which it
@@ -151,7 +152,11 @@ public final class ImagingServer: JobSubmitter, Service {
         self.threadPool = threadPool
         self.receiptEnvironment = receiptEnvironment
         self.logger = logger
-        self.share = FairShare(bound: configuration.maxConcurrentTasks)
+        let directory = nodes
+        let bound = configuration.maxConcurrentTasks
+        self.share = FairShare(bound: {
+            min(bound, directory.connections().reduce(0) { $0 + NodeOccupancy.limit(slots: $1.slots) })
+        })
         self.writer = JobStoreWriter(store: store, logger: logger)
     }
 

@@ -4,8 +4,8 @@ import Synchronization
 /// or timed out is *suspect* for ``retryAfter``, and placement skips it meanwhile; once that
 /// passes the next placement on it is the probe, and any answer (even a rejection) clears it.
 ///
-/// Placement also reads the live node list on every attempt when the server was given one
-/// (`liveNodes`), so nodes that join, leave or come back are seen by a running job.
+/// Placement also reads the nodes from the server's ``NodeDirectory`` on every attempt, so
+/// nodes that join, leave or come back are seen by a running job.
 ///
 /// One instance may be shared by many jobs (``ImagingServer`` takes it at creation), so what
 /// one job learnt about a dead node spares the next one the same lost attempts.

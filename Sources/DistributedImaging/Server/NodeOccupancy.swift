@@ -1,8 +1,8 @@
 import Synchronization
 
-/// How many of one job's tasks each node holds, bounded per node: a job keeps at most
-/// `2 × slots` of its tasks on a node (the node's slots plus a queue as long), so a node that
-/// stops answering cannot swallow the job's whole dispatch window while healthy nodes idle.
+/// How many tasks each node holds, for all of a server's jobs, bounded per node: at most
+/// `2 × slots` tasks on a node (the node's slots plus a queue as long), so a node that stops
+/// answering cannot swallow the whole dispatch window while healthy nodes idle.
 ///
 /// Tasks that find every node full wait in ``waitForRoom()`` until a task ends on some node.
 final class NodeOccupancy: Sendable {
@@ -16,12 +16,12 @@ final class NodeOccupancy: Sendable {
 
     private let state = Mutex(State())
 
-    /// The most tasks of one job a node with `slots` slots may hold.
+    /// The most tasks a node with `slots` slots may hold.
     static func limit(slots: Int?) -> Int {
         2 * max(1, slots ?? NodeConfiguration.defaultMaxConcurrentTasks)
     }
 
-    /// Whether `node` has room for one more task of the job.
+    /// Whether `node` has room for one more task.
     func hasRoom(_ node: NodeID, slots: Int?) -> Bool {
         let limit = Self.limit(slots: slots)
         return self.state.withLock { ($0.held[node] ?? 0) < limit }

@@ -63,7 +63,9 @@ public final class InMemoryJobStore: JobStore {
     }
 
     public func load(_ id: JobID) async throws -> StoredJob? {
-        self.state.withLock { $0.jobs[id]?.job }
+        guard var job = self.state.withLock({ $0.jobs[id]?.job }) else { return nil }
+        job.record = job.record.counted(by: job)
+        return job
     }
 
     @discardableResult
