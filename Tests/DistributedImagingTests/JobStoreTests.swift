@@ -404,8 +404,9 @@ struct SQLiteJobStoreTests {
     }
 
     /// Many tasks in one job, as the server writes them: created in one call, then placed and
-    /// completed in batches of 1,000. Checks the result, not the time (see the report in the
-    /// commit that added the store for a release-build figure).
+    /// completed in batches of 1,000. Checks the result, not the time (a release build did
+    /// 100,000 tasks in about 3 s on a 2-core machine; the commit storing outcomes as columns
+    /// has the figures).
     @Test func largeJobIsCreatedAndAppliedInBatches() async throws {
         try await withTemporaryDirectory { directory in
             let count = 20_000

@@ -263,11 +263,22 @@ extension SQLiteJobStore {
             node TEXT,
             attempt INTEGER,
             status TEXT,
-            outcome BLOB,
+            o_input TEXT,
+            o_output TEXT,
+            o_node TEXT,
+            o_attempts INTEGER,
+            o_rejections INTEGER,
+            o_delayed INTEGER,
+            o_elapsed REAL,
+            o_error TEXT,
+            o_lost_attempts BLOB,
+            o_input_size INTEGER,
+            o_input_mtime_ns INTEGER,
+            o_output_size INTEGER,
             PRIMARY KEY (job, idx)
         ) WITHOUT ROWID
         """,
-        // Counts by status without reading the outcomes.
+        // Counts by status without reading the tasks.
         "CREATE INDEX tasks_status ON tasks (job, status) WHERE status IS NOT NULL",
     ]
 
@@ -373,13 +384,10 @@ extension SQLiteJobStore {
         var completedBinds: [[SQLiteData]] = []
         for chunk in completed.keys.sorted(by: order).chunked(Self.rowsPerStatement) {
             var binds: [SQLiteData] = []
-            binds.reserveCapacity(chunk.count * 4)
+            binds.reserveCapacity(chunk.count * Self.outcomeBindCount)
             for key in chunk {
                 guard let task = completed[key] else { continue }
-                binds += [
-                    .text(key.job.rawValue), .integer(key.index), .text(task.status.rawValue),
-                    .blob(ByteBuffer(bytes: try encoder.encode(task))),
-                ]
+                try Self.appendOutcome(task, of: key.job, index: key.index, to: &binds, encoder: encoder)
             }
             completedBinds.append(binds)
         }
@@ -391,14 +399,14 @@ extension SQLiteJobStore {
                     """
                     UPDATE tasks SET node = v.column3, attempt = v.column4
                     FROM (VALUES \(Self.rows(binds.count / 4, columns: 4))) AS v
-                    WHERE tasks.job = v.column1 AND tasks.idx = v.column2 AND tasks.outcome IS NULL
+                    WHERE tasks.job = v.column1 AND tasks.idx = v.column2 AND tasks.status IS NULL
                     """, binds)
             }
             for binds in completedBinds {
                 _ = try await connection.query(
                     """
-                    UPDATE tasks SET status = v.column3, outcome = v.column4, node = NULL, attempt = NULL
-                    FROM (VALUES \(Self.rows(binds.count / 4, columns: 4))) AS v
+                    UPDATE tasks SET node = NULL, attempt = NULL, \(Self.outcomeAssignments)
+                    FROM (VALUES \(Self.rows(binds.count / Self.outcomeBindCount, columns: Self.outcomeBindCount))) AS v
                     WHERE tasks.job = v.column1 AND tasks.idx = v.column2
                     """, binds)
             }
@@ -450,7 +458,8 @@ extension SQLiteJobStore {
                 "SELECT \(Self.jobColumns), skipped_json FROM jobs WHERE id = ?", [.text(id.rawValue)])
             guard !jobs.isEmpty else { return nil }
             let tasks = try await connection.query(
-                "SELECT idx, input, output, node, attempt, outcome FROM tasks WHERE job = ? ORDER BY idx", [.text(id.rawValue)])
+                "SELECT idx, input, output, node, attempt, \(Self.outcomeColumns) FROM tasks WHERE job = ? ORDER BY idx",
+                [.text(id.rawValue)])
             return (jobs, tasks)
         }
         guard let (jobs, rows) = loaded, let row = jobs.first else { return nil }
@@ -463,11 +472,12 @@ extension SQLiteJobStore {
         var inFlight: [Int: StoredJob.Attempt] = [:]
         for row in rows {
             let values = row.values
-            guard values.count == 6, let index = values[0].integer, let input = values[1].string, let output = values[2].string
+            guard values.count == 5 + Self.outcomeColumnCount, let index = values[0].integer, let input = values[1].string,
+                let output = values[2].string
             else { throw self.corrupt("a task row of job \(id)") }
             tasks.append(PlannedTask(index: index, input: input, output: output))
             if !values[5].isNull {
-                let outcome = try self.decode(JobReceipt.Task.self, values[5], decoder, "task \(index) of job \(id)")
+                let outcome = try self.outcome(values[5...], decoder: decoder, what: "task \(index) of job \(id)")
                 outcomes[index] = outcome
                 switch outcome.status {
                 case .succeeded: record.succeeded += 1
@@ -584,6 +594,51 @@ extension SQLiteJobStore {
         } catch {
             throw self.corrupt(what)
         }
+    }
+
+    /// The columns of a task's outcome (`status` `NULL` while it has none), in the order
+    /// ``outcome(_:decoder:what:)`` reads them. `o_lost_attempts` is a JSON array, `NULL` when
+    /// empty. Columns rather than one JSON blob per task: Foundation's JSON coders cost ~20 µs a
+    /// task, the bulk of applying or loading a large job.
+    private static let outcomeColumns =
+        "status, o_input, o_output, o_node, o_attempts, o_rejections, o_delayed, o_elapsed, o_error, o_lost_attempts, o_input_size, o_input_mtime_ns, o_output_size"
+    private static let outcomeColumnCount = 13
+    /// Binds per completed task: job and index, then the outcome's columns.
+    private static let outcomeBindCount = 2 + outcomeColumnCount
+    /// `status = v.column3, o_input = v.column4, …`, for an update from rows of
+    /// ``appendOutcome(_:of:index:to:encoder:)``.
+    private static let outcomeAssignments = outcomeColumns.split(separator: ",").enumerated().map { offset, column in
+        "\(column.trimmingCharacters(in: .whitespaces)) = v.column\(offset + 3)"
+    }.joined(separator: ", ")
+
+    private static func appendOutcome(
+        _ task: JobReceipt.Task, of job: JobID, index: Int, to binds: inout [SQLiteData], encoder: JSONEncoder
+    ) throws {
+        binds += [
+            .text(job.rawValue), .integer(index), .text(task.status.rawValue), .text(task.input),
+            task.output.map { .text($0) } ?? .null, task.node.map { .text($0.rawValue) } ?? .null, .integer(task.attempts),
+            .integer(task.rejections), .integer(task.delayed ? 1 : 0), .float(task.elapsed),
+            task.error.map { .text($0) } ?? .null,
+            task.lostAttempts.isEmpty ? .null : .blob(ByteBuffer(bytes: try encoder.encode(task.lostAttempts))),
+            task.inputSize.map { .integer(SQLiteInt64($0)) } ?? .null,
+            task.inputModifiedNanoseconds.map { .integer(SQLiteInt64($0)) } ?? .null,
+            task.outputSize.map { .integer(SQLiteInt64($0)) } ?? .null,
+        ]
+    }
+
+    private func outcome(_ values: ArraySlice<SQLiteData>, decoder: JSONDecoder, what: String) throws -> JobReceipt.Task {
+        let values = Array(values)
+        guard values.count == Self.outcomeColumnCount,
+            let status = values[0].string.flatMap(JobReceipt.Outcome.init(rawValue:)), let input = values[1].string,
+            let attempts = values[4].integer, let rejections = values[5].integer, let delayed = values[6].integer,
+            let elapsed = values[7].double
+        else { throw self.corrupt(what) }
+        let lostAttempts = values[9].isNull ? [] : try self.decode([String].self, values[9], decoder, what)
+        return JobReceipt.Task(
+            input: input, output: values[2].string, status: status, node: values[3].string.map(NodeID.init(_:)),
+            attempts: attempts, rejections: rejections, delayed: delayed != 0, elapsed: elapsed, error: values[8].string,
+            lostAttempts: lostAttempts, inputSize: values[10].integer.map(Int64.init),
+            inputModifiedNanoseconds: values[11].integer.map(Int64.init), outputSize: values[12].integer.map(Int64.init))
     }
 
     /// `count` rows of `columns` placeholders: `(?, ?), (?, ?)`.
