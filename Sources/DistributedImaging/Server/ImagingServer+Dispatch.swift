@@ -51,7 +51,7 @@ struct JobPlan: Sendable {
                 pipeline: record.pipeline, outputFormat: record.request.outputFormat)
         }
         self.skipped = stored.skipped
-        self.images = stored.tasks.count + stored.skipped.count { $0.error?.hasPrefix("already complete") == true }
+        self.images = stored.tasks.count
         self.unlisted = stored.skipped.count { $0.status == .failed }
         self.recorded = stored.outcomes
         self.interrupted = stored.inFlight
@@ -223,7 +223,9 @@ extension ImagingServer {
         _ tasks: [TaskRequest], plan: JobPlan, sink: JobSink, logger: Logger
     ) async -> [(index: Int, task: JobReceipt.Task)] {
         let collected = Collected()
-        await withTaskGroup(of: Void.self) { group in
+        // Discarding: a finished child task is freed at once (a plain task group keeps every one
+        // until it is awaited, some kilobytes per task).
+        await withDiscardingTaskGroup { group in
             for task in tasks {
                 guard await self.share.acquire(for: plan.id) else { break }
                 group.addTask {
@@ -232,7 +234,6 @@ extension ImagingServer {
                     collected.results.withLock { $0.append((task.taskIndex, result)) }
                 }
             }
-            await group.waitForAll()
         }
         var results = collected.results.withLock { $0 }
         if results.count < tasks.count {

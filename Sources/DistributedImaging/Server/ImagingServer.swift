@@ -60,6 +60,9 @@ public final class ImagingServer: JobSubmitter, Service {
 
     private struct State {
         var jobIDs: SeededRandomNumberGenerator
+        /// Ids the store held when the server first needed one, and every id drawn since: a
+        /// seeded server started again draws the same sequence, so ids already used are skipped.
+        var usedIDs: Set<JobID>?
         var running: [JobID: RunningJob] = [:]
         var draining = false
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
@@ -331,9 +334,7 @@ public final class ImagingServer: JobSubmitter, Service {
         guard !self.state.withLock({ $0.draining }) else {
             throw DistributedImagingError.unavailable("the server is shutting down and takes no new jobs")
         }
-        let jobID = self.state.withLock { state in
-            JobID(String(state.jobIDs.next(), radix: 16) + String(state.jobIDs.next(), radix: 16))
-        }
+        let jobID = try await self.newJobID()
         let paths = try self.plan(request)
         guard !self.directory.connections().isEmpty else {
             throw DistributedImagingError.unavailable(
@@ -364,6 +365,25 @@ public final class ImagingServer: JobSubmitter, Service {
         }
         self.launch(job, plan: plan)
         return (job, events)
+    }
+
+    /// Draws a job id that no job in the store or this process has.
+    private func newJobID() async throws -> JobID {
+        if self.state.withLock({ $0.usedIDs == nil }) {
+            let stored: Set<JobID>
+            do {
+                stored = Set(try await self.store.jobs().map(\.id))
+            } catch {
+                throw DistributedImagingError.unavailable("the server's job store cannot be read: \(error)")
+            }
+            self.state.withLock { state in state.usedIDs = state.usedIDs.map { $0.union(stored) } ?? stored }
+        }
+        return self.state.withLock { state in
+            while true {
+                let id = JobID(String(state.jobIDs.next(), radix: 16) + String(state.jobIDs.next(), radix: 16))
+                if state.usedIDs?.insert(id).inserted ?? true { return id }
+            }
+        }
     }
 
     /// Runs `job` in a task of its own.
