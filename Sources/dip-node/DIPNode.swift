@@ -135,7 +135,7 @@ struct DIPNode: AsyncParsableCommand {
             Console.fail("dip-node", error)
             throw ExitCode(error.code == .invalidConfiguration || error.code == .invalidArgument || error.code == .unauthenticated ? 2 : 1)
         } catch {
-            Console.fail("dip-node", DistributedImagingError(code: .unavailable, message: "\(error)"))
+            Console.fail("dip-node", DistributedImagingError(code: .unavailable, message: DistributedImagingError.message(of: error), cause: error))
             throw ExitCode(1)
         }
     }

@@ -121,7 +121,7 @@ struct DIPServer: AsyncParsableCommand {
             ).run()
         } catch {
             try? await store.close()
-            Console.fail("dip-server", DistributedImagingError(code: .unavailable, message: "\(error)"))
+            Console.fail("dip-server", DistributedImagingError(code: .unavailable, message: DistributedImagingError.message(of: error), cause: error))
             throw ExitCode(1)
         }
         try? await store.close()

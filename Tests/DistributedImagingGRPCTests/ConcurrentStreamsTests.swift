@@ -44,7 +44,7 @@ struct ConcurrentStreamsTests {
                 try await Task.sleep(for: .milliseconds(5))
             }
             let receipt = JobReceipt(
-                jobID: JobID.random(), status: .succeeded, input: request.inputDirectory, output: "out", pipeline: "invert",
+                jobID: JobID("concurrent"), status: .succeeded, input: request.inputDirectory, output: "out", pipeline: "invert",
                 tasks: [], elapsed: 0, message: "input directory has no images: 0 tasks")
             await onEvent(.started(jobID: receipt.jobID, tasks: 0, skipped: 0))
             await onEvent(.finished(receipt))

@@ -10,9 +10,6 @@ public struct JobID: RawRepresentable, Hashable, Sendable, Codable, CustomString
     public init(rawValue: String) { self.rawValue = rawValue }
     public init(_ rawValue: String) { self.rawValue = rawValue }
 
-    /// A new random identifier.
-    public static func random() -> JobID { JobID(UUID().uuidString.lowercased()) }
-
     public var description: String { self.rawValue }
 }
 

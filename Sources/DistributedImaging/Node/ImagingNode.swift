@@ -167,7 +167,7 @@ public final class ImagingNode: TaskExecutor, Service {
             return receipt(.failed, delayed, Self.message(error.message, naming: task.inputPath))
         } catch {
             logger.debug("task failed", metadata: ["error": "\(error)"])
-            return receipt(.failed, delayed, Self.message("\(error)", naming: task.inputPath))
+            return receipt(.failed, delayed, Self.message(DistributedImagingError.message(of: error), naming: task.inputPath))
         }
     }
 

@@ -30,12 +30,6 @@ public struct SeededRandomNumberGenerator: RandomNumberGenerator, Sendable, Hash
         self.init(seed: Self.derive(seed: seed, components))
     }
 
-    /// A generator seeded from the system's entropy source.
-    public static func random() -> SeededRandomNumberGenerator {
-        var system = SystemRandomNumberGenerator()
-        return SeededRandomNumberGenerator(seed: system.next())
-    }
-
     /// Mixes `components` into `seed`; stable across runs, platforms and Swift versions
     /// (FNV-1a over UTF-8, then the SplitMix64 finalizer).
     public static func derive(seed: UInt64, _ components: [String]) -> UInt64 {

@@ -268,6 +268,7 @@ extension ImagingServer {
         let firstAttempt = (previous?.attempt ?? 0) + 1
         var lastReason = ""
         var lastNode: NodeID?
+        var rejectedBy: NodeID?
         let start = ContinuousClock.now
         // Taken before any node reads the input: an edit after this shows on the next re-run.
         let input = (try? self.storage.status(base.inputPath)) ?? nil
@@ -291,7 +292,9 @@ extension ImagingServer {
             request.attempt = attempt
             request.runTimeout = self.configuration.taskTimeout
             let connection: any NodeConnection
-            switch await self.place(request, tried: tried, waitForNodes: plan.resumed, using: &generator) {
+            switch await self.place(
+                request, tried: tried, rejectedBy: rejectedBy, waitForNodes: plan.resumed, using: &generator)
+            {
             case .node(let chosen):
                 connection = chosen
             case .cancelled:
@@ -334,13 +337,16 @@ extension ImagingServer {
                     return result
                 case .rejected:
                     rejections += 1
+                    rejectedBy = connection.node
                     reason = receipt.error ?? "rejected"
                 }
             } catch {
                 if Task.isCancelled { return cancelled() }
+                rejectedBy = nil
                 self.health.markUnreachable(connection.node)
                 let timedOut = (error as? DistributedImagingError)?.code == .timedOut
-                reason = timedOut ? "past the task deadline: \(error)" : "unreachable: \(error)"
+                let text = DistributedImagingError.message(of: error)
+                reason = timedOut ? "past the task deadline: \(text)" : "unreachable: \(text)"
                 lost.append("attempt \(attempt) on node '\(connection.node)': \(reason)")
             }
             lastReason = "node '\(connection.node)': \(reason)"
@@ -366,9 +372,14 @@ extension ImagingServer {
     }
 
     /// Chooses the node for `request` among the nodes that are not suspect and have room for
-    /// one more of the job's tasks, and takes that room; waits while every node is full.
+    /// one more task, and takes that room; waits while every node is full.
+    ///
+    /// It also waits when the only node with room is `rejectedBy`, the one that just rejected the
+    /// task, while other healthy nodes are merely full: placing it there again at once would
+    /// spend the task's attempts in a burst against one rejecting node while the others are busy.
     private func place(
-        _ request: TaskRequest, tried: [NodeID], waitForNodes: Bool, using generator: inout SeededRandomNumberGenerator
+        _ request: TaskRequest, tried: [NodeID], rejectedBy: NodeID?, waitForNodes: Bool,
+        using generator: inout SeededRandomNumberGenerator
     ) async -> PlacementOutcome {
         let occupancy = self.occupancy
         while !Task.isCancelled {
@@ -381,8 +392,10 @@ extension ImagingServer {
                 try? await Task.sleep(for: Self.nodePollInterval)
                 continue
             }
-            let open = self.health.available(among: nodeIDs).filter { occupancy.hasRoom(nodeIDs[$0], slots: nodes[$0].slots) }
-            guard !open.isEmpty else {
+            let available = self.health.available(among: nodeIDs)
+            let open = available.filter { occupancy.hasRoom(nodeIDs[$0], slots: nodes[$0].slots) }
+            let onlyTheRejecter = open.count == 1 && nodeIDs[open[0]] == rejectedBy && available.count > 1
+            guard !open.isEmpty, !onlyTheRejecter else {
                 await occupancy.waitForRoom(after: generation)
                 continue
             }

@@ -350,7 +350,8 @@ public final class ImagingServer: JobSubmitter, Service {
                 record, tasks: plan.tasks.map { PlannedTask(index: $0.taskIndex, input: $0.inputPath, output: $0.outputPath) },
                 skipped: plan.skipped)
         } catch {
-            throw DistributedImagingError.unavailable("the server's job store could not record the job: \(error)")
+            throw DistributedImagingError.unavailable(
+                "the server's job store could not record the job: \(DistributedImagingError.message(of: error))", cause: error)
         }
         let job = RunningJob(record: record)
         let events = watching ? job.watch(snapshot: false) : nil
@@ -374,7 +375,8 @@ public final class ImagingServer: JobSubmitter, Service {
             do {
                 stored = Set(try await self.store.jobs().map(\.id))
             } catch {
-                throw DistributedImagingError.unavailable("the server's job store cannot be read: \(error)")
+                throw DistributedImagingError.unavailable(
+                    "the server's job store cannot be read: \(DistributedImagingError.message(of: error))", cause: error)
             }
             self.state.withLock { state in state.usedIDs = state.usedIDs.map { $0.union(stored) } ?? stored }
         }

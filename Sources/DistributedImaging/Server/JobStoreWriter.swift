@@ -77,7 +77,7 @@ final class JobStoreWriter: Sendable {
                     try await self.store.apply(Array(batch[offset..<end]))
                 } catch {
                     self.state.withLock { state in
-                        if state.failure == nil { state.failure = "\(error)" }
+                        if state.failure == nil { state.failure = DistributedImagingError.message(of: error) }
                     }
                     self.logger.debug("job store write failed", metadata: ["error": "\(error)", "changes": "\(end - offset)"])
                 }

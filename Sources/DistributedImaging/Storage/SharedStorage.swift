@@ -184,11 +184,6 @@ public struct SharedStorage: Sendable, Hashable {
         return one.st_dev == other.st_dev && one.st_ino == other.st_ino
     }
 
-    /// Whether `path` names an existing directory (following symlinks inside the root).
-    public func isDirectory(_ path: String) throws -> Bool {
-        POSIX.kind(of: try self.resolve(path), followingSymlinks: true) == .directory
-    }
-
     /// Whether `path` exists.
     public func exists(_ path: String) throws -> Bool {
         POSIX.kind(of: try self.resolve(path)) != nil

@@ -19,7 +19,7 @@ public enum HealthClient {
         do {
             transport = try HTTP2ClientTransport.Posix(target: address.target, transportSecurity: security.clientTransportSecurity)
         } catch {
-            throw DistributedImagingError(code: .invalidConfiguration, message: "\(peer): \(error)")
+            throw DistributedImagingError(code: .invalidConfiguration, message: "\(peer): \(DistributedImagingError.message(of: error))", cause: error)
         }
         var options = CallOptions.defaults
         options.waitForReady = false

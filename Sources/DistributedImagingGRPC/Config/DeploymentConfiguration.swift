@@ -68,7 +68,7 @@ public struct DeploymentConfiguration: Sendable, Hashable, Codable {
         } catch let error as DecodingError {
             throw DistributedImagingError(code: .invalidConfiguration, message: "\(source): \(Self.describe(error))")
         } catch {
-            throw DistributedImagingError(code: .invalidConfiguration, message: "\(source): \(error)")
+            throw DistributedImagingError(code: .invalidConfiguration, message: "\(source): \(DistributedImagingError.message(of: error))", cause: error)
         }
     }
 

@@ -53,7 +53,8 @@ public struct NodeSettings: Sendable, Hashable, Codable {
     public init(
         name: String? = nil, listen: String = NodeSettings.defaultListen, advertise: String? = nil,
         server: String? = nil, storageRoot: String? = nil, policy: SchedulingPolicy = .mandatory,
-        load: Double = 0, delay: Double = 3, maxConcurrentTasks: Int = 8, seed: UInt64? = nil
+        load: Double = 0, delay: Double = NodeConfiguration.defaultDelay,
+        maxConcurrentTasks: Int = NodeConfiguration.defaultMaxConcurrentTasks, seed: UInt64? = nil
     ) {
         self.name = name
         self.listen = listen

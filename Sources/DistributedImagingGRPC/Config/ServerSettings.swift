@@ -85,8 +85,10 @@ public struct ServerSettings: Sendable, Hashable, Codable {
 
     /// The defaults.
     public init(
-        listen: String = ServerSettings.defaultListen, storageRoot: String? = nil, maxAttempts: Int = 40,
-        maxConcurrentTasks: Int = 64, seed: UInt64? = nil, heartbeatInterval: Double = 5, taskTimeout: Double? = ServerSettings.defaultTaskTimeout,
+        listen: String = ServerSettings.defaultListen, storageRoot: String? = nil,
+        maxAttempts: Int = ServerConfiguration.defaultMaxAttempts,
+        maxConcurrentTasks: Int = ServerConfiguration.defaultMaxConcurrentTasks, seed: UInt64? = nil,
+        heartbeatInterval: Double = 5, taskTimeout: Double? = ServerSettings.defaultTaskTimeout,
         nodes: [StaticNode] = []
     ) {
         self.listen = listen

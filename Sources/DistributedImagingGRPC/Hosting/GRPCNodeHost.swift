@@ -59,10 +59,4 @@ public final class GRPCNodeHost: Sendable {
             self.registrar = nil
         }
     }
-
-    /// The services to run, in start order (after the node role).
-    public var services: [any Service] {
-        if let registrar = self.registrar { return [self.endpoint, registrar] }
-        return [self.endpoint]
-    }
 }

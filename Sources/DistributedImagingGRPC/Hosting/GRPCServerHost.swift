@@ -117,7 +117,7 @@ public final class GRPCServerHost: Sendable {
                             + "this dip-server speaks \(WireProtocol.describe(WireProtocol.version)): its tasks will fail")
                 }
             } catch {
-                problems.append("static node '\(node.name)' at \(node.address) cannot be reached yet: \(error)")
+                problems.append("static node '\(node.name)' at \(node.address) cannot be reached yet: \(DistributedImagingError.message(of: error))")
             }
         }
         for problem in problems { self.logger.warning("\(problem)") }

@@ -69,7 +69,7 @@ public final class MetricsEndpoint: Service, Sendable {
                 .bind(host: self.listen.host, port: self.listen.port)
                 .get()
         } catch {
-            throw DistributedImagingError(code: .unavailable, message: "metrics endpoint cannot listen on \(self.listen): \(error)")
+            throw DistributedImagingError(code: .unavailable, message: "metrics endpoint cannot listen on \(self.listen): \(DistributedImagingError.message(of: error))", cause: error)
         }
         let address = PeerAddress(host: self.listen.host, port: channel.localAddress?.port ?? self.listen.port)
         self.bound.withLock { $0 = address }

@@ -483,16 +483,6 @@ extension PeerStatus {
 enum ErrorMetadata {
     /// The error's ``DistributedImagingError/Code`` description, e.g. `pathOutsideStorageRoot`.
     static let codeKey = "dip-error-code"
-
-    /// Every code, by its description.
-    static let codes: [String: DistributedImagingError.Code] = {
-        let all: [DistributedImagingError.Code] = [
-            .invalidImage, .unsupportedImage, .imageTooLarge, .fileTooLarge, .io, .invalidPipeline, .invalidArgument,
-            .invalidConfiguration, .pathOutsideStorageRoot, .notFound, .rejected, .unavailable, .cancelled,
-            .timedOut, .unauthenticated, .internalError,
-        ]
-        return Dictionary(all.map { ($0.description, $0) }, uniquingKeysWith: { first, _ in first })
-    }()
 }
 
 extension RPCError {
@@ -510,7 +500,6 @@ extension RPCError {
         case .cancelled: code = .cancelled
         case .timedOut: code = .deadlineExceeded
         case .unauthenticated: code = .unauthenticated
-        case .rejected: code = .resourceExhausted
         default: code = .internalError
         }
         // The message travels in a header (HTTP/2 header lists are limited to 16 KB): keep it
@@ -530,43 +519,37 @@ extension DistributedImagingError {
         if let error = error as? DistributedImagingError { return error }
         if let rpc = error as? RPCError {
             if let name = rpc.metadata[stringValues: ErrorMetadata.codeKey].first(where: { _ in true }),
-                let code = ErrorMetadata.codes[name]
+                let code = DistributedImagingError.Code(name)
             {
-                return DistributedImagingError(code: code, message: rpc.message)
+                return DistributedImagingError(code: code, message: rpc.message, cause: rpc)
             }
+            let (code, message): (DistributedImagingError.Code, String)
             switch rpc.code {
-            case .unavailable:
-                return DistributedImagingError(code: .unavailable, message: "cannot reach \(peer): \(rpc.message)")
-            case .deadlineExceeded:
-                return DistributedImagingError(code: .timedOut, message: "\(peer) did not answer in time: \(rpc.message)")
-            case .cancelled:
-                return DistributedImagingError(code: .cancelled, message: "the call to \(peer) was cancelled")
-            case .failedPrecondition:
-                return DistributedImagingError(code: .invalidConfiguration, message: "\(peer): \(rpc.message)")
+            case .unavailable: (code, message) = (.unavailable, "cannot reach \(peer): \(rpc.message)")
+            case .deadlineExceeded: (code, message) = (.timedOut, "\(peer) did not answer in time: \(rpc.message)")
+            case .cancelled: (code, message) = (.cancelled, "the call to \(peer) was cancelled")
+            case .failedPrecondition: (code, message) = (.invalidConfiguration, "\(peer): \(rpc.message)")
             case .unimplemented:
-                return DistributedImagingError(
-                    code: .invalidConfiguration,
-                    message: "\(peer) does not serve this call (is it the right kind of process, and the same "
-                        + "DistributedImaging release?): \(rpc.message)")
-            case .invalidArgument:
-                return DistributedImagingError(code: .invalidArgument, message: rpc.message)
-            case .permissionDenied:
-                return DistributedImagingError(code: .pathOutsideStorageRoot, message: rpc.message)
-            case .notFound:
-                return DistributedImagingError(code: .notFound, message: rpc.message)
-            case .unauthenticated:
-                return DistributedImagingError(code: .unauthenticated, message: "\(peer): \(rpc.message)")
-            default:
-                return DistributedImagingError(code: .internalError, message: "\(peer) failed: \(rpc.code): \(rpc.message)")
+                (code, message) = (
+                    .invalidConfiguration,
+                    "\(peer) does not serve this call (is it the right kind of process, and the same "
+                        + "DistributedImaging release?): \(rpc.message)"
+                )
+            case .invalidArgument: (code, message) = (.invalidArgument, rpc.message)
+            case .permissionDenied: (code, message) = (.pathOutsideStorageRoot, rpc.message)
+            case .notFound: (code, message) = (.notFound, rpc.message)
+            case .unauthenticated: (code, message) = (.unauthenticated, "\(peer): \(rpc.message)")
+            default: (code, message) = (.internalError, "\(peer) failed: \(rpc.code): \(rpc.message)")
             }
+            return DistributedImagingError(code: code, message: message, cause: rpc)
         }
         if let runtime = error as? RuntimeError {
-            return DistributedImagingError(code: .unavailable, message: "cannot reach \(peer): \(runtime.message)")
+            return DistributedImagingError(code: .unavailable, message: "cannot reach \(peer): \(runtime.message)", cause: runtime)
         }
         if error is CancellationError {
-            return DistributedImagingError(code: .cancelled, message: "the call to \(peer) was cancelled")
+            return DistributedImagingError(code: .cancelled, message: "the call to \(peer) was cancelled", cause: error)
         }
-        return DistributedImagingError(code: .internalError, message: "calling \(peer) failed: \(error)")
+        return DistributedImagingError(code: .internalError, message: "calling \(peer) failed: \(error)", cause: error)
     }
 }
 

@@ -101,7 +101,7 @@ public struct PeerSecurity: Sendable, Hashable {
                 })
             return GRPCClient(transport: transport, interceptors: self.clientInterceptors)
         } catch {
-            throw DistributedImagingError(code: .invalidConfiguration, message: "\(peer): \(error)")
+            throw DistributedImagingError(code: .invalidConfiguration, message: "\(peer): \(DistributedImagingError.message(of: error))", cause: error)
         }
     }
 }

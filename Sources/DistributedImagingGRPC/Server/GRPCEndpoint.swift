@@ -79,7 +79,7 @@ public final class GRPCEndpoint: Service {
             } catch let error as DistributedImagingError {
                 throw error
             } catch {
-                throw DistributedImagingError(code: .unavailable, message: "cannot listen: \(error)")
+                throw DistributedImagingError(code: .unavailable, message: "cannot listen: \(DistributedImagingError.message(of: error))", cause: error)
             }
         }
     }

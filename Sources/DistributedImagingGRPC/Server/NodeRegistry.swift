@@ -187,8 +187,9 @@ public final class NodeRegistry: NodeDirectory, Service, Sendable {
             } catch {
                 throw DistributedImagingError(
                     code: .unavailable,
-                    message: "the server cannot reach node '\(node.name)' at \(address), the address it advertised: \(error) "
-                        + "(check --advertise and that the server can connect to it)")
+                    message: "the server cannot reach node '\(node.name)' at \(address), the address it advertised: "
+                        + "\(DistributedImagingError.message(of: error)) (check --advertise and that the server can connect to it)",
+                    cause: error)
             }
         }
         try self.register(node)
