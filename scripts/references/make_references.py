@@ -6,7 +6,9 @@ Usage (from the package root):
     python3 scripts/references/make_references.py --corpus CORPUS_DIR   (e.g. ../shared/corpus)
 
 Reads a few photos of the shared corpus, crops them to small inputs (one odd size, gray ones,
-a synthetic RGBA one and a tiny one smaller than the largest kernels), runs OpenCV (one
+a synthetic RGBA one and a tiny one smaller than the largest kernels; for the threshold,
+invert, fractional-area resize and Canny kernels also widths around the vector widths,
+1-pixel images, sparse edge maps and flat images), runs OpenCV (one
 thread) for every filter and several parameter values, and writes into
 Tests/DistributedImagingTests/Resources/references/:
   * <input>.png                     the input (RGB, gray or RGBA PNG)
@@ -95,10 +97,31 @@ SPECS = {
     "resize(scale: 0.3)": lambda a: resize(a, 0.3),
     "resize(scale: 0.75)": lambda a: resize(a, 0.75),
     "edges": edges,
+    "canny(low: 0, high: 0)": lambda a: cv2.Canny(gray_of(a), 0, 0),
+    "threshold(value: 127) | invert | threshold(value: 50)":
+        lambda a: cv2.threshold(cv2.bitwise_not(cv2.threshold(a, 127, 255, cv2.THRESH_BINARY)[1]), 50, 255,
+                                cv2.THRESH_BINARY)[1],
+    "gaussian(size: 5) | invert | threshold(value: 100) | invert":
+        lambda a: cv2.bitwise_not(cv2.threshold(cv2.bitwise_not(cv2.GaussianBlur(a, (5, 5), 0)), 100, 255,
+                                                cv2.THRESH_BINARY)[1]),
+    "identity | invert | invert | threshold(value: 200)":
+        lambda a: cv2.threshold(a, 200, 255, cv2.THRESH_BINARY)[1],
     "grayscale | gaussian(size: 5) | canny(low: 100, high: 200)":
         lambda a: cv2.Canny(cv2.GaussianBlur(gray_of(a), (5, 5), 0), 100, 200),
 }
-ALL = list(SPECS)
+# specs run only on the KERNEL_SET inputs below (the older inputs keep their references)
+KERNEL_ONLY = ["canny(low: 0, high: 0)", "threshold(value: 127) | invert | threshold(value: 50)",
+               "gaussian(size: 5) | invert | threshold(value: 100) | invert",
+               "identity | invert | invert | threshold(value: 200)"]
+ALL = [spec for spec in SPECS if spec not in KERNEL_ONLY]
+# The kernels of issue #14 item 4 (threshold, invert, fractional-area resize, Canny with blocks
+# skipped on flat ground) and in-place pipeline stages, on sizes around the vector widths.
+KERNEL_SET = ["threshold(value: 127)", "threshold(value: 50)", "invert", "resize(scale: 0.5)",
+              "resize(scale: 0.3)", "resize(scale: 0.75)", "canny(low: 100, high: 200)",
+              "canny(low: 50, high: 150)", "canny(low: 0, high: 0)",
+              "threshold(value: 127) | invert | threshold(value: 50)",
+              "gaussian(size: 5) | invert | threshold(value: 100) | invert",
+              "identity | invert | invert | threshold(value: 200)"]
 SMALL_SET = ["grayscale", "gaussian(sigma: 2)", "gaussian(size: 5)", "gaussian(sigma: 9)", "box(size: 5)",
              "box(size: 17)", "sharpen", "sobel", "canny(low: 100, high: 200)", "canny(low: 50, high: 150)",
              "threshold(value: 127)", "resize(scale: 0.5)", "resize(scale: 0.3)", "edges", "invert"]
@@ -123,6 +146,35 @@ def load_inputs(corpus):
     return inputs
 
 
+def load_kernel_inputs(corpus):
+    """Inputs for KERNEL_SET: odd widths and widths just off the 16/32-sample vector widths,
+    1-pixel images, a sparse edge map and flat images (Canny skips blocks with no gradient)."""
+    photos = os.path.join(corpus, "photos")
+    rd = lambda name, flag=cv2.IMREAD_COLOR: cv2.imread(os.path.join(photos, name), flag)
+    rng = np.random.default_rng(14)
+    inputs = {}
+    inputs["coffee_w33"] = rd("coffee.png")[100:141, 200:233].copy()  # 33 x 41
+    inputs["rocket_w65"] = rd("rocket.jpg")[200:231, 300:365].copy()  # 65 x 31
+    inputs["chelsea_w47_gray"] = rd("chelsea.png", cv2.IMREAD_GRAYSCALE)[90:143, 180:227].copy()  # 47 x 53
+    inputs["retina_w31_rgba"] = np.dstack([rd("retina.jpg")[600:629, 600:631],
+                                           rng.integers(0, 256, (29, 31), dtype=np.uint8)])  # 31 x 29
+    inputs["pixel"] = rd("chelsea.png")[150:151, 200:201].copy()  # 1 x 1
+    inputs["pixel_gray"] = rd("camera.png", cv2.IMREAD_GRAYSCALE)[200:201, 200:201].copy()  # 1 x 1
+    sparse = np.zeros((97, 131), np.uint8)  # an edge map: 1 % of the pixels 255
+    sparse.flat[rng.choice(sparse.size, sparse.size // 100, replace=False)] = 255
+    inputs["sparse_edges"] = sparse
+    sparse = np.zeros((61, 211), np.uint8)  # 0.1 %, as in the benchmark
+    sparse.flat[rng.choice(sparse.size, sparse.size // 1000, replace=False)] = 255
+    inputs["sparse_edges_0.1"] = sparse
+    inputs["flat0"] = np.zeros((29, 37), np.uint8)
+    inputs["flat128"] = np.full((33, 65, 3), 128, np.uint8)
+    step = np.zeros((23, 97), np.uint8)  # flat except one vertical step inside the second block
+    step[:, 40:] = 200
+    step[11, 70] = 90
+    inputs["step"] = step
+    return inputs
+
+
 def slug(spec):
     return re.sub(r"[^a-z0-9.]+", "_", spec.lower()).strip("_")
 
@@ -143,6 +195,18 @@ def main():
                 out = SPECS[spec](a)
             except cv2.error:  # e.g. resize to an empty image: refused by OpenCV and by us
                 continue
+            expected = f"{name}__{slug(spec)}.png"
+            cv2.imwrite(os.path.join(OUT, expected), out, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+            manifest.append({"input": f"{name}.png", "pipeline": spec, "expected": expected,
+                             "alpha": bool(a.ndim == 3 and a.shape[2] == 4)})
+    for name, a in load_kernel_inputs(args.corpus).items():
+        cv2.imwrite(os.path.join(OUT, f"{name}.png"), a)
+        for spec in KERNEL_SET:
+            if spec.startswith("resize"):
+                scale = float(spec.split(":")[1].strip(" )"))
+                if int(a.shape[1] * scale) < 1 or int(a.shape[0] * scale) < 1:
+                    continue  # an empty result: refused by us, and by OpenCV
+            out = SPECS[spec](a)
             expected = f"{name}__{slug(spec)}.png"
             cv2.imwrite(os.path.join(OUT, expected), out, [cv2.IMWRITE_PNG_COMPRESSION, 9])
             manifest.append({"input": f"{name}.png", "pipeline": spec, "expected": expected,

@@ -28,6 +28,14 @@ unsigned long long CImageKernels_pathCalls(int avx2);
 /// (alpha ignored); `dst` has `count` samples, `src` has `count * channels`.
 void CImageKernels_grayscale(const uint8_t *src, uint8_t *dst, size_t count, int channels);
 
+/// Binary threshold: dst[i] = src[i] > limit ? 255 : 0 (cv2.threshold THRESH_BINARY, maxval 255).
+/// `src` may equal `dst` (in place); otherwise the two must not overlap.
+void CImageKernels_threshold(const uint8_t *src, uint8_t *dst, size_t count, uint8_t limit);
+
+/// dst[i] = 255 - src[i] (cv2.bitwise_not). `src` may equal `dst` (in place); otherwise the two
+/// must not overlap.
+void CImageKernels_invert(const uint8_t *src, uint8_t *dst, size_t count);
+
 /// Separable Gaussian with 8-bit fixed-point taps (`n` odd, taps sum to 256):
 /// h = Σ taps[i]·src (horizontal), out = (Σ taps[i]·h + 32768) >> 16 (vertical).
 int CImageKernels_gaussian(const uint8_t *src, uint8_t *dst, int width, int height, int channels,
@@ -50,6 +58,16 @@ int CImageKernels_canny(const uint8_t *src, uint8_t *dst, int width, int height,
 /// Halves both sides: out = (a + b + c + d + 2) >> 2 over 2×2 blocks (cv2.resize INTER_AREA by
 /// exactly 2). `dst` is (width/2)×(height/2); an odd last row or column is ignored.
 int CImageKernels_halve(const uint8_t *src, uint8_t *dst, int width, int height, int channels);
+
+/// cv2.resize INTER_AREA for factors that are not whole numbers (OpenCV's ResizeArea_Invoker in
+/// float, same operations in the same order). Horizontal weights: destination pixel `dx` is
+/// Σ_k src pixel `xofs[dx·taps + k]` · `xalpha[dx·taps + k]`, in OpenCV's table order, padded to
+/// `taps` entries with weight 0. Vertical: for each of the `ycount` entries in order, source row
+/// `ysrc[j]` weighted by `ybeta[j]` is added to destination row `ydst[j]` (non-decreasing).
+/// `dst` is `dwidth` pixels wide.
+int CImageKernels_resizeArea(const uint8_t *src, uint8_t *dst, int swidth, int dwidth, int channels,
+                             const int32_t *xofs, const float *xalpha, int taps, const int32_t *ysrc,
+                             const int32_t *ydst, const float *ybeta, int ycount);
 
 #ifdef __cplusplus
 }

@@ -28,7 +28,7 @@ public struct ImageProcessor: Sendable {
         let image = try self.codec.decode(bytes, name: name)
         let filtered: Image
         do {
-            filtered = try self.pipeline.apply(to: image)
+            filtered = try self.pipeline.apply(unshared: consume image)
         } catch let error as DistributedImagingError {
             throw DistributedImagingError(code: error.code, message: "\(name): \(error.message)")
         }

@@ -45,10 +45,34 @@ public struct Pipeline: Sendable, CustomStringConvertible {
     }
 
     /// Runs every stage in order.
+    ///
+    /// Pointwise stages (`threshold`, `invert`) after the first stage overwrite the previous
+    /// stage's output instead of allocating a new image; `image` itself is never modified.
     public func apply(to image: Image) throws -> Image {
-        var image = image
+        try self.run(image, ownsPixels: false)
+    }
+
+    /// Runs every stage in order on an image whose pixels no one else references (a fresh
+    /// decode), so that a pointwise first stage can work in place too. Pass it with `consume`;
+    /// if the pixels are shared after all, copy-on-write copies them and the result is the same.
+    package func apply(unshared image: consuming Image) throws -> Image {
+        try self.run(consume image, ownsPixels: true)
+    }
+
+    private func run(_ image: consuming Image, ownsPixels: Bool) throws -> Image {
+        // Whether `image` is the only reference to its pixels: false for the caller's input, true
+        // once a stage has returned new pixels. Only a hint: when wrong, the in-place stage's
+        // copy-on-write copies the pixels first, so no other holder ever sees them change.
+        var ownsPixels = ownsPixels
         for stage in self.stages {
-            image = try stage.filter.apply(to: image)
+            if ownsPixels, let filter = stage.filter as? any InPlaceImageFilter {
+                try filter.apply(inPlace: &image)
+            } else {
+                let input = image.pixels.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+                image = try stage.filter.apply(to: image)
+                // the input was alive during the call, so a different address is a new buffer
+                ownsPixels = image.pixels.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } != input
+            }
         }
         return image
     }

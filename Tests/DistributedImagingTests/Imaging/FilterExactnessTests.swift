@@ -68,6 +68,62 @@ struct FilterExactnessTests {
         )
     }
 
+    static func samples(width: Int, height: Int, channels: Int, seed: UInt64) -> [UInt8] {
+        var state = seed
+        return (0..<(width * height * channels)).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 56)
+        }
+    }
+
+    @Test(
+        "threshold and invert, out of place and in place, on every width up to 70 (vector tails)",
+        arguments: [1, 3, 4])
+    func pointwiseKernels(channels: Int) throws {
+        let threshold = try Pipeline(parsing: "threshold(value: 127)")
+        let invert = try Pipeline(parsing: "invert")
+        for width in 1...70 {
+            let pixels = Self.samples(width: width, height: 3, channels: channels, seed: UInt64(width))
+            let image = try Image(width: width, height: 3, channels: channels, pixels: pixels)
+            let thresholded = pixels.map { $0 > 127 ? UInt8(255) : 0 }
+            let inverted = pixels.map { 255 - $0 }
+            #expect(try threshold.apply(to: image).pixels == thresholded, "threshold, width \(width)")
+            #expect(try invert.apply(to: image).pixels == inverted, "invert, width \(width)")
+            var copy = try Image(width: width, height: 3, channels: channels, pixels: pixels.map { $0 })
+            #expect(try threshold.apply(unshared: consume copy).pixels == thresholded, "in place threshold, width \(width)")
+            copy = try Image(width: width, height: 3, channels: channels, pixels: pixels.map { $0 })
+            #expect(try invert.apply(unshared: consume copy).pixels == inverted, "in place invert, width \(width)")
+            #expect(image.pixels == pixels)
+        }
+    }
+
+    @Test("A pipeline never changes its input, even when its stages work in place", arguments: [
+        "invert | invert", "threshold(value: 100) | invert | threshold(value: 20)", "identity | invert",
+        "identity | identity | threshold", "gaussian(size: 3) | invert | invert", "resize(scale: 0.5) | invert",
+    ])
+    func inputUnchanged(spec: String) throws {
+        let pixels = Self.samples(width: 37, height: 21, channels: 3, seed: 7)
+        let image = try Image(width: 37, height: 21, channels: 3, pixels: pixels)
+        let pipeline = try Pipeline(parsing: spec)
+        let output = try pipeline.apply(to: image)
+        #expect(image.pixels == pixels)
+        let shared = image
+        let fromShared = try pipeline.apply(unshared: shared)  // shared after all: copy-on-write
+        #expect(image.pixels == pixels && shared.pixels == pixels)
+        #expect(fromShared == output)
+    }
+
+    @Test("Pointwise stages after the first reuse the image's buffer")
+    func stagesWorkInPlace() throws {
+        let image = try Image(width: 64, height: 16, channels: 3, pixels: Self.samples(width: 64, height: 16, channels: 3, seed: 3))
+        let expected = image.pixels.map { ($0 > 127 ? 0 : 255) > 50 ? UInt8(255) : 0 }
+        let address = image.pixels.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        let pipeline = try Pipeline(parsing: "threshold(value: 127) | invert | threshold(value: 50)")
+        let output = try pipeline.apply(unshared: consume image)
+        #expect(output.pixels == expected)
+        #expect(output.pixels.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } == address)
+    }
+
     /// CI runs this suite a second time with CIMAGEKERNELS_DISABLE_AVX2=1 to check the baseline
     /// kernels: this proves that run really used them (and that no call took the AVX2 path).
     @Test("The kernels report the path they ran: baseline only when CIMAGEKERNELS_DISABLE_AVX2 is set")

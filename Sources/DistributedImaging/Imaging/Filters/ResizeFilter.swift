@@ -29,6 +29,6 @@ public struct ResizeFilter: ImageFilter {
             throw DistributedImagingError.invalidArgument(
                 "resize: scale \(self.scale) makes the \(image.width)×\(image.height) image empty")
         }
-        return AreaResampler.resize(image, width: width, height: height)
+        return try AreaResampler.resize(image, width: width, height: height)
     }
 }

@@ -1,3 +1,5 @@
+import CImageKernels
+
 /// Binary threshold, equal to `cv2.threshold(img, value, 255, cv2.THRESH_BINARY)`:
 /// `v > ⌊value⌋ → 255`, otherwise 0, on every channel (alpha included).
 public struct ThresholdFilter: ImageFilter {
@@ -14,15 +16,23 @@ public struct ThresholdFilter: ImageFilter {
         self.value = value
     }
 
+    private var limit: UInt8 { UInt8(self.value.rounded(.down)) }
+
     public func apply(to image: Image) throws -> Image {
-        let limit = UInt8(self.value.rounded(.down))
+        let limit = self.limit
         return Image(width: image.width, height: image.height, channels: image.channels) { output in
             image.pixels.withUnsafeBufferPointer { input in
-                for index in 0..<input.count {
-                    // 0 &- 1 = 255: branch-free, so the loop vectorises
-                    output[index] = 0 &- UInt8(truncatingIfNeeded: (input[index] > limit) ? 1 : 0)
-                }
+                CImageKernels_threshold(input.baseAddress, output.baseAddress, input.count, limit)
             }
+        }
+    }
+}
+
+extension ThresholdFilter: InPlaceImageFilter {
+    func apply(inPlace image: inout Image) {
+        let limit = self.limit
+        image.pixels.withUnsafeMutableBufferPointer { pixels in
+            CImageKernels_threshold(pixels.baseAddress, pixels.baseAddress, pixels.count, limit)
         }
     }
 }

@@ -9,7 +9,7 @@ enum AreaResampler {
         var alpha: Float
     }
 
-    static func resize(_ image: Image, width: Int, height: Int) -> Image {
+    static func resize(_ image: Image, width: Int, height: Int) throws -> Image {
         let scaleX = 1.0 / (Double(width) / Double(image.width))
         let scaleY = 1.0 / (Double(height) / Double(image.height))
         let integerX = scaleX.rounded(), integerY = scaleY.rounded()
@@ -23,7 +23,7 @@ enum AreaResampler {
             }
             return self.resizeBlocks(image, width: width, height: height, blockX: Int(integerX), blockY: Int(integerY))
         }
-        return self.resizeWeighted(image, width: width, height: height, scaleX: scaleX, scaleY: scaleY)
+        return try self.resizeWeighted(image, width: width, height: height, scaleX: scaleX, scaleY: scaleY)
     }
 
     /// Whole-number factors: block sums.
@@ -86,64 +86,49 @@ enum AreaResampler {
         return table
     }
 
-    /// Fractional factors: area weights accumulated in `Float`, in OpenCV's order.
-    private static func resizeWeighted(_ image: Image, width: Int, height: Int, scaleX: Double, scaleY: Double) -> Image {
-        let channels = image.channels
-        let xTable = self.weights(source: image.width, destination: width, scale: scaleX, channels: channels)
+    /// Fractional factors: area weights accumulated in `Float`, in OpenCV's order (the C kernel
+    /// `CImageKernels_resizeArea`).
+    private static func resizeWeighted(
+        _ image: Image, width: Int, height: Int, scaleX: Double, scaleY: Double
+    ) throws -> Image {
+        let xTable = self.weights(source: image.width, destination: width, scale: scaleX, channels: 1)
         let yTable = self.weights(source: image.height, destination: height, scale: scaleY, channels: 1)
-        let rowLength = width * channels
-        let sourceStride = image.rowStride
-        var buffer = [Float](repeating: 0, count: rowLength)
-        var sum = [Float](repeating: 0, count: rowLength)
-        return Image(width: width, height: height, channels: channels) { output in
-            image.pixels.withUnsafeBufferPointer { source in
-                buffer.withUnsafeMutableBufferPointer { buffer in
-                    sum.withUnsafeMutableBufferPointer { sum in
-                        func store(row: Int) {
-                            let base = row * rowLength
-                            for index in 0..<rowLength {
-                                output[base + index] = UInt8(clamping: Int(sum[index].rounded(.toNearestOrEven)))
-                            }
-                        }
-                        var previousRow = yTable.first?.di ?? 0
-                        xTable.withUnsafeBufferPointer { xTable in
-                            for entry in yTable {
-                                let beta = entry.alpha
-                                let row = source.baseAddress.map { $0 + entry.si * sourceStride }
-                                guard let row, let buffer = buffer.baseAddress, let sum = sum.baseAddress else { return }
-                                buffer.update(repeating: 0, count: rowLength)
-                                // S·alpha added to buf in table order, exactly as OpenCV's loop
-                                switch channels {
-                                case 1:
-                                    for weight in xTable {
-                                        buffer[weight.di] = buffer[weight.di] + Float(row[weight.si]) * weight.alpha
-                                    }
-                                case 3:
-                                    for weight in xTable {
-                                        let d = buffer + weight.di, s = row + weight.si, alpha = weight.alpha
-                                        d[0] = d[0] + Float(s[0]) * alpha
-                                        d[1] = d[1] + Float(s[1]) * alpha
-                                        d[2] = d[2] + Float(s[2]) * alpha
-                                    }
-                                default:
-                                    for weight in xTable {
-                                        let d = buffer + weight.di, s = row + weight.si, alpha = weight.alpha
-                                        for channel in 0..<channels { d[channel] = d[channel] + Float(s[channel]) * alpha }
-                                    }
-                                }
-                                if entry.di != previousRow {
-                                    store(row: previousRow)
-                                    for index in 0..<rowLength { sum[index] = beta * buffer[index] }
-                                    previousRow = entry.di
-                                } else {
-                                    for index in 0..<rowLength { sum[index] = sum[index] + beta * buffer[index] }
-                                }
-                            }
-                        }
-                        store(row: previousRow)
-                    }
-                }
-            }
+        // the x table grouped per destination pixel, padded with weight-0 taps (adding +0 changes
+        // no sum) to the largest group, so that the kernel's inner loop has a constant length
+        var taps = 0
+        var start = 0
+        while start < xTable.count {
+            var end = start
+            while end < xTable.count, xTable[end].di == xTable[start].di { end += 1 }
+            taps = max(taps, end - start)
+            start = end
+        }
+        var offsets = [Int32](repeating: 0, count: width * taps)
+        var alphas = [Float](repeating: 0, count: width * taps)
+        var filled = [Int](repeating: 0, count: width)
+        for weight in xTable {
+            let slot = weight.di * taps + filled[weight.di]
+            offsets[slot] = Int32(weight.si)
+            alphas[slot] = weight.alpha
+            filled[weight.di] += 1
+        }
+        for dx in 0..<width where filled[dx] > 0 {
+            for k in filled[dx]..<taps { offsets[dx * taps + k] = offsets[dx * taps + filled[dx] - 1] }
+        }
+        let sourceRows = yTable.map { Int32($0.si) }
+        let destinationRows = yTable.map { Int32($0.di) }
+        let betas = yTable.map(\.alpha)
+        let (sourceWidth, _) = try image.cSize(for: "resize")
+        guard let destinationWidth = Int32(exactly: width), let tapCount = Int32(exactly: taps),
+            let rowCount = Int32(exactly: yTable.count)
+        else {
+            throw DistributedImagingError.invalidArgument("resize: image \(image.width)×\(image.height) is too large")
+        }
+        let channels = Int32(image.channels)
+        return try image.mapped(filter: "resize", width: width, height: height) { input, output in
+            CImageKernels_resizeArea(
+                input, output, sourceWidth, destinationWidth, channels, offsets, alphas, tapCount,
+                sourceRows, destinationRows, betas, rowCount)
         }
     }
 }
