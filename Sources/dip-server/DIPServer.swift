@@ -112,7 +112,8 @@ struct DIPServer: AsyncParsableCommand {
             Console.fail("dip-server", error)
             throw ExitCode(2)
         }
-        await host.checkStaticNodes()
+        for warning in host.warnings { logger.warning("\(warning)") }
+        for problem in await host.checkStaticNodes() { logger.warning("\(problem)") }
         do {
             // Before listening: every job a previous server left running goes on.
             try await host.server.resumeJobs()

@@ -120,7 +120,7 @@ public final class NodeRegistrar: Service {
                     registered = true
                 }
             } catch let error as DistributedImagingError where error.code == .unavailable || error.code == .timedOut {
-                self.logger.warning(
+                self.logger.info(
                     "cannot register with the server; retrying", metadata: ["server": "\(self.server)", "error": "\(error)"])
                 registered = false
                 wait = self.retryInterval

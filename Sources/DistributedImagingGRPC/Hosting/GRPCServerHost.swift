@@ -91,15 +91,22 @@ public final class GRPCServerHost: Sendable {
         self.security = security
         let listen = try settings.listenAddress()
         if security.authToken == nil && !listen.isLoopback {
-            logger.warning(
-                "authentication is off and the server listens on a non-loopback address: anyone who can reach \(listen) can run jobs; set --auth-token-file or DIP_AUTH_TOKEN")
+            self.warnings = [
+                "authentication is off and the server listens on a non-loopback address: anyone who can reach \(listen) can run jobs; set --auth-token-file or DIP_AUTH_TOKEN"
+            ]
+        } else {
+            self.warnings = []
         }
     }
+
+    /// What an operator should hear about this configuration (e.g. authentication off on a
+    /// non-loopback address); the application decides how loudly to say it.
+    public let warnings: [String]
 
     /// The services to run, in start order.
     public var services: [any Service] { [self.registry, self.endpoint, self.server] }
 
-    /// Asks every static node for its status and logs the ones that cannot be reached or speak
+    /// Asks every static node for its status and reports the ones that cannot be reached or speak
     /// another protocol revision (they stay configured: a node may start later).
     ///
     /// - Returns: One line per problem.
@@ -120,7 +127,7 @@ public final class GRPCServerHost: Sendable {
                 problems.append("static node '\(node.name)' at \(node.address) cannot be reached yet: \(DistributedImagingError.message(of: error))")
             }
         }
-        for problem in problems { self.logger.warning("\(problem)") }
+        for problem in problems { self.logger.debug("\(problem)") }
         return problems
     }
 }
