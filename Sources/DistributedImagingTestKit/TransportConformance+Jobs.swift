@@ -41,21 +41,21 @@ extension TransportConformance {
         let server = ScriptedServer()
         let request = JobRequest(inputDirectory: ScriptedServer.heldInput)
         let (started, startedContinuation) = AsyncStream.makeStream(of: Void.self)
-        let ended = Mutex<Bool>(false)
-        try await self.transport.withSubmitter(serving: server) { client in
-            await withTaskGroup(of: Void.self) { group in
+        let ended = try await self.transport.withSubmitter(serving: server) { client in
+            await withTaskGroup(of: Bool.self) { group in
                 group.addTask {
+                    defer { startedContinuation.finish() }
                     _ = try? await client.submit(request) { event in
                         if case .started = event { startedContinuation.yield() }
                     }
-                    ended.withLock { $0 = true }
-                    startedContinuation.finish()
+                    return true
                 }
                 for await _ in started { break }
                 group.cancelAll()
+                return await group.next() ?? false
             }
         }
-        #expect(ended.withLock { $0 }, "the cancelled submission ended")
+        #expect(ended, "the cancelled submission ended")
         guard server.requests == [request] else {
             Issue.record("the submission did not reach the server: \(server.requests)")
             return

@@ -1,5 +1,4 @@
 import DistributedImaging
-import Synchronization
 import Testing
 
 extension TransportConformance {
@@ -126,22 +125,21 @@ extension TransportConformance {
         let task = SampleTasks.plain(0, job: "job-cancelled")
         try await self.transport.withNodes([executor]) { nodes in
             let connection = try #require(nodes.connections.first)
-            let call = Mutex<Result<TaskReceipt, any Error>?>(nil)
-            await withTaskGroup(of: Void.self) { group in
+            let outcome = await withTaskGroup(of: Result<TaskReceipt, any Error>?.self) { group in
                 group.addTask {
+                    defer { startedContinuation.finish() }  // ends the wait below if the node never got the call
                     do {
-                        let receipt = try await connection.run(task)
-                        call.withLock { $0 = .success(receipt) }
+                        return .success(try await connection.run(task))
                     } catch {
-                        call.withLock { $0 = .failure(error) }
+                        return .failure(error)
                     }
-                    startedContinuation.finish()  // ends the wait below if the node never got the call
                 }
                 for await _ in started { break }
                 group.cancelAll()
+                return await group.next() ?? nil
             }
             guard !executor.calls.isEmpty else {
-                Issue.record("the call ended before it reached the node: \(String(describing: call.withLock { $0 }))")
+                Issue.record("the call ended before it reached the node: \(String(describing: outcome))")
                 return
             }
             var cancelled: Bool?
@@ -150,7 +148,7 @@ extension TransportConformance {
                 break
             }
             #expect(cancelled == true, "the node's work must be cancelled with the call")
-            switch call.withLock({ $0 }) {
+            switch outcome {
             case .success(let receipt):
                 #expect(receipt.status != .succeeded, "a cancelled call may return the node's answer to the cancellation, not a success")
             case .failure:

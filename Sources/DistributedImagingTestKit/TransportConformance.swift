@@ -1,4 +1,4 @@
-public import DistributedImaging
+import DistributedImaging
 public import Testing
 
 /// The conformance suite for a transport: what the server and the client see must not depend on

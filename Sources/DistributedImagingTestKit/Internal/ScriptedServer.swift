@@ -107,7 +107,7 @@ final class ScriptedServer: JobSubmitter {
 
     static let records: [JobRecord] = [
         JobRecord(
-            id: JobID("job-running"), request: Self.runningRequest, state: .running, input: "photos", output: "edges",
+            id: JobID("job-running"), request: ScriptedServer.runningRequest, state: .running, input: "photos", output: "edges",
             pipeline: "grayscale | invert", tasks: 12, skipped: 1, succeeded: 5, failed: 1,
             submitted: Date(timeIntervalSince1970: 1_700_000_000.5)),
         JobRecord(
