@@ -187,12 +187,7 @@ public final class FaultInjectingTransport: Sendable {
     public struct Connection: NodeConnection {
         /// The wrapped connection.
         public let base: any NodeConnection
-        private let transport: FaultInjectingTransport
-
-        init(base: any NodeConnection, transport: FaultInjectingTransport) {
-            self.base = base
-            self.transport = transport
-        }
+        let transport: FaultInjectingTransport
 
         /// The wrapped connection's node.
         public var node: NodeID { self.base.node }
@@ -212,13 +207,8 @@ public final class FaultInjectingTransport: Sendable {
 
     /// A node directory whose connections have faults injected into their calls.
     public struct Directory: NodeDirectory {
-        private let base: any NodeDirectory
-        private let transport: FaultInjectingTransport
-
-        init(base: any NodeDirectory, transport: FaultInjectingTransport) {
-            self.base = base
-            self.transport = transport
-        }
+        let base: any NodeDirectory
+        let transport: FaultInjectingTransport
 
         /// The wrapped directory's connections, wrapped.
         public func connections() -> [any NodeConnection] {
