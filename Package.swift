@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "DistributedImaging", targets: ["DistributedImaging"]),
         .library(name: "DistributedImagingGRPC", targets: ["DistributedImagingGRPC"]),
+        .library(name: "DistributedImagingTestKit", targets: ["DistributedImagingTestKit"]),
         .executable(name: "dip-client", targets: ["dip-client"]),
         .executable(name: "dip-server", targets: ["dip-server"]),
         .executable(name: "dip-node", targets: ["dip-node"]),
@@ -70,6 +71,12 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             exclude: ["Protos"],
+            swiftSettings: swiftSettings
+        ),
+        // The transport conformance suite, for any transport's tests (Swift Testing).
+        .target(
+            name: "DistributedImagingTestKit",
+            dependencies: ["DistributedImaging"],
             swiftSettings: swiftSettings
         ),
         // What the three commands share: security flags, console output, logging set-up.
@@ -162,6 +169,7 @@ let package = Package(
             name: "DistributedImagingTests",
             dependencies: [
                 "DistributedImaging",
+                "DistributedImagingTestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -174,6 +182,7 @@ let package = Package(
             dependencies: [
                 "DistributedImaging",
                 "DistributedImagingGRPC",
+                "DistributedImagingTestKit",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

@@ -90,7 +90,10 @@ struct ImagingServerTests {
     func unreachableNodeCountsAsAttempt() async throws {
         try await withJobDirectory(count: 30) { storage in
             let log = EventLog()
-            let receipt = try await self.server(storage, [ScriptedConnection.unreachable("down"), .accepting("up")])
+            let faults = try FaultInjectingTransport(seed: 1)
+            faults.cutOff(NodeID("down"))
+            let down = ScriptedConnection.accepting("down")
+            let receipt = try await self.server(storage, [faults.wrap(down), ScriptedConnection.accepting("up")])
                 .submit(JobRequest(inputDirectory: "in", pipeline: "identity")) { log.record($0) }
             #expect(receipt.status == .succeeded)
             #expect(receipt.tasks.allSatisfy { $0.node == NodeID("up") && $0.rejections == 0 })
@@ -99,14 +102,16 @@ struct ImagingServerTests {
                 if case .rejected(_, _, _, _, let reason) = event { return reason } else { return nil }
             }
             #expect(!reasons.isEmpty)
-            #expect(reasons.allSatisfy { $0.hasPrefix("unreachable: ") && $0.contains("connection refused") })
+            #expect(reasons.allSatisfy { $0.hasPrefix("unreachable: ") && $0.contains("cut off") })
+            #expect(faults.statistics(for: NodeID("down")).refused == reasons.count, "each lost attempt was a call refused")
+            #expect(down.calls.load(ordering: .relaxed) == 0, "no task reached the node cut off")
             // The receipt itself records why each lost attempt was placed again.
             for task in receipt.tasks {
                 #expect(task.lostAttempts.count == task.attempts - 1)
                 #expect(task.lostAttempts.allSatisfy { $0.contains("on node 'down': unreachable: ") })
             }
 
-            let allDown = try await self.server(storage, [ScriptedConnection.unreachable("down")], maxAttempts: 3)
+            let allDown = try await self.server(storage, [faults.wrap(down)], maxAttempts: 3)
                 .submit(JobRequest(inputDirectory: "in", pipeline: "identity"))
             #expect(allDown.status == .failed)
             #expect(allDown.tasks.first?.error?.contains("3 lost") == true)

@@ -34,15 +34,17 @@ struct NodeHealthTests {
             try FileManager.default.createDirectory(atPath: "\(root)/in", withIntermediateDirectories: true)
             for index in 0..<40 { try TestImages.write(text: "x", to: "\(root)/in/\(index).png") }
             let storage = try SharedStorage(root: root)
-            let down = ScriptedConnection.unreachable("down")
+            let faults = try FaultInjectingTransport(seed: 3)
+            faults.cutOff(NodeID("down"))
             let up = ScriptedConnection.accepting("up")
             let health = NodeHealth(retryAfter: .seconds(60))
             let server = try ImagingServer(
-                configuration: .init(maxConcurrentTasks: 1, seed: 3), storage: storage, nodes: [down, up], health: health,
-                logger: silentLogger)
+                configuration: .init(maxConcurrentTasks: 1, seed: 3), storage: storage,
+                nodes: faults.wrap([ScriptedConnection.accepting("down"), up]), health: health, logger: silentLogger)
             let receipt = try await server.submit(JobRequest(inputDirectory: "in", pipeline: "identity"))
             #expect(receipt.status == .succeeded)
-            #expect(down.calls.load(ordering: .relaxed) == 1, "one lost attempt, then the node is skipped")
+            #expect(faults.statistics(for: NodeID("down")).calls == 1, "one lost attempt, then the node is skipped")
+            #expect(faults.statistics(for: NodeID("up")).calls == 40)
         }
     }
 

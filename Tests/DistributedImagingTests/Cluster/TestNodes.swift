@@ -23,9 +23,6 @@ final class ScriptedConnection: NodeConnection {
 extension ScriptedConnection {
     static func rejecting(_ name: String) -> ScriptedConnection { ScriptedConnection(name) { _, _ in .rejected } }
     static func accepting(_ name: String) -> ScriptedConnection { ScriptedConnection(name) { _, _ in .succeeded } }
-    static func unreachable(_ name: String) -> ScriptedConnection {
-        ScriptedConnection(name) { _, _ in throw DistributedImagingError.unavailable("connection refused") }
-    }
 }
 
 /// Collects events in order.
