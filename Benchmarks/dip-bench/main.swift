@@ -1,6 +1,7 @@
 // dip-bench: single-thread throughput of the filters, the codec and the reference pipeline.
 //
 // Usage: swift run -c release dip-bench scheduling [...]   (see SchedulingBenchmark.swift)
+//        swift run -c release dip-bench experiment [...]   (see SchedulingExperiment.swift)
 //        swift run -c release dip-bench [CORPUS_DIR_OR_FILE ...] [--groups filters,codec,pipeline]
 //                                       [--ops gauss_sigma2,canny_100_200,...] [--min-runs 5]
 //                                       [--min-time 0.2] [--pipeline-reps 3]
@@ -19,6 +20,13 @@ import Foundation
 // `dip-bench fairness [...]`: see FairnessBenchmark.swift; exits 1 when the small job is slowed more than 2×.
 if CommandLine.arguments.dropFirst().first == "fairness" {
     let passed = await FairnessBenchmark.main(arguments: Array(CommandLine.arguments.dropFirst(2)))
+    exit(passed ? 0 : 1)
+}
+
+// `dip-bench experiment [--trials N] [--out DIR]`: see SchedulingExperiment.swift; exits 1 when a
+// 3 % check against the analytic model fails.
+if CommandLine.arguments.dropFirst().first == "experiment" {
+    let passed = SchedulingExperiment.main(arguments: Array(CommandLine.arguments.dropFirst(2)))
     exit(passed ? 0 : 1)
 }
 

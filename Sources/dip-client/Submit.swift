@@ -72,6 +72,9 @@ struct Submit: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a node waits before an accepted task, with probability equal to its load.")
     var delay: Double = 0.5
 
+    @Option(name: .long, help: "With --embedded: how the server picks the node for each attempt: random (the seed's rule, default), p2c (power of two choices on the nodes' load and queue), least-loaded or untried-first.")
+    var placement: String?
+
     @Option(name: .long, help: "Seed for every random choice (placements, rejections, delays): the same seed, the same run.")
     var seed: UInt64?
 
@@ -148,6 +151,15 @@ struct Submit: AsyncParsableCommand {
         }
         if self.detach && self.events != nil {
             throw ValidationError("--detach and --events exclude each other: follow the events with 'dip-client wait --events jsonl'")
+        }
+        if let placement = self.placement {
+            guard self.embedded else {
+                throw ValidationError("--placement applies to --embedded; a dip-server has its own --placement (server.placement)")
+            }
+            guard PlacementStrategy(rawValue: placement) != nil else {
+                let names = PlacementStrategy.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("--placement: must be one of \(names), not '\(placement)'")
+            }
         }
         if self.stateDir != nil && !self.embedded {
             throw ValidationError("--state-dir applies to --embedded; a dip-server has its own --state-dir")
@@ -258,7 +270,10 @@ struct Submit: AsyncParsableCommand {
                 store = try await SQLiteJobStore.open(stateDirectory: Self.absolute(stateDir), logger: logger)
             }
             cluster = try LocalCluster(
-                storageRoot: root, nodes: nodes, seed: self.seed, store: store ?? InMemoryJobStore(), logger: logger)
+                storageRoot: root, nodes: nodes, seed: self.seed,
+                placement: try PlacementStrategy(parsing: self.placement ?? PlacementStrategy.defaultStrategy.rawValue, key: "--placement")
+                    .makePlacement(),
+                store: store ?? InMemoryJobStore(), logger: logger)
             let format = (self.format ?? .png) == .png ? OutputFormat.png : OutputFormat.jpeg(quality: self.quality ?? 95)
             try format.validate()
             if let rerun {
@@ -273,7 +288,7 @@ struct Submit: AsyncParsableCommand {
                     force: self.force)
             }
             let summary = nodes.map { "\($0.name) \($0.load)" }.joined(separator: ", ")
-            say("cluster: \(nodes.count) \(self.policy) nodes (\(summary)), delay \(self.delay) s\(self.seed.map { ", seed \($0)" } ?? "")")
+            say("cluster: \(nodes.count) \(self.policy) nodes (\(summary)), \(self.placement ?? "random") placement, delay \(self.delay) s\(self.seed.map { ", seed \($0)" } ?? "")")
         } catch let error as DistributedImagingError {
             try? await store?.close()
             Console.error("dip-client: error: \(error.message)")

@@ -66,6 +66,9 @@ struct DIPServer: AsyncParsableCommand {
     @Option(name: .long, help: "Calls one client connection may have open at once (default 256); announced as HTTP/2 MAX_CONCURRENT_STREAMS, so a busier client waits.")
     var maxConcurrentStreams: Int?
 
+    @Option(name: .long, help: "How to pick the node for each attempt: random (the seed's rule, default), p2c (power of two choices on advertised load and queue), least-loaded or untried-first. gRPC nodes advertise nothing yet: among them p2c and least-loaded pick at random.")
+    var placement: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -90,6 +93,7 @@ struct DIPServer: AsyncParsableCommand {
             if let streams = self.maxConcurrentStreams { settings.maxConcurrentStreams = streams }
             if let stateDir = self.stateDir { settings.stateDirectory = stateDir }
             if let retention = self.jobRetention { settings.jobRetention = retention }
+            if let placement = self.placement { settings.placement = placement }
             logger = try Console.logger(label: "dip-server", level: self.logLevel)
             let root = settings.storageRoot ?? ""
             let security = try self.security.resolve(settings.security, section: "server")

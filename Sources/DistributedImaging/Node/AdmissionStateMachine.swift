@@ -13,6 +13,9 @@ struct AdmissionStateMachine {
     private(set) var isDraining = false
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
 
+    /// Accepted tasks waiting for a slot.
+    var queued: Int { self.waiters.count - self.waiterHead }
+
     init(capacity: Int) {
         self.capacity = capacity
     }

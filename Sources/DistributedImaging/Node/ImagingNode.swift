@@ -218,10 +218,25 @@ public final class ImagingNode: TaskExecutor, Service {
     /// The number of accepted tasks holding a slot now.
     public var activeTasks: Int { self.admission.withLock { $0.active } }
 
+    /// The node's policy, load, slots, busy slots and queue now: what load-aware placements read.
+    public var advertisedState: NodeState? {
+        let (busy, queued) = self.admission.withLock { ($0.active, $0.queued) }
+        return NodeState(
+            policy: self.configuration.policy, load: self.configuration.load, slots: self.configuration.maxConcurrentTasks,
+            busySlots: busy, queueLength: queued)
+    }
+
     // MARK: - Internals
 
     private func generator(for task: TaskRequest) -> SeededRandomNumberGenerator {
-        let job = SeededRandomNumberGenerator.derive(seed: self.seed, [task.jobID.rawValue])
+        Self.decisionGenerator(seed: self.seed, for: task)
+    }
+
+    /// The random stream a node seeded with `seed` decides `task` with: one per job, task and
+    /// attempt, so a decision does not depend on the order tasks arrive in. The scheduling
+    /// experiment (`dip-bench experiment`) draws from the same streams.
+    package static func decisionGenerator(seed: UInt64, for task: TaskRequest) -> SeededRandomNumberGenerator {
+        let job = SeededRandomNumberGenerator.derive(seed: seed, [task.jobID.rawValue])
         // Bit patterns, not values: an index or attempt out of range must not trap (the wire
         // refuses negative ones; a library caller may still pass them).
         return SeededRandomNumberGenerator(

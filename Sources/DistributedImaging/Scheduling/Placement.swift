@@ -1,7 +1,8 @@
 /// The server-side choice of the node to try next for a task.
 ///
 /// Called once per attempt; a rejected or lost task is placed again with the nodes tried so far
-/// in `tried`.
+/// in `tried`. A placement that reads the nodes' advertised state implements
+/// the candidate version of `choose`; by default it calls the node-name version.
 public protocol Placement: Sendable {
     /// Picks a node for `task`.
     ///
@@ -15,9 +16,63 @@ public protocol Placement: Sendable {
     func choose(
         for task: TaskRequest, among nodes: [NodeID], tried: [NodeID], using generator: inout some RandomNumberGenerator
     ) -> Int
+
+    /// Picks a node for `task`, knowing what each node advertises.
+    ///
+    /// ``ImagingServer`` calls this one. The default ignores the states and calls the
+    /// node-name version.
+    ///
+    /// - Parameters:
+    ///   - task: The task to place.
+    ///   - candidates: The nodes to choose from, with their advertised state; never empty.
+    ///   - tried: The nodes already tried for this task, in order (repeats included).
+    ///   - generator: The source of randomness.
+    /// - Returns: An index into `candidates`.
+    func choose(
+        for task: TaskRequest, among candidates: [PlacementCandidate], tried: [NodeID],
+        using generator: inout some RandomNumberGenerator
+    ) -> Int
+}
+
+/// A node a task may be placed on, with what it last said about itself.
+public struct PlacementCandidate: Sendable, Hashable {
+    /// The node.
+    public var node: NodeID
+    /// Its advertised state; `nil` when the node's connection does not report one.
+    public var state: NodeState?
+
+    /// A candidate.
+    public init(node: NodeID, state: NodeState? = nil) {
+        self.node = node
+        self.state = state
+    }
+}
+
+extension Placement {
+    public func choose(
+        for task: TaskRequest, among candidates: [PlacementCandidate], tried: [NodeID],
+        using generator: inout some RandomNumberGenerator
+    ) -> Int {
+        self.choose(for: task, among: candidates.map(\.node), tried: tried, using: &generator)
+    }
 }
 
 extension Placement where Self == RandomPlacement {
     /// The seed's rule: a node chosen uniformly at random, every attempt.
     public static var random: RandomPlacement { RandomPlacement() }
+}
+
+extension Placement where Self == PowerOfTwoChoicesPlacement {
+    /// Two nodes drawn at random, the one with the lower advertised ``NodeState/pressure`` taken.
+    public static var powerOfTwoChoices: PowerOfTwoChoicesPlacement { PowerOfTwoChoicesPlacement() }
+}
+
+extension Placement where Self == LeastLoadedPlacement {
+    /// The node with the lowest advertised ``NodeState/pressure``.
+    public static var leastLoaded: LeastLoadedPlacement { LeastLoadedPlacement() }
+}
+
+extension Placement where Self == UntriedFirstPlacement {
+    /// Uniformly at random among the nodes this task has not tried in the current round.
+    public static var untriedFirst: UntriedFirstPlacement { UntriedFirstPlacement() }
 }

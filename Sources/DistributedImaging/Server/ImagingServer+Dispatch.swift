@@ -252,10 +252,7 @@ extension ImagingServer {
     /// Places one task until a node answers it or attempts run out.
     private func run(_ base: TaskRequest, plan: JobPlan, sink: JobSink, logger: Logger) async -> JobReceipt.Task {
         let occupancy = self.occupancy
-        var generator = SeededRandomNumberGenerator(
-            seed: SeededRandomNumberGenerator.derive(
-                seed: SeededRandomNumberGenerator.derive(seed: self.seed, ["placement", base.jobID.rawValue]),
-                UInt64(base.taskIndex)))
+        var generator = Self.placementGenerator(seed: self.seed, jobID: base.jobID, taskIndex: base.taskIndex)
         var tried: [NodeID] = []
         var rejections = 0
         var lost: [String] = []
@@ -364,6 +361,15 @@ extension ImagingServer {
         return result
     }
 
+    /// The random stream a server seeded with `seed` places task `taskIndex` of job `jobID`
+    /// with, every attempt of it. The scheduling experiment (`dip-bench experiment`) draws from
+    /// the same streams.
+    package static func placementGenerator(seed: UInt64, jobID: JobID, taskIndex: Int) -> SeededRandomNumberGenerator {
+        SeededRandomNumberGenerator(
+            seed: SeededRandomNumberGenerator.derive(
+                seed: SeededRandomNumberGenerator.derive(seed: seed, ["placement", jobID.rawValue]), UInt64(taskIndex)))
+    }
+
     private enum PlacementOutcome {
         case node(any NodeConnection)
         case cancelled
@@ -399,7 +405,8 @@ extension ImagingServer {
                 await occupancy.waitForRoom(after: generation)
                 continue
             }
-            let index = self.placement.choose(for: request, among: open.map { nodeIDs[$0] }, tried: tried, using: &generator)
+            let candidates = open.map { PlacementCandidate(node: nodeIDs[$0], state: nodes[$0].advertisedState) }
+            let index = self.placement.choose(for: request, among: candidates, tried: tried, using: &generator)
             guard open.indices.contains(index) else { return .outOfRange(index: index, count: open.count) }
             let connection = nodes[open[index]]
             if occupancy.take(connection.node, slots: connection.slots) { return .node(connection) }

@@ -54,6 +54,9 @@ public final class InProcessTransport: Sendable {
         /// The registered executor's slots, when it is registered and says.
         public var slots: Int? { self.transport.executors.withLock { $0[self.node] }?.slots }
 
+        /// The registered executor's state now, when it is registered and says.
+        public var advertisedState: NodeState? { self.transport.executors.withLock { $0[self.node] }?.advertisedState }
+
         /// Runs `task` on the node, in the caller's task.
         ///
         /// - Throws: ``DistributedImagingError`` with code `unavailable` when the node is not

@@ -13,6 +13,11 @@ public protocol NodeConnection: Sendable {
     /// long), so a node that stops answering cannot hold more of a job than that.
     var slots: Int? { get }
 
+    /// What the node says about itself now — policy, load, busy slots, queue — read by the server
+    /// on every placement for load-aware placements; `nil` when the connection cannot tell (the
+    /// default, and gRPC nodes today).
+    var advertisedState: NodeState? { get }
+
     /// Asks the node to run `task` and waits for its answer.
     ///
     /// A node that declines answers with a ``TaskReceipt`` whose status is ``TaskStatus/rejected``;
@@ -26,6 +31,9 @@ public protocol NodeConnection: Sendable {
 extension NodeConnection {
     /// Unknown by default.
     public var slots: Int? { nil }
+
+    /// Unknown by default.
+    public var advertisedState: NodeState? { nil }
 }
 
 /// What a node offers to the transport: the node role implements it, a transport server calls it.
@@ -36,6 +44,9 @@ public protocol TaskExecutor: Sendable {
     /// How many tasks the executor runs at once, when known.
     var slots: Int? { get }
 
+    /// What the executor says about itself now (policy, load, busy slots, queue), when known.
+    var advertisedState: NodeState? { get }
+
     /// Decides on `task` (accept or reject) and, when accepted, runs it to completion.
     func execute(_ task: TaskRequest) async -> TaskReceipt
 }
@@ -43,4 +54,7 @@ public protocol TaskExecutor: Sendable {
 extension TaskExecutor {
     /// Unknown by default.
     public var slots: Int? { nil }
+
+    /// Unknown by default.
+    public var advertisedState: NodeState? { nil }
 }

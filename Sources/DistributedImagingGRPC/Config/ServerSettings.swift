@@ -56,6 +56,13 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     /// 1...100000); a client past it waits for one of its calls to end.
     public var maxConcurrentStreams = GRPCEndpoint.defaultMaxConcurrentStreams
 
+    /// How the server picks the node for each attempt (key `placement`, flag `--placement`):
+    /// `random` (the seed's rule, the default), `p2c` (power of two choices on the nodes'
+    /// advertised load and queue), `least-loaded` or `untried-first` (see
+    /// ``DistributedImaging/PlacementStrategy``). Nodes registered over gRPC advertise nothing
+    /// yet, so among them `p2c` and `least-loaded` pick uniformly at random.
+    public var placement: String = PlacementStrategy.defaultStrategy.rawValue
+
     /// The shared token and TLS files (key `security`; default: no token, plaintext).
     public var security = SecuritySettings()
 
@@ -104,6 +111,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, storageRoot, maxAttempts, maxConcurrentTasks, seed, heartbeatInterval, taskTimeout, nodes, security
         case maxImagesPerJob, shutdownGracePeriod, metricsListen, maxConcurrentStreams, stateDirectory, jobRetention
+        case placement
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -129,6 +137,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
         self.stateDirectory = try container.decodeIfPresent(String.self, forKey: .stateDirectory)
         self.jobRetention = try container.decodeIfPresent(Double.self, forKey: .jobRetention) ?? defaults.jobRetention
         self.security = try container.decodeIfPresent(SecuritySettings.self, forKey: .security) ?? SecuritySettings()
+        self.placement = try container.decodeIfPresent(String.self, forKey: .placement) ?? defaults.placement
         self.maxConcurrentStreams =
             try container.decodeIfPresent(Int.self, forKey: .maxConcurrentStreams) ?? GRPCEndpoint.defaultMaxConcurrentStreams
     }
@@ -145,6 +154,14 @@ public struct ServerSettings: Sendable, Hashable, Codable {
         configuration.jobRetention = .seconds(double: self.jobRetention)
         try configuration.validate()
         return configuration
+    }
+
+    /// The placement ``placement`` names.
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
+    ///   naming `server.placement` and the accepted names.
+    public func placementStrategy() throws -> PlacementStrategy {
+        try PlacementStrategy(parsing: self.placement)
     }
 
     /// The shared storage at ``storageRoot``.
@@ -211,6 +228,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
                 code: .invalidConfiguration,
                 message: "server.jobRetention (--job-retention): must be 0...315360000 seconds (10 years), not \(self.jobRetention)")
         }
+        _ = try self.placementStrategy()
         if let directory = self.stateDirectory, directory.isEmpty {
             throw DistributedImagingError(
                 code: .invalidConfiguration, message: "server.stateDirectory (--state-dir): must not be empty")

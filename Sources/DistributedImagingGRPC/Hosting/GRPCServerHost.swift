@@ -69,7 +69,8 @@ public final class GRPCServerHost: Sendable {
         let health = NodeHealth(retryAfter: .seconds(double: settings.heartbeatInterval))
         let server = try ImagingServer(
             configuration: try settings.serverConfiguration(), storage: try settings.storage(), nodes: registry,
-            store: store, durable: durable, health: health, observers: observers, logger: logger)
+            store: store, durable: durable, placement: try settings.placementStrategy().makePlacement(), health: health,
+            observers: observers, logger: logger)
         self.server = server
         self.activity = activity
         self.observers = observers

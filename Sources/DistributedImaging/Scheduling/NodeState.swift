@@ -1,0 +1,42 @@
+/// What a node says about itself when the server places a task: its policy, load, busy slots
+/// and queue. Load-aware placements (``PowerOfTwoChoicesPlacement``, ``LeastLoadedPlacement``)
+/// read it; ``RandomPlacement`` ignores it.
+///
+/// In process, ``ImagingNode`` reports it on every placement (through
+/// ``InProcessTransport/Connection``). A connection that cannot tell — a gRPC node today —
+/// reports `nil` (``NodeConnection/advertisedState``), and a load-aware placement then treats
+/// that node as unknown: among unknown nodes it picks uniformly at random, like ``RandomPlacement``.
+public struct NodeState: Sendable, Hashable {
+    /// The node's scheduling policy.
+    public var policy: SchedulingPolicy?
+    /// The node's load, 0...1: its rejection probability under Optional and its delay
+    /// probability under both policies.
+    public var load: Double
+    /// How many tasks it runs at once; `nil` for unbounded.
+    public var slots: Int?
+    /// Accepted tasks holding a slot now (waiting out a delay or processing).
+    public var busySlots: Int
+    /// Accepted tasks waiting for a slot now.
+    public var queueLength: Int
+
+    /// A node state.
+    public init(policy: SchedulingPolicy? = nil, load: Double, slots: Int? = nil, busySlots: Int = 0, queueLength: Int = 0) {
+        self.policy = policy
+        self.load = load
+        self.slots = slots
+        self.busySlots = busySlots
+        self.queueLength = queueLength
+    }
+
+    /// How unattractive the node is for one more task; lower is better.
+    ///
+    /// The load (the chance the task is rejected or delayed) plus the occupancy — tasks held,
+    /// busy and queued, per slot (0 for unbounded slots). An idle node scores its load; a node
+    /// whose slots are all busy with a queue as long scores its load + 2. An Optional node at load
+    /// 1, which rejects every task, scores infinity.
+    public var pressure: Double {
+        if self.policy == .optional && self.load >= 1 { return .infinity }
+        let occupancy = self.slots.map { Double(self.busySlots + self.queueLength) / Double(max($0, 1)) } ?? 0
+        return self.load + occupancy
+    }
+}
