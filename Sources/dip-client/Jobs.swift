@@ -51,46 +51,9 @@ struct Wait: AsyncParsableCommand {
         }
         let deadline = self.timeout.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
         try await JobReport(quiet: self.quiet, json: self.json, events: self.events, say: say).follow { onEvent in
-            try await Self.follow(id, at: address, security: security, until: deadline, onEvent: onEvent)
-        }
-    }
-
-    /// Watches job `id` until its receipt, reconnecting with backoff while the server cannot be
-    /// reached, until `deadline`.
-    static func follow(
-        _ id: JobID, at address: PeerAddress, security: PeerSecurity, until deadline: ContinuousClock.Instant?,
-        onEvent: @escaping @Sendable (JobEvent) async -> Void
-    ) async throws -> JobReceipt {
-        let timedOut = DistributedImagingError(code: .timedOut, message: "job \(id) had not ended when --timeout passed")
-        return try await withThrowingTaskGroup(of: JobReceipt.self) { group in
-            group.addTask {
-                var backoff: Duration = .milliseconds(200)
-                var warned = false
-                while true {
-                    do {
-                        return try await GRPCJobSubmitter.withSubmitter(server: address, security: security, timeout: .seconds(10)) {
-                            for try await event in try await $0.watch(id) {
-                                await onEvent(event)
-                                if case .finished(let receipt) = event { return receipt }
-                            }
-                            throw DistributedImagingError(code: .unavailable, message: "the server ended the watch early")
-                        }
-                    } catch let error as DistributedImagingError where error.code == .unavailable {
-                        if !warned { Console.error("dip-client: \(error.message); reconnecting until job \(id) ends") }
-                        warned = true
-                        try await Task.sleep(for: backoff)
-                        backoff = min(backoff * 2, .seconds(5))
-                    }
-                }
+            try await GRPCJobSubmitter.follow(id, server: address, security: security, until: deadline, onEvent: onEvent) {
+                Console.error("dip-client: \($0.message); reconnecting until job \(id) ends")
             }
-            if let deadline {
-                group.addTask {
-                    try await Task.sleep(until: deadline)
-                    throw timedOut
-                }
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
         }
     }
 }

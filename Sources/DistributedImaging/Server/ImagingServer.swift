@@ -438,15 +438,8 @@ public final class ImagingServer: JobSubmitter, Service {
                         input: task.input, output: task.output, status: .cancelled,
                         error: record.state == .running ? "not ended yet" : "job ended before the task ended"))
         }
-        let status: JobStatus
-        switch record.state {
-        case .running: status = .running
-        case .succeeded: status = .succeeded
-        case .failed: status = .failed
-        case .cancelled: status = .cancelled
-        }
         var receipt = JobReceipt(
-            jobID: record.id, status: status, input: record.input, output: record.output, pipeline: record.pipeline,
+            jobID: record.id, status: record.state, input: record.input, output: record.output, pipeline: record.pipeline,
             tasks: tasks, elapsed: record.elapsed, message: record.message)
         receipt.tasks.sort { $0.input < $1.input }
         return receipt

@@ -53,12 +53,7 @@ public final class InMemoryJobStore: JobStore {
 
     public func jobs() async throws -> [JobRecord] {
         self.state.withLock { state in
-            state.jobs.values.sorted { $0.order > $1.order }.map { entry in
-                var record = entry.job.record
-                record.succeeded = entry.job.outcomes.values.count { $0.status == .succeeded }
-                record.failed = entry.job.outcomes.values.count { $0.status == .failed || $0.status == .cancelled }
-                return record
-            }
+            state.jobs.values.sorted { $0.order > $1.order }.map { $0.job.record.counted(by: $0.job) }
         }
     }
 
