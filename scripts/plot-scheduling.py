@@ -42,6 +42,8 @@ def load(path):
                     "mean_attempts", "makespan_seconds"):
             row[key] = float(row[key])
         row["analytic"] = float(row["analytic_seconds"]) if row["analytic_seconds"] else None
+        bound = row.get("capacity_bound_seconds") or ""
+        row["capacity_bound"] = float(bound) if bound else None
         row["images"] = int(row["images"])
         row["slots"] = int(row["slots"])
     return rows
@@ -213,8 +215,8 @@ def tables(rows, out, processing, hetero_processing):
     for slots, hetero, title in [(8, False, "8 slots"), (1, False, "1 slot"), (8, True, "8 slots, speeds 1/1/0.5/0.5")]:
         c = hetero_processing if hetero else processing
         lines += ["", f"## Bounded slots: 1,000 images, {title} (mean makespan, s)", "",
-                  "| policy | loads | trials | fluid bound, random | " + " | ".join(PLACEMENTS) + " |",
-                  "|---|---|---:|---:|" + "---:|" * len(PLACEMENTS)]
+                  "| policy | loads | trials | capacity bound | fluid estimate, random | " + " | ".join(PLACEMENTS) + " |",
+                  "|---|---|---:|---:|---:|" + "---:|" * len(PLACEMENTS)]
         for policy in POLICIES:
             for r in select(rows, images=1000, slots=slots, policy=policy, placement="random"):
                 if r["hetero"] != hetero:
@@ -226,8 +228,9 @@ def tables(rows, out, processing, hetero_processing):
                          if x["hetero"] == hetero][0]
                     change = "" if placement == "random" else f" ({100 * (o['makespan_seconds'] / r['makespan_seconds'] - 1):+.1f} %)"
                     cells.append(f"{o['makespan_seconds']:.1f}{change}")
-                lines.append(f"| {policy} | {r['loads']} | {r['trials']} | {bound:.1f} | " + " | ".join(cells) + " |"
-                             if bound is not None else f"| {policy} | {r['loads']} | {r['trials']} | – | " + " | ".join(cells) + " |")
+                capacity = f"{r['capacity_bound']:.1f}" if r["capacity_bound"] is not None else "–"
+                estimate = f"{bound:.1f}" if bound is not None else "–"
+                lines.append(f"| {policy} | {r['loads']} | {r['trials']} | {capacity} | {estimate} | " + " | ".join(cells) + " |")
     with open(os.path.join(out, "tables.md"), "w") as handle:
         handle.write("\n".join(lines) + "\n")
 

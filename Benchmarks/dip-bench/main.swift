@@ -2,6 +2,7 @@
 //
 // Usage: swift run -c release dip-bench scheduling [...]   (see SchedulingBenchmark.swift)
 //        swift run -c release dip-bench experiment [...]   (see SchedulingExperiment.swift)
+//        swift run -c release dip-bench simulate [...]     (see ScaleSimulation.swift)
 //        swift run -c release dip-bench [CORPUS_DIR_OR_FILE ...] [--groups filters,codec,pipeline]
 //                                       [--ops gauss_sigma2,canny_100_200,...] [--min-runs 5]
 //                                       [--min-time 0.2] [--pipeline-reps 3]
@@ -27,6 +28,12 @@ if CommandLine.arguments.dropFirst().first == "fairness" {
 // 3 % check against the analytic model fails.
 if CommandLine.arguments.dropFirst().first == "experiment" {
     let passed = SchedulingExperiment.main(arguments: Array(CommandLine.arguments.dropFirst(2)))
+    exit(passed ? 0 : 1)
+}
+
+// `dip-bench simulate [--nodes N] [--tasks N] [...]`: see ScaleSimulation.swift; exits 1 past 60 s.
+if CommandLine.arguments.dropFirst().first == "simulate" {
+    let passed = ScaleSimulation.main(arguments: Array(CommandLine.arguments.dropFirst(2)))
     exit(passed ? 0 : 1)
 }
 

@@ -42,6 +42,7 @@ struct JobReport {
         say(
             "\(receipt.status): \(counts.succeeded) succeeded, \(counts.failed) failed, \(counts.skipped) skipped; "
                 + "\(counts.rejections) rejections, \(counts.delayed) delayed; \(String(format: "%.3f", receipt.elapsed)) s")
+        if let timing = receipt.timingLine { say(timing) }
         if receipt.status != .succeeded || counts.total == 0 { say(receipt.message) }
         if self.json {
             // The same bytes as <output>/receipt.json (which end in a newline; print adds one).

@@ -75,6 +75,21 @@ struct Submit: AsyncParsableCommand {
     @Option(name: .long, help: "With --embedded: how the server picks the node for each attempt: random (the seed's rule, default), p2c (power of two choices on the nodes' load and queue), least-loaded or untried-first.")
     var placement: String?
 
+    @Option(name: .long, help: "With --embedded: placements tried per task before it fails (default: none, keep searching).")
+    var maxAttempts: Int?
+
+    @Option(name: .long, help: "With --embedded: seconds the job may run before tasks still searching for a node fail (default: no limit).")
+    var jobTimeout: Double?
+
+    @Option(name: .long, help: "With --embedded: tasks each node runs at once (default 8).")
+    var slots: Int?
+
+    @Option(name: .long, help: "With --embedded: the server's bound on tasks in flight (default 64).")
+    var maxConcurrentTasks: Int?
+
+    @Option(name: .long, help: "With --embedded: the order tasks are dispatched in: submission (default) or largest-first (decreasing input size).")
+    var dispatchOrder: String?
+
     @Option(name: .long, help: "Seed for every random choice (placements, rejections, delays): the same seed, the same run.")
     var seed: UInt64?
 
@@ -160,6 +175,9 @@ struct Submit: AsyncParsableCommand {
                 let names = PlacementStrategy.allCases.map(\.rawValue).joined(separator: ", ")
                 throw ValidationError("--placement: must be one of \(names), not '\(placement)'")
             }
+        }
+        if !self.embedded && (self.maxAttempts != nil || self.jobTimeout != nil || self.slots != nil || self.maxConcurrentTasks != nil || self.dispatchOrder != nil) {
+            throw ValidationError("--max-attempts, --job-timeout, --slots, --max-concurrent-tasks and --dispatch-order apply to --embedded; a dip-server and its nodes have their own settings")
         }
         if self.stateDir != nil && !self.embedded {
             throw ValidationError("--state-dir applies to --embedded; a dip-server has its own --state-dir")
@@ -259,7 +277,20 @@ struct Submit: AsyncParsableCommand {
         var store: SQLiteJobStore?
         do {
             let loads = try self.load.map(Self.parseLoads) ?? (0..<max(self.nodes, 1)).map { Self.demoLoads[$0 % Self.demoLoads.count] }
-            var nodes = try LocalCluster.nodeConfigurations(count: self.nodes, policy: self.policy, loads: loads, delay: self.delay)
+            var nodes = try LocalCluster.nodeConfigurations(
+                count: self.nodes, policy: self.policy, loads: loads, delay: self.delay,
+                maxConcurrentTasks: self.slots ?? NodeConfiguration.defaultMaxConcurrentTasks)
+            var server = ServerConfiguration.defaults
+            server.maxAttempts = self.maxAttempts
+            if let bound = self.maxConcurrentTasks { server.maxConcurrentTasks = bound }
+            if let timeout = self.jobTimeout {
+                guard timeout.isFinite, timeout > 0 else {
+                    throw DistributedImagingError(code: .invalidConfiguration, message: "--job-timeout: must be a number of seconds more than 0, not \(timeout)")
+                }
+                server.jobTimeout = .seconds(timeout)
+            }
+            if let order = self.dispatchOrder { server.dispatchOrder = try DispatchOrder(parsing: order, key: "--dispatch-order") }
+            try server.validate()
             for index in nodes.indices { nodes[index].durableWrites = self.durableWrites }
             let rerun = try self.rerunRequest()
             let input = Self.absolute(rerun.map { $0.root + "/" + $0.request.inputDirectory } ?? self.input ?? "")
@@ -270,7 +301,7 @@ struct Submit: AsyncParsableCommand {
                 store = try await SQLiteJobStore.open(stateDirectory: Self.absolute(stateDir), logger: logger)
             }
             cluster = try LocalCluster(
-                storageRoot: root, nodes: nodes, seed: self.seed,
+                storageRoot: root, nodes: nodes, server: server, seed: self.seed,
                 placement: try PlacementStrategy(parsing: self.placement ?? PlacementStrategy.defaultStrategy.rawValue, key: "--placement")
                     .makePlacement(),
                 store: store ?? InMemoryJobStore(), logger: logger)

@@ -69,6 +69,15 @@ struct DIPServer: AsyncParsableCommand {
     @Option(name: .long, help: "How to pick the node for each attempt: random (the seed's rule, default), p2c (power of two choices on advertised load and queue), least-loaded or untried-first. gRPC nodes advertise nothing yet: among them p2c and least-loaded pick at random.")
     var placement: String?
 
+    @Option(name: .long, help: "Placements tried per task before it fails (default: none, keep searching until a node accepts, the job is cancelled or --job-timeout passes).")
+    var maxAttempts: Int?
+
+    @Option(name: .long, help: "Seconds a job may run before its tasks still searching for a node fail (default: no limit).")
+    var jobTimeout: Double?
+
+    @Option(name: .long, help: "The order a job's tasks are dispatched in: submission (default) or largest-first (decreasing input size).")
+    var dispatchOrder: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -94,6 +103,9 @@ struct DIPServer: AsyncParsableCommand {
             if let stateDir = self.stateDir { settings.stateDirectory = stateDir }
             if let retention = self.jobRetention { settings.jobRetention = retention }
             if let placement = self.placement { settings.placement = placement }
+            if let maxAttempts = self.maxAttempts { settings.maxAttempts = maxAttempts }
+            if let jobTimeout = self.jobTimeout { settings.jobTimeout = jobTimeout }
+            if let dispatchOrder = self.dispatchOrder { settings.dispatchOrder = dispatchOrder }
             logger = try Console.logger(label: "dip-server", level: self.logLevel)
             let root = settings.storageRoot ?? ""
             let security = try self.security.resolve(settings.security, section: "server")

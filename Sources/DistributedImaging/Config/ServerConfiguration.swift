@@ -3,8 +3,17 @@
 /// Its `Codable` keys are the property names; every key is optional and defaults as below.
 public struct ServerConfiguration: Sendable, Hashable, Codable {
     /// Placements tried per task, rejections and unreachable nodes included, before the task
-    /// fails (default 40).
-    public var maxAttempts: Int
+    /// fails; `nil` (the default) keeps searching, as the seed design says, until a node accepts,
+    /// the job is cancelled or ``jobTimeout`` passes. Config key `maxAttempts` (unset for none).
+    public var maxAttempts: Int?
+    /// The longest a job may run; past it the tasks still searching for a node, and those not
+    /// started, fail with the reason (default `nil`: no limit). Checked before each attempt and
+    /// after each back-off; a task a node holds is not interrupted by it. Config key
+    /// `jobTimeout`, in seconds.
+    public var jobTimeout: Duration?
+    /// The order a job's tasks are dispatched in (default ``DispatchOrder/submission``).
+    /// Config key `dispatchOrder`.
+    public var dispatchOrder: DispatchOrder = .submission
     /// Tasks of one job in flight at once (the dispatch bound; default 64).
     public var maxConcurrentTasks: Int
     /// Seeds placements and job ids; `nil` draws a seed from the system.
@@ -38,18 +47,20 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
     /// Default ``maxImagesPerJob``.
     public static let defaultMaxImagesPerJob = 100_000
 
-    /// Default ``maxAttempts``.
-    public static let defaultMaxAttempts = 40
+    /// Default ``maxAttempts``: none, keep searching.
+    public static let defaultMaxAttempts: Int? = nil
     /// Default ``maxConcurrentTasks``.
     public static let defaultMaxConcurrentTasks = 64
 
     /// Creates server settings.
     public init(
-        maxAttempts: Int = ServerConfiguration.defaultMaxAttempts,
+        maxAttempts: Int? = ServerConfiguration.defaultMaxAttempts,
         maxConcurrentTasks: Int = ServerConfiguration.defaultMaxConcurrentTasks,
-        seed: UInt64? = nil
+        seed: UInt64? = nil,
+        jobTimeout: Duration? = nil
     ) {
         self.maxAttempts = maxAttempts
+        self.jobTimeout = jobTimeout
         self.maxConcurrentTasks = maxConcurrentTasks
         self.seed = seed
     }
@@ -69,9 +80,13 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
     /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` naming the key and
     ///   the bad value.
     public func validate() throws {
-        guard (1...1_000_000).contains(self.maxAttempts) else {
+        if let maxAttempts = self.maxAttempts, !(1...1_000_000).contains(maxAttempts) {
             throw DistributedImagingError.invalidConfiguration(
-                "server: maxAttempts must be 1...1000000, not \(self.maxAttempts)")
+                "server: maxAttempts must be 1...1000000 (or unset to keep searching), not \(maxAttempts)")
+        }
+        if let timeout = self.jobTimeout, timeout <= .zero || timeout > .seconds(365 * 86_400) {
+            throw DistributedImagingError.invalidConfiguration(
+                "server: jobTimeout must be more than 0 and at most 365 days (or unset for no limit), not \(timeout)")
         }
         guard (1...1_000_000).contains(self.maxConcurrentTasks) else {
             throw DistributedImagingError.invalidConfiguration(
@@ -96,7 +111,7 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case maxAttempts, maxConcurrentTasks, seed, maxImagesPerJob
+        case maxAttempts, maxConcurrentTasks, seed, maxImagesPerJob, jobTimeout, dispatchOrder
     }
 
     /// Decodes settings; omitted keys take their defaults.
@@ -110,5 +125,49 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
         )
         self.maxImagesPerJob =
             try container.decodeIfPresent(Int.self, forKey: .maxImagesPerJob) ?? Self.defaultMaxImagesPerJob
+        if let seconds = try container.decodeIfPresent(Double.self, forKey: .jobTimeout) {
+            guard seconds.isFinite, seconds > 0, seconds <= 365 * 86_400 else {
+                throw DistributedImagingError.invalidConfiguration(
+                    "server: jobTimeout must be more than 0 and at most 31536000 seconds (or unset for no limit), not \(seconds)")
+            }
+            self.jobTimeout = .seconds(seconds)
+        }
+        if let order = try container.decodeIfPresent(String.self, forKey: .dispatchOrder) {
+            self.dispatchOrder = try DispatchOrder(parsing: order, key: "server: dispatchOrder")
+        }
     }
+
+    /// Encodes the Codable keys (`jobTimeout` in seconds).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(self.maxAttempts, forKey: .maxAttempts)
+        try container.encode(self.maxConcurrentTasks, forKey: .maxConcurrentTasks)
+        try container.encodeIfPresent(self.seed, forKey: .seed)
+        try container.encode(self.maxImagesPerJob, forKey: .maxImagesPerJob)
+        try container.encodeIfPresent(self.jobTimeout?.seconds, forKey: .jobTimeout)
+        try container.encode(self.dispatchOrder.rawValue, forKey: .dispatchOrder)
+    }
+}
+
+/// The order a job's tasks are dispatched in (`server.dispatchOrder`, `--dispatch-order`).
+public enum DispatchOrder: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
+    /// As the input lists them (sorted by path): the default.
+    case submission
+    /// Largest input file first (classic LPT: longest processing time first, with the file size
+    /// standing in for the time); equal sizes keep their submission order.
+    case largestFirst = "largest-first"
+
+    /// Parses a configured name.
+    ///
+    /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` naming `key` and the
+    ///   accepted names.
+    public init(parsing name: String, key: String = "server.dispatchOrder (--dispatch-order)") throws {
+        guard let order = Self(rawValue: name) else {
+            let names = Self.allCases.map(\.rawValue).joined(separator: ", ")
+            throw DistributedImagingError.invalidConfiguration("\(key): must be one of \(names), not '\(name)'")
+        }
+        self = order
+    }
+
+    public var description: String { self.rawValue }
 }

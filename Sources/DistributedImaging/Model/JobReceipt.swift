@@ -61,6 +61,12 @@ public struct JobReceipt: Sendable, Codable, Hashable {
         /// The output's size in bytes after it was written; a re-run skips the image only if the
         /// output still has it. `nil`: unknown.
         public var outputSize: Int64?
+        /// Seconds the final attempt waited in its node's queue for a slot (`nil`: unknown).
+        public var queueSeconds: Double?
+        /// Seconds of injected delay on the final node (`nil`: unknown).
+        public var delaySeconds: Double?
+        /// Seconds of processing on the final node (`nil`: unknown).
+        public var processingSeconds: Double?
 
         public init(
             input: String, output: String?, status: Outcome, node: NodeID? = nil, attempts: Int = 0,
@@ -86,6 +92,7 @@ public struct JobReceipt: Sendable, Codable, Hashable {
         private enum CodingKeys: String, CodingKey {
             case input, output, status, node, attempts, rejections, delayed, elapsed, error, lostAttempts
             case inputSize, inputModifiedNanoseconds, outputSize
+            case queueSeconds, delaySeconds, processingSeconds
         }
 
         /// Decodes a task; `lostAttempts`, `inputSize`, `inputModifiedNanoseconds` and
@@ -117,6 +124,18 @@ public struct JobReceipt: Sendable, Codable, Hashable {
             self.inputSize = try container.decodeIfPresent(Int64.self, forKey: .inputSize)
             self.inputModifiedNanoseconds = try container.decodeIfPresent(Int64.self, forKey: .inputModifiedNanoseconds)
             self.outputSize = try container.decodeIfPresent(Int64.self, forKey: .outputSize)
+            for key in [CodingKeys.queueSeconds, .delaySeconds, .processingSeconds] {
+                guard let value = try container.decodeIfPresent(Double.self, forKey: key) else { continue }
+                guard value.isFinite, value >= 0 else {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: key, in: container, debugDescription: "\(key.stringValue) must be a finite number ≥ 0, not \(value)")
+                }
+                switch key {
+                case .queueSeconds: self.queueSeconds = value
+                case .delaySeconds: self.delaySeconds = value
+                default: self.processingSeconds = value
+                }
+            }
         }
 
         /// Encodes every key, absent values as `null`, so that consumers see a fixed shape.
@@ -135,6 +154,9 @@ public struct JobReceipt: Sendable, Codable, Hashable {
             try container.encode(self.inputSize, forKey: .inputSize)
             try container.encode(self.inputModifiedNanoseconds, forKey: .inputModifiedNanoseconds)
             try container.encode(self.outputSize, forKey: .outputSize)
+            try container.encode(self.queueSeconds, forKey: .queueSeconds)
+            try container.encode(self.delaySeconds, forKey: .delaySeconds)
+            try container.encode(self.processingSeconds, forKey: .processingSeconds)
         }
     }
 
@@ -181,6 +203,35 @@ public struct JobReceipt: Sendable, Codable, Hashable {
     public var elapsed: Double
     /// A one-line summary, or why the job failed as a whole.
     public var message: String
+    /// Seconds from the first task's dispatch to the last task's end in this run (`nil`:
+    /// nothing ran, or a receipt from before the field existed).
+    public var makespan: Double?
+    /// Percentiles of the run tasks' ``Task/elapsed`` (first placement to final answer); `nil`
+    /// when no task ran.
+    public var taskLatency: LatencyPercentiles?
+
+    /// Percentiles of task latency, in seconds (nearest rank).
+    public struct LatencyPercentiles: Sendable, Codable, Hashable {
+        public var p50: Double
+        public var p95: Double
+        public var p99: Double
+
+        public init(p50: Double, p95: Double, p99: Double) {
+            self.p50 = p50
+            self.p95 = p95
+            self.p99 = p99
+        }
+
+        /// The nearest-rank percentiles of `samples`; `nil` when empty.
+        public init?(_ samples: [Double]) {
+            guard !samples.isEmpty else { return nil }
+            let sorted = samples.sorted()
+            func rank(_ p: Double) -> Double {
+                sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
+            }
+            self.init(p50: rank(0.50), p95: rank(0.95), p99: rank(0.99))
+        }
+    }
 
     public init(
         jobID: JobID, status: JobStatus, input: String, output: String, pipeline: String, tasks: [Task],

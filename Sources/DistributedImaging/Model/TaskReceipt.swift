@@ -27,6 +27,13 @@ public struct TaskReceipt: Sendable, Codable, Hashable {
     public var delayed: Bool
     /// Why the task failed or was rejected.
     public var error: String?
+    /// Seconds the accepted task waited in the node's queue for a slot (`nil`: not reported,
+    /// or the task was rejected).
+    public var queueSeconds: Double?
+    /// Seconds of injected delay it waited once it held a slot (`nil`: not reported).
+    public var delaySeconds: Double?
+    /// Seconds of processing — read, decode, filter, encode, write (`nil`: not reported).
+    public var processingSeconds: Double?
 
     public init(
         jobID: JobID,
@@ -46,6 +53,29 @@ public struct TaskReceipt: Sendable, Codable, Hashable {
         self.elapsed = elapsed
         self.delayed = delayed
         self.error = error
+    }
+
+    /// Where an accepted task's time went on the node; each part is `nil` when unknown.
+    public struct Timing: Sendable, Hashable {
+        public var queueSeconds: Double?
+        public var delaySeconds: Double?
+        public var processingSeconds: Double?
+
+        public init(queueSeconds: Double? = nil, delaySeconds: Double? = nil, processingSeconds: Double? = nil) {
+            self.queueSeconds = queueSeconds
+            self.delaySeconds = delaySeconds
+            self.processingSeconds = processingSeconds
+        }
+    }
+
+    /// The queue wait, injected delay and processing time.
+    public var timing: Timing {
+        get { Timing(queueSeconds: self.queueSeconds, delaySeconds: self.delaySeconds, processingSeconds: self.processingSeconds) }
+        set {
+            self.queueSeconds = newValue.queueSeconds
+            self.delaySeconds = newValue.delaySeconds
+            self.processingSeconds = newValue.processingSeconds
+        }
     }
 }
 

@@ -36,6 +36,8 @@ public final class ImagingNode: TaskExecutor, Service {
     private let seed: UInt64
     private let logger: Logger
     private let admission: Mutex<AdmissionStateMachine>
+    /// The clock the injected delay runs on (``ContinuousClock`` unless a test injects another).
+    private let clock: any Clock<Duration>
     private let pipelines = Mutex<[String: Pipeline]>([:])
 
     /// Creates a node.
@@ -47,6 +49,8 @@ public final class ImagingNode: TaskExecutor, Service {
     ///   - registry: The filters pipelines may name.
     ///   - codec: Decoding limits and options.
     ///   - threadPool: Where decoding, filtering and encoding run (started by its owner).
+    ///   - clock: The clock the injected delay runs on (default ``ContinuousClock``; tests
+    ///     inject a manual one so a delay costs no wall time).
     ///   - logger: Where the node logs (`debug` per task).
     /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration`.
     public init(
@@ -56,10 +60,12 @@ public final class ImagingNode: TaskExecutor, Service {
         registry: FilterRegistry = .standard,
         codec: ImageCodec = .default,
         threadPool: NIOThreadPool = .singleton,
+        clock: any Clock<Duration> = ContinuousClock(),
         logger: Logger
     ) throws {
         try configuration.validate()
         self.configuration = configuration
+        self.clock = clock
         self.node = configuration.nodeID
         self.scheduler = scheduler ?? configuration.makeScheduler()
         var storage = storage
@@ -102,6 +108,7 @@ public final class ImagingNode: TaskExecutor, Service {
             delay = chosen
         }
 
+        let queued = ContinuousClock.now
         switch self.admission.withLock({ $0.tryAdmit() }) {
         case .admitted:
             break
@@ -116,6 +123,20 @@ public final class ImagingNode: TaskExecutor, Service {
             }
         }
         defer { self.releaseSlot() }
+        let queueSeconds = (ContinuousClock.now - queued).seconds
+        var answer = await self.run(admitted: task, delay: delay, logger: logger, receipt: receipt)
+        answer.queueSeconds = queueSeconds
+        return answer
+    }
+
+    /// An admitted task, holding its slot: the delay and the work, within the task deadline.
+    private func run(
+        admitted task: TaskRequest, delay: Duration, logger: Logger,
+        receipt make: @escaping @Sendable (TaskStatus, Bool, String?) -> TaskReceipt
+    ) async -> TaskReceipt {
+        @Sendable func receipt(_ status: TaskStatus, delayed: Bool = false, error: String? = nil) -> TaskReceipt {
+            make(status, delayed, error)
+        }
 
         // The deadline counts from here: the queue wait above is not the node's work.
         let taskLogger = logger
@@ -124,8 +145,9 @@ public final class ImagingNode: TaskExecutor, Service {
         }
         return await withTaskGroup(of: TaskReceipt?.self) { group in
             group.addTask { await self.run(task, delay: delay, logger: taskLogger, receipt: { receipt($0, delayed: $1, error: $2) }) }
+            let clock = self.clock
             group.addTask {
-                try? await Task.sleep(for: budget)
+                try? await clock.sleep(for: budget)
                 return nil
             }
             defer { group.cancelAll() }
@@ -146,10 +168,19 @@ public final class ImagingNode: TaskExecutor, Service {
         let delayed = delay > .zero
         if delayed {
             do {
-                try await Task.sleep(for: delay)
+                try await self.clock.sleep(for: delay)
             } catch {
-                return receipt(.rejected, true, "task cancelled during the injected delay on node '\(self.node)'")
+                var answer = receipt(.rejected, true, "task cancelled during the injected delay on node '\(self.node)'")
+                answer.delaySeconds = delay.seconds
+                return answer
             }
+        }
+        let began = ContinuousClock.now
+        func timed(_ answer: TaskReceipt) -> TaskReceipt {
+            var answer = answer
+            answer.delaySeconds = delay.seconds
+            answer.processingSeconds = (ContinuousClock.now - began).seconds
+            return answer
         }
         do {
             let pipeline = try self.pipeline(task.pipeline)
@@ -159,15 +190,15 @@ public final class ImagingNode: TaskExecutor, Service {
                 try Self.process(task, pipeline: pipeline, codec: codec, storage: storage)
             }
             logger.debug("task succeeded", metadata: ["input": "\(task.inputPath)", "delayed": "\(delayed)"])
-            return receipt(.succeeded, delayed, nil)
+            return timed(receipt(.succeeded, delayed, nil))
         } catch is CancellationError {
-            return receipt(.rejected, delayed, "task cancelled while it ran on node '\(self.node)'")
+            return timed(receipt(.rejected, delayed, "task cancelled while it ran on node '\(self.node)'"))
         } catch let error as DistributedImagingError {
             logger.debug("task failed", metadata: ["error": "\(error)"])
-            return receipt(.failed, delayed, Self.message(error.message, naming: task.inputPath))
+            return timed(receipt(.failed, delayed, Self.message(error.message, naming: task.inputPath)))
         } catch {
             logger.debug("task failed", metadata: ["error": "\(error)"])
-            return receipt(.failed, delayed, Self.message(DistributedImagingError.message(of: error), naming: task.inputPath))
+            return timed(receipt(.failed, delayed, Self.message(DistributedImagingError.message(of: error), naming: task.inputPath)))
         }
     }
 

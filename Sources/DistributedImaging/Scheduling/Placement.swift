@@ -32,6 +32,17 @@ public protocol Placement: Sendable {
         for task: TaskRequest, among candidates: [PlacementCandidate], tried: [NodeID],
         using generator: inout some RandomNumberGenerator
     ) -> Int
+
+    /// Picks a node for `task` among `count` candidates that `candidate` produces on demand, so a
+    /// placement that looks at a few of them (``RandomPlacement``: one, ``PowerOfTwoChoicesPlacement``:
+    /// two) costs O(1) however many nodes there are.
+    ///
+    /// Must draw from `generator` exactly as the array version does, so both give the same choice.
+    /// The default builds the array and calls the array version.
+    func choose(
+        for task: TaskRequest, amongCount count: Int, candidate: (Int) -> PlacementCandidate, tried: [NodeID],
+        using generator: inout some RandomNumberGenerator
+    ) -> Int
 }
 
 /// A node a task may be placed on, with what it last said about itself.
@@ -54,6 +65,15 @@ extension Placement {
         using generator: inout some RandomNumberGenerator
     ) -> Int {
         self.choose(for: task, among: candidates.map(\.node), tried: tried, using: &generator)
+    }
+}
+
+extension Placement {
+    public func choose(
+        for task: TaskRequest, amongCount count: Int, candidate: (Int) -> PlacementCandidate, tried: [NodeID],
+        using generator: inout some RandomNumberGenerator
+    ) -> Int {
+        self.choose(for: task, among: (0..<count).map(candidate), tried: tried, using: &generator)
     }
 }
 

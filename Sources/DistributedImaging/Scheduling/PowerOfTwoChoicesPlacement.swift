@@ -21,12 +21,19 @@ public struct PowerOfTwoChoicesPlacement: Placement, Hashable {
         for task: TaskRequest, among candidates: [PlacementCandidate], tried: [NodeID],
         using generator: inout some RandomNumberGenerator
     ) -> Int {
-        let count = candidates.count
+        self.choose(for: task, amongCount: candidates.count, candidate: { candidates[$0] }, tried: tried, using: &generator)
+    }
+
+    /// Looks at the two drawn candidates only: O(1).
+    public func choose(
+        for task: TaskRequest, amongCount count: Int, candidate: (Int) -> PlacementCandidate, tried: [NodeID],
+        using generator: inout some RandomNumberGenerator
+    ) -> Int {
         guard count > 1 else { return 0 }
         let first = Int.random(in: 0..<count, using: &generator)
         var second = Int.random(in: 0..<(count - 1), using: &generator)
         if second >= first { second += 1 }
-        guard let a = candidates[first].state?.pressure, let b = candidates[second].state?.pressure else { return first }
+        guard let a = candidate(first).state?.pressure, let b = candidate(second).state?.pressure else { return first }
         if a < b { return first }
         if b < a { return second }
         return Bool.random(using: &generator) ? first : second

@@ -8,4 +8,12 @@ public struct RandomPlacement: Placement, Hashable {
     ) -> Int {
         Int.random(in: 0..<nodes.count, using: &generator)
     }
+
+    /// One draw, whatever the count: O(1).
+    public func choose(
+        for task: TaskRequest, amongCount count: Int, candidate: (Int) -> PlacementCandidate, tried: [NodeID],
+        using generator: inout some RandomNumberGenerator
+    ) -> Int {
+        Int.random(in: 0..<count, using: &generator)
+    }
 }

@@ -130,7 +130,9 @@ extension ImagingServer {
         }
 
         let pending = plan.tasks.filter { plan.recorded[$0.taskIndex] == nil }
+        let dispatched = ContinuousClock.now
         let results = await self.dispatch(pending, plan: plan, sink: sink, logger: logger)
+        let makespan = (ContinuousClock.now - dispatched).seconds
         self.sweepTemporaryFiles(in: paths.output, logger: logger)
         let ended = Array(plan.recorded.values) + results.map(\.task)
         let counts = JobReceipt.Counts(ended)
@@ -148,7 +150,8 @@ extension ImagingServer {
             status = .succeeded
             message = "\(total) of \(total) tasks succeeded (\(extras)) in \(elapsed) s"
         }
-        await self.finish(job, plan: plan, status: status, tasks: results, message: message, sink: sink, logger: logger)
+        await self.finish(
+            job, plan: plan, status: status, tasks: results, message: message, makespan: makespan, sink: sink, logger: logger)
     }
 
     /// Ends a job: writes `receipt.json` and the store's record, then sends the finished event.
@@ -157,7 +160,7 @@ extension ImagingServer {
     /// - Parameter tasks: The tasks this run dispatched, by index (recorded ones are in `plan`).
     private func finish(
         _ job: RunningJob, plan: JobPlan, status: JobStatus, tasks: [(index: Int, task: JobReceipt.Task)], message: String,
-        sink: JobSink, logger: Logger
+        makespan: Double? = nil, sink: JobSink, logger: Logger
     ) async {
         var status = status
         var message = message
@@ -194,6 +197,8 @@ extension ImagingServer {
             jobID: plan.id, status: status, input: plan.paths.input, output: plan.paths.output,
             pipeline: plan.paths.pipeline, tasks: plan.skipped + plan.recorded.values + tasks.map(\.task), elapsed: elapsed,
             message: message)
+        receipt.makespan = makespan
+        receipt.taskLatency = JobReceipt.LatencyPercentiles(tasks.filter { $0.task.attempts > 0 }.map { $0.task.elapsed })
         if let recorder = sink.recorder {
             // Sorted and written off the cooperative pool, before the finished event is sent;
             // the write failing is part of the answer the client gets.
@@ -223,14 +228,16 @@ extension ImagingServer {
         _ tasks: [TaskRequest], plan: JobPlan, sink: JobSink, logger: Logger
     ) async -> [(index: Int, task: JobReceipt.Task)] {
         let collected = Collected()
+        let deadline = Stopwatch(self.clock)
+        let ordered = self.configuration.dispatchOrder == .largestFirst ? self.largestFirst(tasks) : tasks
         // Discarding: a finished child task is freed at once (a plain task group keeps every one
         // until it is awaited, some kilobytes per task).
         await withDiscardingTaskGroup { group in
-            for task in tasks {
+            for task in ordered {
                 guard await self.share.acquire(for: plan.id) else { break }
                 group.addTask {
                     defer { self.share.release() }
-                    let result = await self.run(task, plan: plan, sink: sink, logger: logger)
+                    let result = await self.run(task, plan: plan, deadline: deadline, sink: sink, logger: logger)
                     collected.results.withLock { $0.append((task.taskIndex, result)) }
                 }
             }
@@ -249,8 +256,11 @@ extension ImagingServer {
         return results
     }
 
-    /// Places one task until a node answers it or attempts run out.
-    private func run(_ base: TaskRequest, plan: JobPlan, sink: JobSink, logger: Logger) async -> JobReceipt.Task {
+    /// Places one task until a node answers it, the job is cancelled or its deadline passes, or
+    /// the optional attempt cap is reached.
+    private func run(
+        _ base: TaskRequest, plan: JobPlan, deadline: Stopwatch, sink: JobSink, logger: Logger
+    ) async -> JobReceipt.Task {
         let occupancy = self.occupancy
         var generator = Self.placementGenerator(seed: self.seed, jobID: base.jobID, taskIndex: base.taskIndex)
         var tried: [NodeID] = []
@@ -269,11 +279,16 @@ extension ImagingServer {
         let start = ContinuousClock.now
         // Taken before any node reads the input: an edit after this shows on the next re-run.
         let input = (try? self.storage.status(base.inputPath)) ?? nil
-        func entry(_ status: JobReceipt.Outcome, delayed: Bool = false, error: String? = nil) -> JobReceipt.Task {
+        func entry(_ status: JobReceipt.Outcome, receipt: TaskReceipt? = nil, error: String? = nil) -> JobReceipt.Task {
             var task = JobReceipt.Task(
                 input: base.inputPath, output: base.outputPath, status: status, node: lastNode, attempts: tried.count,
-                rejections: rejections, delayed: delayed, elapsed: (ContinuousClock.now - start).seconds, error: error,
-                lostAttempts: lost)
+                rejections: rejections, delayed: receipt?.delayed ?? false, elapsed: (ContinuousClock.now - start).seconds,
+                error: error, lostAttempts: lost)
+            if let receipt {
+                task.queueSeconds = receipt.queueSeconds
+                task.delaySeconds = receipt.delaySeconds
+                task.processingSeconds = receipt.processingSeconds
+            }
             if status == .succeeded, let input, let output = (try? self.storage.status(base.outputPath)) ?? nil {
                 task.inputSize = input.size
                 task.inputModifiedNanoseconds = input.modifiedNanoseconds
@@ -283,8 +298,35 @@ extension ImagingServer {
         }
         func cancelled() -> JobReceipt.Task { entry(.cancelled, error: "job cancelled before the task ended") }
 
-        for attempt in firstAttempt..<(firstAttempt + self.configuration.maxAttempts) {
+        let cap = self.configuration.maxAttempts
+        var attempt = firstAttempt
+        // The nodes that declined the task since its last back-off: once it holds every node,
+        // a complete round was declined and the task backs off once.
+        var declinedThisRound: Set<NodeID> = []
+        var backOff = Self.firstBackOff
+        while true {
+            if let cap, attempt >= firstAttempt + cap {
+                let breakdown = lost.isEmpty ? "" : " (\(rejections) rejected, \(lost.count) lost)"
+                let result = entry(
+                    .failed, error: "no node took the task in \(cap) attempts (server.maxAttempts)\(breakdown); last: \(lastReason)")
+                sink.emit(.completed(result), taskIndex: base.taskIndex)
+                return result
+            }
             if Task.isCancelled { return cancelled() }
+            if let timeout = self.configuration.jobTimeout, deadline.elapsed() >= timeout {
+                let last = lastReason.isEmpty ? "" : "; last: \(lastReason)"
+                let result = entry(
+                    .failed,
+                    error: "the job's deadline of \(timeout.secondsText) s (server.jobTimeout) passed after "
+                        + "\(attempt - firstAttempt) attempts\(last)")
+                sink.emit(.completed(result), taskIndex: base.taskIndex)
+                return result
+            }
+            if let hopeless = Self.noNodeCanAccept(self.directory.connections()) {
+                let result = entry(.failed, error: hopeless)
+                sink.emit(.completed(result), taskIndex: base.taskIndex)
+                return result
+            }
             var request = base
             request.attempt = attempt
             request.runTimeout = self.configuration.taskTimeout
@@ -314,22 +356,22 @@ extension ImagingServer {
                 sink.emit(.completed(result), taskIndex: base.taskIndex)
                 return result
             }
-            defer { occupancy.release(connection.node) }
             tried.append(connection.node)
             lastNode = connection.node
             sink.emit(.placed(taskIndex: base.taskIndex, input: base.inputPath, node: connection.node, attempt: attempt))
             var reason = ""
             do {
                 let receipt = try await connection.run(request)
+                occupancy.release(connection.node)
                 self.health.markAlive(connection.node)
                 switch receipt.status {
                 case .succeeded:
-                    let result = entry(.succeeded, delayed: receipt.delayed)
+                    let result = entry(.succeeded, receipt: receipt)
                     sink.emit(.completed(result), taskIndex: base.taskIndex)
                     return result
                 case .failed:
                     if Task.isCancelled { return cancelled() }
-                    let result = entry(.failed, delayed: receipt.delayed, error: receipt.error ?? "failed on node '\(connection.node)'")
+                    let result = entry(.failed, receipt: receipt, error: receipt.error ?? "failed on node '\(connection.node)'")
                     sink.emit(.completed(result), taskIndex: base.taskIndex)
                     return result
                 case .rejected:
@@ -338,6 +380,7 @@ extension ImagingServer {
                     reason = receipt.error ?? "rejected"
                 }
             } catch {
+                occupancy.release(connection.node)
                 if Task.isCancelled { return cancelled() }
                 rejectedBy = nil
                 self.health.markUnreachable(connection.node)
@@ -352,13 +395,52 @@ extension ImagingServer {
                 metadata: ["dip.task.id": "\(base.taskIndex)", "dip.node.id": "\(connection.node)", "reason": "\(lastReason)"])
             sink.emit(
                 .rejected(taskIndex: base.taskIndex, input: base.inputPath, node: connection.node, attempt: attempt, reason: reason))
+            attempt += 1
+            declinedThisRound.insert(connection.node)
+            if self.roundDeclined(declinedThisRound) {
+                // Every node that could take the task declined it since the last back-off: wait
+                // once, then a new round.
+                declinedThisRound.removeAll(keepingCapacity: true)
+                var pause = backOff
+                if let timeout = self.configuration.jobTimeout { pause = min(pause, max(.zero, timeout - deadline.elapsed())) }
+                backOff = min(backOff * 2, Self.maxBackOff)
+                if pause > .zero {
+                    do { try await self.clock.sleep(for: pause) } catch { return cancelled() }
+                }
+            }
         }
-        let breakdown = lost.isEmpty ? "" : " (\(rejections) rejected, \(lost.count) lost)"
-        let result = entry(
-            .failed,
-            error: "no node took the task in \(self.configuration.maxAttempts) attempts\(breakdown); last: \(lastReason)")
-        sink.emit(.completed(result), taskIndex: base.taskIndex)
-        return result
+    }
+
+    /// `tasks` in decreasing input size (unknown sizes last), ties in their given order.
+    func largestFirst(_ tasks: [TaskRequest]) -> [TaskRequest] {
+        let sizes = tasks.map { (try? self.storage.status($0.inputPath))?.size ?? -1 }
+        return tasks.indices.sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }.map { tasks[$0] }
+    }
+
+    /// Whether every node the task could be placed on now — healthy, with room — is in
+    /// `declined` (and there is one).
+    func roundDeclined(_ declined: Set<NodeID>) -> Bool {
+        let nodes = self.directory.connections()
+        let ids = nodes.map(\.node)
+        let placeable = self.health.available(among: ids).filter { self.occupancy.hasRoom(ids[$0], slots: nodes[$0].slots) }
+        return !placeable.isEmpty && placeable.allSatisfy { declined.contains(ids[$0]) }
+    }
+
+    /// The first back-off after a round in which every node declined a task; it doubles per
+    /// round up to ``maxBackOff``.
+    static let firstBackOff: Duration = .milliseconds(1)
+    /// The longest back-off between rounds.
+    static let maxBackOff: Duration = .seconds(1)
+
+    /// Why no node can ever accept a task, or `nil` when one may: every node advertises the
+    /// Optional policy at load 1 (a node that advertises nothing may accept).
+    static func noNodeCanAccept(_ connections: [any NodeConnection]) -> String? {
+        guard !connections.isEmpty else { return nil }
+        for connection in connections {
+            guard let state = connection.advertisedState, state.policy == .optional, state.load >= 1 else { return nil }
+        }
+        return "no node can ever accept the task: all \(connections.count) nodes run the Optional policy at load 1, "
+            + "which rejects every task"
     }
 
     /// The random stream a server seeded with `seed` places task `taskIndex` of job `jobID`
@@ -412,6 +494,20 @@ extension ImagingServer {
             if occupancy.take(connection.node, slots: connection.slots) { return .node(connection) }
         }
         return .cancelled
+    }
+}
+
+/// Time elapsed on a clock since it was made (any `Clock<Duration>`, opened once here).
+struct Stopwatch: Sendable {
+    let elapsed: @Sendable () -> Duration
+
+    init(_ clock: any Clock<Duration>) {
+        self.elapsed = Self.start(clock)
+    }
+
+    private static func start<C: Clock<Duration>>(_ clock: C) -> @Sendable () -> Duration {
+        let origin = clock.now
+        return { origin.duration(to: clock.now) }
     }
 }
 

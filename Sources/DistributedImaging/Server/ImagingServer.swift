@@ -17,8 +17,12 @@ import Synchronization
 /// shared round-robin between the running jobs. Each attempt asks
 /// ``Placement`` for a node among those the ``NodeDirectory`` lists now; a rejected task, or one
 /// whose node cannot be reached, is placed again — on any node, the same one included — until
-/// it is answered or ``ServerConfiguration/maxAttempts`` placements were tried, after which it
-/// fails with the last reason. A node's `failed` answer (a corrupt image, say) is final. The job
+/// it is answered — the seed's "the server continues to search" — or the job is cancelled, or
+/// the job's ``ServerConfiguration/jobTimeout`` passed, or the optional cap
+/// ``ServerConfiguration/maxAttempts`` was reached; it then fails with the last reason. After
+/// each complete round in which every node declined the task, the task backs off once on the
+/// server's clock (1 ms, doubling per round, at most 1 s) rather than spin. When every node
+/// advertises the Optional policy at load 1 (none can ever accept), the task fails at once. A node's `failed` answer (a corrupt image, say) is final. The job
 /// succeeds iff every task succeeded.
 ///
 /// The server's own file work — listing the input, reading a previous receipt, writing
@@ -45,6 +49,9 @@ public final class ImagingServer: JobSubmitter, Service {
     public let store: any JobStore
 
     let placement: any Placement
+    /// The clock the server's back-off and job deadlines run on (``ContinuousClock`` unless a
+    /// test injects another).
+    let clock: any Clock<Duration>
     let health: NodeHealth
     let registry: FilterRegistry
     let seed: UInt64
@@ -98,12 +105,13 @@ public final class ImagingServer: JobSubmitter, Service {
         health: NodeHealth = NodeHealth(),
         observers: JobObservers = JobObservers(),
         threadPool: NIOThreadPool = .singleton,
+        clock: any Clock<Duration> = ContinuousClock(),
         logger: Logger
     ) throws {
         try self.init(
             configuration: configuration, storage: storage, nodes: nodes, store: store, durable: durable,
             placement: placement, registry: registry, health: health, observers: observers, threadPool: threadPool,
-            receiptEnvironment: .standard(storage: storage, threadPool: threadPool), logger: logger)
+            receiptEnvironment: .standard(storage: storage, threadPool: threadPool), clock: clock, logger: logger)
     }
 
     /// Creates a server over a fixed list of nodes.
@@ -138,10 +146,12 @@ public final class ImagingServer: JobSubmitter, Service {
         observers: JobObservers = JobObservers(),
         threadPool: NIOThreadPool = .singleton,
         receiptEnvironment: ReceiptRecorder.Environment,
+        clock: any Clock<Duration> = ContinuousClock(),
         logger: Logger
     ) throws {
         try configuration.validate()
         self.configuration = configuration
+        self.clock = clock
         self.storage = storage
         self.directory = nodes
         self.store = store

@@ -6,12 +6,19 @@
 /// advertised ``NodeState``, among the nodes with room, with the task's `tried` list), drawing
 /// from the server's per-task random stream; every admission is the node's ``Scheduler``
 /// (``MandatoryScheduler`` or ``OptionalScheduler``), drawing from the node's per-task,
-/// per-attempt stream. What is modelled: the clock (a priority queue of completion events, no
+/// per-attempt stream. The server's back-off is followed too: once every node with room declined a
+/// task since its last back-off, it waits 1 ms, doubling per round up to 1 s. What is modelled: the clock (a priority queue of completion events, no
 /// sleeps), the server's dispatch bound and per-node room (as ``ImagingServer`` keeps them: at
 /// most `maxConcurrentTasks` in flight, at most twice a node's slots on one node), the nodes'
 /// slots and first-come-first-served queues, and processing (a constant divided by the node's
 /// speed). A rejection costs ``rejectionRoundTrip`` (the task holds its room on the node meanwhile)
 /// before the task is placed again; the other messages take no time.
+///
+/// The nodes with room are kept in a list with O(1) insertion, removal and draws, and a placement
+/// sees them through ``Placement/choose(for:amongCount:candidate:tried:using:)``: with
+/// ``RandomPlacement`` and ``PowerOfTwoChoicesPlacement`` a placement costs O(1) however many
+/// nodes there are (`dip-bench simulate` runs 10,000 nodes). ``LeastLoadedPlacement`` and
+/// ``UntriedFirstPlacement`` look at every node with room: O(nodes) per attempt.
 ///
 /// With unbounded slots there is no dispatch bound either — every task runs at once, the seed's
 /// model.
@@ -88,6 +95,8 @@ package struct SchedulingSimulation: Sendable {
         package var delayedByNode: [Int]
         /// Tasks that ran out of attempts.
         package var failed: Int
+        /// Back-offs taken (rounds in which every node with room declined a task).
+        package var backOffs = 0
     }
 
     /// Runs job `job` of `images` tasks from virtual time 0 to its last answer.
@@ -111,8 +120,8 @@ extension SchedulingSimulation {
 
         var now = 0.0
         var events = EventQueue()
-        var requests: [TaskRequest]
         var generators: [SeededRandomNumberGenerator]
+        /// Per task: the nodes tried, while it is in flight (emptied when it is answered).
         var tried: [[NodeID]]
         var started: [Double]
         var nextTask = 0
@@ -123,8 +132,17 @@ extension SchedulingSimulation {
         /// Per node: accepted tasks waiting for a slot, with their injected delay.
         var queues: [[(task: Int, delay: Double)]]
         var queueHeads: [Int]
-        /// Tasks waiting for room on some node, in arrival order.
+        /// Tasks waiting for room on some node, in arrival order (from `waitingHead` on).
         var waitingForRoom: [Int] = []
+        var waitingHead = 0
+        /// The nodes with room (`held` below `nodeLimit`), in no particular order, and each
+        /// node's position in it (-1 when full): O(1) to add, remove and draw from.
+        var open: [Int]
+        var openPosition: [Int]
+        /// Per task in flight: the nodes that declined it since its last back-off, and its next
+        /// back-off in seconds.
+        var declined: [Int: Set<Int>] = [:]
+        var backOff: [Int: Double] = [:]
         var outcome: Outcome
 
         init(simulation: SchedulingSimulation, job: JobID, images: Int) {
@@ -139,9 +157,8 @@ extension SchedulingSimulation {
                 self.nodeLimit = .max
                 self.window = .max
             }
-            self.requests = (0..<images).map {
-                TaskRequest(jobID: job, taskIndex: $0, inputPath: "", outputPath: "", pipeline: "identity")
-            }
+            self.open = Array(0..<count)
+            self.openPosition = Array(0..<count)
             self.generators = (0..<images).map {
                 ImagingServer.placementGenerator(seed: simulation.serverSeed, jobID: job, taskIndex: $0)
             }
@@ -162,11 +179,14 @@ extension SchedulingSimulation {
             self.dispatch()
             while let event = self.events.pop() {
                 self.now = event.time
-                if event.rejected {
-                    self.held[event.node] -= 1
-                    self.place(event.task)
+                switch event.kind {
+                case .rejected:
+                    self.unhold(event.node)
+                    if !self.backOffIfRoundDeclined(event.task) { self.place(event.task) }
                     self.roomFreed()
-                } else {
+                case .retry:
+                    self.place(event.task)
+                case .finished:
                     self.finish(task: event.task, node: event.node)
                 }
             }
@@ -196,24 +216,25 @@ extension SchedulingSimulation {
                     self.answered(task)
                     return
                 }
-                var open: [Int] = []
-                open.reserveCapacity(simulation.nodes.count)
-                for node in simulation.nodes.indices where self.held[node] < self.nodeLimit { open.append(node) }
-                guard !open.isEmpty else {
+                guard !self.open.isEmpty else {
                     self.waitingForRoom.append(task)
                     return
                 }
-                let candidates = open.map { node in
-                    PlacementCandidate(
-                        node: simulation.nodes[node].name,
-                        state: NodeState(
-                            policy: simulation.nodes[node].policy, load: simulation.nodes[node].load, slots: simulation.slots,
-                            busySlots: self.busy[node], queueLength: self.queues[node].count - self.queueHeads[node]))
-                }
-                var request = self.requests[task]
+                var request = TaskRequest(jobID: self.job, taskIndex: task, inputPath: "", outputPath: "", pipeline: "identity")
                 request.attempt = self.outcome.attempts[task] + 1
+                let open = self.open
+                var generator = self.generators[task]
                 let index = simulation.placement.choose(
-                    for: request, among: candidates, tried: self.tried[task], using: &self.generators[task])
+                    for: request, amongCount: open.count,
+                    candidate: { position in
+                        let node = open[position]
+                        return PlacementCandidate(
+                            node: simulation.nodes[node].name,
+                            state: NodeState(
+                                policy: simulation.nodes[node].policy, load: simulation.nodes[node].load, slots: simulation.slots,
+                                busySlots: self.busy[node], queueLength: self.queues[node].count - self.queueHeads[node]))
+                    }, tried: self.tried[task], using: &generator)
+                self.generators[task] = generator
                 precondition(open.indices.contains(index), "placement chose \(index) among \(open.count)")
                 let node = open[index]
                 self.outcome.attempts[task] += 1
@@ -224,10 +245,14 @@ extension SchedulingSimulation {
                     on: request, load: simulation.nodes[node].load, using: &decisions)
                 guard let delay = decision.delay else {
                     self.outcome.rejected[node] += 1
-                    guard simulation.rejectionRoundTrip > 0 else { continue }  // placed again at once
+                    self.declined[task, default: []].insert(node)
+                    guard simulation.rejectionRoundTrip > 0 else {
+                        if self.backOffIfRoundDeclined(task) { return }
+                        continue  // placed again at once
+                    }
                     // The answer comes back after the round trip; the task holds its room till then.
-                    self.held[node] += 1
-                    self.events.push(time: self.now + simulation.rejectionRoundTrip, task: task, node: node, rejected: true)
+                    self.hold(node)
+                    self.events.push(time: self.now + simulation.rejectionRoundTrip, task: task, node: node, kind: .rejected)
                     return
                 }
                 let seconds = delay.seconds
@@ -236,7 +261,7 @@ extension SchedulingSimulation {
                     self.outcome.delayed[task] = true
                     self.outcome.delayedByNode[node] += 1
                 }
-                self.held[node] += 1
+                self.hold(node)
                 if let slots = simulation.slots, self.busy[node] >= slots {
                     self.queues[node].append((task, seconds))
                 } else {
@@ -249,7 +274,7 @@ extension SchedulingSimulation {
         mutating func start(_ task: Int, on node: Int, delay: Double) {
             self.busy[node] += 1
             let work = self.simulation.processing / self.simulation.nodes[node].speed
-            self.events.push(time: self.now + delay + work, task: task, node: node, rejected: false)
+            self.events.push(time: self.now + delay + work, task: task, node: node, kind: .finished)
         }
 
         mutating func finish(task: Int, node: Int) {
@@ -259,21 +284,66 @@ extension SchedulingSimulation {
                 self.queueHeads[node] += 1
                 self.start(next.task, on: node, delay: next.delay)
             }
-            self.held[node] -= 1
+            self.unhold(node)
             self.answered(task)
             self.roomFreed()
         }
 
-        /// Room came free: the tasks waiting for it try again, in order.
+        /// As the server does: once every node with room declined `task` since its last back-off,
+        /// the task waits (1 ms, doubling per round, at most 1 s) before it is placed again.
+        /// Returns whether it backs off.
+        mutating func backOffIfRoundDeclined(_ task: Int) -> Bool {
+            guard !self.open.isEmpty, let declined = self.declined[task], declined.count >= self.open.count,
+                self.open.allSatisfy(declined.contains)
+            else { return false }
+            self.declined[task] = nil
+            let pause = self.backOff[task] ?? 0.001
+            self.backOff[task] = min(pause * 2, 1)
+            self.outcome.backOffs += 1
+            self.events.push(time: self.now + pause, task: task, node: 0, kind: .retry)
+            return true
+        }
+
+        /// One more task on `node`; a node that fills leaves the open list.
+        mutating func hold(_ node: Int) {
+            self.held[node] += 1
+            if self.held[node] >= self.nodeLimit {
+                let position = self.openPosition[node]
+                let last = self.open.removeLast()
+                if last != node {
+                    self.open[position] = last
+                    self.openPosition[last] = position
+                }
+                self.openPosition[node] = -1
+            }
+        }
+
+        /// One task less on `node`; a node with room again rejoins the open list.
+        mutating func unhold(_ node: Int) {
+            self.held[node] -= 1
+            if self.openPosition[node] < 0 && self.held[node] < self.nodeLimit {
+                self.openPosition[node] = self.open.count
+                self.open.append(node)
+            }
+        }
+
+        /// Room came free: the tasks waiting for it try again, in order, while some node has room.
         mutating func roomFreed() {
-            if !self.waitingForRoom.isEmpty {
-                let waiting = self.waitingForRoom
-                self.waitingForRoom = []
-                for task in waiting { self.place(task) }
+            while self.waitingHead < self.waitingForRoom.count && !self.open.isEmpty {
+                let task = self.waitingForRoom[self.waitingHead]
+                self.waitingHead += 1
+                self.place(task)
+            }
+            if self.waitingHead == self.waitingForRoom.count && self.waitingHead > 0 {
+                self.waitingForRoom.removeAll(keepingCapacity: true)
+                self.waitingHead = 0
             }
         }
 
         mutating func answered(_ task: Int) {
+            self.tried[task] = []
+            self.declined[task] = nil
+            self.backOff[task] = nil
             self.outcome.latencies[task] = self.now - self.started[task]
             self.inFlight -= 1
             self.dispatch()
@@ -283,13 +353,22 @@ extension SchedulingSimulation {
     /// A binary min-heap of completion events, ordered by time, then by insertion (so equal
     /// times are deterministic).
     fileprivate struct EventQueue {
+        enum Kind: UInt8 {
+            /// A task ends on its node.
+            case finished
+            /// A rejection reaches the server: the room is freed and the task placed again.
+            case rejected
+            /// A task's back-off ends: it is placed again.
+            case retry
+        }
+
         struct Event {
             var time: Double
             var sequence: UInt64
             var task: Int
             var node: Int
             /// A rejection reaching the server, rather than a task ending.
-            var rejected: Bool
+            var kind: Kind
 
             func precedes(_ other: Event) -> Bool {
                 self.time < other.time || (self.time == other.time && self.sequence < other.sequence)
@@ -299,9 +378,9 @@ extension SchedulingSimulation {
         private var heap: [Event] = []
         private var sequence: UInt64 = 0
 
-        mutating func push(time: Double, task: Int, node: Int, rejected: Bool) {
+        mutating func push(time: Double, task: Int, node: Int, kind: Kind) {
             self.sequence += 1
-            self.heap.append(Event(time: time, sequence: self.sequence, task: task, node: node, rejected: rejected))
+            self.heap.append(Event(time: time, sequence: self.sequence, task: task, node: node, kind: kind))
             var child = self.heap.count - 1
             while child > 0 {
                 let parent = (child - 1) / 2

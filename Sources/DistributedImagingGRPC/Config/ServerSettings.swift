@@ -24,8 +24,16 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     public var metricsListen: String?
     /// The server's mount of the shared storage (flag `--storage-root`; no default).
     public var storageRoot: String?
-    /// Placements tried per task before it fails (default 40).
-    public var maxAttempts: Int
+    /// Placements tried per task before it fails (key `maxAttempts`, flag `--max-attempts`;
+    /// default none: keep searching until a node accepts, the job is cancelled or
+    /// ``jobTimeout`` passes).
+    public var maxAttempts: Int?
+    /// Seconds a job may run before the tasks still searching for a node fail (key
+    /// `jobTimeout`, flag `--job-timeout`; default none).
+    public var jobTimeout: Double?
+    /// The order a job's tasks are dispatched in (key `dispatchOrder`, flag `--dispatch-order`):
+    /// `submission` (default) or `largest-first` (decreasing input size).
+    public var dispatchOrder: String = DispatchOrder.submission.rawValue
     /// Tasks of one job in flight at once (default 64).
     public var maxConcurrentTasks: Int
     /// Seeds placements and job ids; unset draws one from the system.
@@ -93,7 +101,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     /// The defaults.
     public init(
         listen: String = ServerSettings.defaultListen, storageRoot: String? = nil,
-        maxAttempts: Int = ServerConfiguration.defaultMaxAttempts,
+        maxAttempts: Int? = ServerConfiguration.defaultMaxAttempts,
         maxConcurrentTasks: Int = ServerConfiguration.defaultMaxConcurrentTasks, seed: UInt64? = nil,
         heartbeatInterval: Double = 5, taskTimeout: Double? = ServerSettings.defaultTaskTimeout,
         nodes: [StaticNode] = []
@@ -111,7 +119,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, storageRoot, maxAttempts, maxConcurrentTasks, seed, heartbeatInterval, taskTimeout, nodes, security
         case maxImagesPerJob, shutdownGracePeriod, metricsListen, maxConcurrentStreams, stateDirectory, jobRetention
-        case placement
+        case placement, jobTimeout, dispatchOrder
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -140,6 +148,8 @@ public struct ServerSettings: Sendable, Hashable, Codable {
         self.placement = try container.decodeIfPresent(String.self, forKey: .placement) ?? defaults.placement
         self.maxConcurrentStreams =
             try container.decodeIfPresent(Int.self, forKey: .maxConcurrentStreams) ?? GRPCEndpoint.defaultMaxConcurrentStreams
+        self.jobTimeout = try container.decodeIfPresent(Double.self, forKey: .jobTimeout)
+        self.dispatchOrder = try container.decodeIfPresent(String.self, forKey: .dispatchOrder) ?? defaults.dispatchOrder
     }
 
     /// The placement settings for ``DistributedImaging/ImagingServer``, checked.
@@ -152,6 +162,20 @@ public struct ServerSettings: Sendable, Hashable, Codable {
         configuration.taskTimeout = self.taskTimeout.flatMap { $0 == 0 ? nil : .seconds(double: $0) }
         configuration.shutdownGracePeriod = .seconds(double: self.shutdownGracePeriod)
         configuration.jobRetention = .seconds(double: self.jobRetention)
+        if let timeout = self.jobTimeout {
+            guard timeout.isFinite, timeout > 0, timeout <= 31_536_000 else {
+                throw DistributedImagingError(
+                    code: .invalidConfiguration,
+                    message: "server.jobTimeout (--job-timeout): must be more than 0 and at most 31536000 seconds, not \(timeout)")
+            }
+            configuration.jobTimeout = .seconds(double: timeout)
+        }
+        configuration.dispatchOrder = try DispatchOrder(parsing: self.dispatchOrder, key: "server.dispatchOrder (--dispatch-order)")
+        if let maxAttempts = self.maxAttempts, !(1...1_000_000).contains(maxAttempts) {
+            throw DistributedImagingError(
+                code: .invalidConfiguration,
+                message: "server.maxAttempts (--max-attempts): must be 1...1000000 (or unset to keep searching), not \(maxAttempts)")
+        }
         try configuration.validate()
         return configuration
     }

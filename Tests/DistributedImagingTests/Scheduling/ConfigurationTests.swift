@@ -26,7 +26,7 @@ struct ConfigurationTests {
         #expect(node == NodeConfiguration(name: "a", policy: .optional))
         let server = try JSONDecoder().decode(ServerConfiguration.self, from: Data("{}".utf8))
         #expect(server == .defaults)
-        #expect(server.maxAttempts == 40)
+        #expect(server.maxAttempts == nil)
         let full = NodeConfiguration(name: "b", policy: .mandatory, load: 0.3, delay: 0.5, maxConcurrentTasks: 2, seed: 9)
         #expect(try JSONDecoder().decode(NodeConfiguration.self, from: JSONEncoder().encode(full)) == full)
     }
