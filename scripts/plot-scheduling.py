@@ -168,27 +168,6 @@ def makespan(rows, out):
     plt.close(fig)
 
 
-def fluid_bound(row, processing):
-    """Bounded slots, random placement: the job cannot end before its expected slot-time is
-    spread over every slot, nor before the unbounded model. Per task the accepting node is i with
-    probability pi_i (uniform under Mandatory, proportional to 1 - p_i under Optional) and holds a
-    slot for p_i T + c / s_i."""
-    loads = row["loads_list"]
-    speeds = [float(x) for x in row["node_speeds"].split("/")]
-    n = len(loads)
-    if row["policy"] == "mandatory":
-        pi = [1 / n] * n
-    else:
-        total = sum(1 - p for p in loads)
-        if total == 0:
-            return None
-        pi = [(1 - p) / total for p in loads]
-    q = sum(a * p for a, p in zip(pi, loads))
-    hold = sum(a * (p * T + processing / s) for a, p, s in zip(pi, loads, speeds))
-    unbounded = T * (1 - (1 - q) ** row["images"]) + processing
-    return max(unbounded, row["images"] * hold / (n * row["slots"]))
-
-
 def tables(rows, out, processing, hetero_processing):
     lines = ["## Model match: unbounded slots, random placement, M = 6", "",
              "| policy | loads | trials | measured (s) | ± 95 % | analytic (s) | error |", "|---|---|---:|---:|---:|---:|---:|"]
@@ -213,15 +192,13 @@ def tables(rows, out, processing, hetero_processing):
                 cells.append(f"{c['mean_job_seconds']:.3f}{change}; {c['mean_attempts']:.2f}")
             lines.append(f"| {policy} | {r['loads']} | " + " | ".join(cells) + " |")
     for slots, hetero, title in [(8, False, "8 slots"), (1, False, "1 slot"), (8, True, "8 slots, speeds 1/1/0.5/0.5")]:
-        c = hetero_processing if hetero else processing
         lines += ["", f"## Bounded slots: 1,000 images, {title} (mean makespan, s)", "",
-                  "| policy | loads | trials | capacity bound | fluid estimate, random | " + " | ".join(PLACEMENTS) + " |",
-                  "|---|---|---:|---:|---:|" + "---:|" * len(PLACEMENTS)]
+                  "| policy | loads | trials | capacity bound | " + " | ".join(PLACEMENTS) + " |",
+                  "|---|---|---:|---:|" + "---:|" * len(PLACEMENTS)]
         for policy in POLICIES:
             for r in select(rows, images=1000, slots=slots, policy=policy, placement="random"):
                 if r["hetero"] != hetero:
                     continue
-                bound = fluid_bound(r, c)
                 cells = []
                 for placement in PLACEMENTS:
                     o = [x for x in select(rows, images=1000, slots=slots, policy=policy, placement=placement, loads=r["loads"])
@@ -229,8 +206,7 @@ def tables(rows, out, processing, hetero_processing):
                     change = "" if placement == "random" else f" ({100 * (o['makespan_seconds'] / r['makespan_seconds'] - 1):+.1f} %)"
                     cells.append(f"{o['makespan_seconds']:.1f}{change}")
                 capacity = f"{r['capacity_bound']:.1f}" if r["capacity_bound"] is not None else "–"
-                estimate = f"{bound:.1f}" if bound is not None else "–"
-                lines.append(f"| {policy} | {r['loads']} | {r['trials']} | {capacity} | {estimate} | " + " | ".join(cells) + " |")
+                lines.append(f"| {policy} | {r['loads']} | {r['trials']} | {capacity} | " + " | ".join(cells) + " |")
     with open(os.path.join(out, "tables.md"), "w") as handle:
         handle.write("\n".join(lines) + "\n")
 

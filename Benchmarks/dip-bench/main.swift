@@ -3,6 +3,7 @@
 // Usage: swift run -c release dip-bench scheduling [...]   (see SchedulingBenchmark.swift)
 //        swift run -c release dip-bench experiment [...]   (see SchedulingExperiment.swift)
 //        swift run -c release dip-bench simulate [...]     (see ScaleSimulation.swift)
+//        swift run -c release dip-bench dispatch-order [...] (see DispatchOrderBenchmark.swift)
 //        swift run -c release dip-bench [CORPUS_DIR_OR_FILE ...] [--groups filters,codec,pipeline]
 //                                       [--ops gauss_sigma2,canny_100_200,...] [--min-runs 5]
 //                                       [--min-time 0.2] [--pipeline-reps 3]
@@ -28,6 +29,12 @@ if CommandLine.arguments.dropFirst().first == "fairness" {
 // 3 % check against the analytic model fails.
 if CommandLine.arguments.dropFirst().first == "experiment" {
     let passed = SchedulingExperiment.main(arguments: Array(CommandLine.arguments.dropFirst(2)))
+    exit(passed ? 0 : 1)
+}
+
+// `dip-bench dispatch-order [CORPUS] [...]`: see DispatchOrderBenchmark.swift.
+if CommandLine.arguments.dropFirst().first == "dispatch-order" {
+    let passed = await DispatchOrderBenchmark.main(arguments: Array(CommandLine.arguments.dropFirst(2)))
     exit(passed ? 0 : 1)
 }
 
