@@ -501,6 +501,36 @@ public nonisolated struct Dip_V1_JobTask: Sendable {
   /// Clears the value of `outputSize`. Subsequent reads from it will return its default value.
   public mutating func clearOutputSize() {self._outputSize = nil}
 
+  /// Seconds the final attempt waited in its node's queue for a slot. Unset: unknown.
+  public var queueSeconds: Double {
+    get {_queueSeconds ?? 0}
+    set {_queueSeconds = newValue}
+  }
+  /// Returns true if `queueSeconds` has been explicitly set.
+  public var hasQueueSeconds: Bool {self._queueSeconds != nil}
+  /// Clears the value of `queueSeconds`. Subsequent reads from it will return its default value.
+  public mutating func clearQueueSeconds() {self._queueSeconds = nil}
+
+  /// Seconds of injected delay on the final node. Unset: unknown.
+  public var delaySeconds: Double {
+    get {_delaySeconds ?? 0}
+    set {_delaySeconds = newValue}
+  }
+  /// Returns true if `delaySeconds` has been explicitly set.
+  public var hasDelaySeconds: Bool {self._delaySeconds != nil}
+  /// Clears the value of `delaySeconds`. Subsequent reads from it will return its default value.
+  public mutating func clearDelaySeconds() {self._delaySeconds = nil}
+
+  /// Seconds of processing on the final node. Unset: unknown.
+  public var processingSeconds: Double {
+    get {_processingSeconds ?? 0}
+    set {_processingSeconds = newValue}
+  }
+  /// Returns true if `processingSeconds` has been explicitly set.
+  public var hasProcessingSeconds: Bool {self._processingSeconds != nil}
+  /// Clears the value of `processingSeconds`. Subsequent reads from it will return its default value.
+  public mutating func clearProcessingSeconds() {self._processingSeconds = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -511,6 +541,9 @@ public nonisolated struct Dip_V1_JobTask: Sendable {
   fileprivate var _inputSize: Int64? = nil
   fileprivate var _inputModifiedNanoseconds: Int64? = nil
   fileprivate var _outputSize: Int64? = nil
+  fileprivate var _queueSeconds: Double? = nil
+  fileprivate var _delaySeconds: Double? = nil
+  fileprivate var _processingSeconds: Double? = nil
 }
 
 /// Totals over a receipt's tasks.
@@ -541,47 +574,108 @@ public nonisolated struct Dip_V1_JobCounts: Sendable {
 }
 
 /// The server's answer to a job: one entry per file of the input directory.
-public nonisolated struct Dip_V1_JobReceipt: Sendable {
+public nonisolated struct Dip_V1_JobReceipt: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var jobID: String = String()
+  public var jobID: String {
+    get {_storage._jobID}
+    set {_uniqueStorage()._jobID = newValue}
+  }
 
-  public var status: Dip_V1_JobStatus = .unspecified
+  public var status: Dip_V1_JobStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
 
   /// The input directory, relative to the storage root.
-  public var input: String = String()
+  public var input: String {
+    get {_storage._input}
+    set {_uniqueStorage()._input = newValue}
+  }
 
   /// The output directory, relative to the storage root.
-  public var output: String = String()
+  public var output: String {
+    get {_storage._output}
+    set {_uniqueStorage()._output = newValue}
+  }
 
   /// The canonical pipeline spec.
-  public var pipeline: String = String()
+  public var pipeline: String {
+    get {_storage._pipeline}
+    set {_uniqueStorage()._pipeline = newValue}
+  }
 
   /// Sorted by input path.
-  public var tasks: [Dip_V1_JobTask] = []
+  public var tasks: [Dip_V1_JobTask] {
+    get {_storage._tasks}
+    set {_uniqueStorage()._tasks = newValue}
+  }
 
   public var counts: Dip_V1_JobCounts {
-    get {_counts ?? Dip_V1_JobCounts()}
-    set {_counts = newValue}
+    get {_storage._counts ?? Dip_V1_JobCounts()}
+    set {_uniqueStorage()._counts = newValue}
   }
   /// Returns true if `counts` has been explicitly set.
-  public var hasCounts: Bool {self._counts != nil}
+  public var hasCounts: Bool {_storage._counts != nil}
   /// Clears the value of `counts`. Subsequent reads from it will return its default value.
-  public mutating func clearCounts() {self._counts = nil}
+  public mutating func clearCounts() {_uniqueStorage()._counts = nil}
 
   /// Seconds from the request to the receipt.
-  public var elapsedSeconds: Double = 0
+  public var elapsedSeconds: Double {
+    get {_storage._elapsedSeconds}
+    set {_uniqueStorage()._elapsedSeconds = newValue}
+  }
 
   /// A one-line summary, or why the job failed as a whole.
-  public var message: String = String()
+  public var message: String {
+    get {_storage._message}
+    set {_uniqueStorage()._message = newValue}
+  }
+
+  /// Seconds from the first task's dispatch to the last task's end. Unset: unknown.
+  public var makespanSeconds: Double {
+    get {_storage._makespanSeconds ?? 0}
+    set {_uniqueStorage()._makespanSeconds = newValue}
+  }
+  /// Returns true if `makespanSeconds` has been explicitly set.
+  public var hasMakespanSeconds: Bool {_storage._makespanSeconds != nil}
+  /// Clears the value of `makespanSeconds`. Subsequent reads from it will return its default value.
+  public mutating func clearMakespanSeconds() {_uniqueStorage()._makespanSeconds = nil}
+
+  /// Percentiles of the run tasks' elapsed_seconds (nearest rank). Unset: no task ran.
+  public var taskLatency: Dip_V1_LatencyPercentiles {
+    get {_storage._taskLatency ?? Dip_V1_LatencyPercentiles()}
+    set {_uniqueStorage()._taskLatency = newValue}
+  }
+  /// Returns true if `taskLatency` has been explicitly set.
+  public var hasTaskLatency: Bool {_storage._taskLatency != nil}
+  /// Clears the value of `taskLatency`. Subsequent reads from it will return its default value.
+  public mutating func clearTaskLatency() {_uniqueStorage()._taskLatency = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _counts: Dip_V1_JobCounts? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Percentiles of task latency, in seconds.
+public nonisolated struct Dip_V1_LatencyPercentiles: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var p50Seconds: Double = 0
+
+  public var p95Seconds: Double = 0
+
+  public var p99Seconds: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// Something that happened while a job ran. The last event of a job is `finished`.
@@ -886,11 +980,44 @@ public nonisolated struct Dip_V1_TaskReceipt: Sendable {
   /// Clears the value of `error`. Subsequent reads from it will return its default value.
   public mutating func clearError() {self._error = nil}
 
+  /// Seconds the accepted task waited in the node's queue for a slot. Unset: not reported.
+  public var queueSeconds: Double {
+    get {_queueSeconds ?? 0}
+    set {_queueSeconds = newValue}
+  }
+  /// Returns true if `queueSeconds` has been explicitly set.
+  public var hasQueueSeconds: Bool {self._queueSeconds != nil}
+  /// Clears the value of `queueSeconds`. Subsequent reads from it will return its default value.
+  public mutating func clearQueueSeconds() {self._queueSeconds = nil}
+
+  /// Seconds of injected delay it waited once it held a slot. Unset: not reported.
+  public var delaySeconds: Double {
+    get {_delaySeconds ?? 0}
+    set {_delaySeconds = newValue}
+  }
+  /// Returns true if `delaySeconds` has been explicitly set.
+  public var hasDelaySeconds: Bool {self._delaySeconds != nil}
+  /// Clears the value of `delaySeconds`. Subsequent reads from it will return its default value.
+  public mutating func clearDelaySeconds() {self._delaySeconds = nil}
+
+  /// Seconds of processing. Unset: not reported.
+  public var processingSeconds: Double {
+    get {_processingSeconds ?? 0}
+    set {_processingSeconds = newValue}
+  }
+  /// Returns true if `processingSeconds` has been explicitly set.
+  public var hasProcessingSeconds: Bool {self._processingSeconds != nil}
+  /// Clears the value of `processingSeconds`. Subsequent reads from it will return its default value.
+  public mutating func clearProcessingSeconds() {self._processingSeconds = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _error: String? = nil
+  fileprivate var _queueSeconds: Double? = nil
+  fileprivate var _delaySeconds: Double? = nil
+  fileprivate var _processingSeconds: Double? = nil
 }
 
 /// What a node says about itself (registration and status).
@@ -1170,7 +1297,7 @@ nonisolated extension Dip_V1_InputList: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Dip_V1_JobTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}input\0\u{1}output\0\u{1}status\0\u{1}node\0\u{1}attempts\0\u{1}rejections\0\u{1}delayed\0\u{3}elapsed_seconds\0\u{1}error\0\u{3}lost_attempts\0\u{3}input_size\0\u{3}input_modified_nanoseconds\0\u{3}output_size\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}input\0\u{1}output\0\u{1}status\0\u{1}node\0\u{1}attempts\0\u{1}rejections\0\u{1}delayed\0\u{3}elapsed_seconds\0\u{1}error\0\u{3}lost_attempts\0\u{3}input_size\0\u{3}input_modified_nanoseconds\0\u{3}output_size\0\u{3}queue_seconds\0\u{3}delay_seconds\0\u{3}processing_seconds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1191,6 +1318,9 @@ nonisolated extension Dip_V1_JobTask: SwiftProtobuf.Message, SwiftProtobuf._Mess
       case 11: try { try decoder.decodeSingularInt64Field(value: &self._inputSize) }()
       case 12: try { try decoder.decodeSingularInt64Field(value: &self._inputModifiedNanoseconds) }()
       case 13: try { try decoder.decodeSingularInt64Field(value: &self._outputSize) }()
+      case 14: try { try decoder.decodeSingularDoubleField(value: &self._queueSeconds) }()
+      case 15: try { try decoder.decodeSingularDoubleField(value: &self._delaySeconds) }()
+      case 16: try { try decoder.decodeSingularDoubleField(value: &self._processingSeconds) }()
       default: break
       }
     }
@@ -1240,6 +1370,15 @@ nonisolated extension Dip_V1_JobTask: SwiftProtobuf.Message, SwiftProtobuf._Mess
     try { if let v = self._outputSize {
       try visitor.visitSingularInt64Field(value: v, fieldNumber: 13)
     } }()
+    try { if let v = self._queueSeconds {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 14)
+    } }()
+    try { if let v = self._delaySeconds {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 15)
+    } }()
+    try { if let v = self._processingSeconds {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 16)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1257,6 +1396,9 @@ nonisolated extension Dip_V1_JobTask: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if lhs._inputSize != rhs._inputSize {return false}
     if lhs._inputModifiedNanoseconds != rhs._inputModifiedNanoseconds {return false}
     if lhs._outputSize != rhs._outputSize {return false}
+    if lhs._queueSeconds != rhs._queueSeconds {return false}
+    if lhs._delaySeconds != rhs._delaySeconds {return false}
+    if lhs._processingSeconds != rhs._processingSeconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1324,7 +1466,147 @@ nonisolated extension Dip_V1_JobCounts: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Dip_V1_JobReceipt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobReceipt"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}status\0\u{1}input\0\u{1}output\0\u{1}pipeline\0\u{1}tasks\0\u{1}counts\0\u{3}elapsed_seconds\0\u{1}message\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}status\0\u{1}input\0\u{1}output\0\u{1}pipeline\0\u{1}tasks\0\u{1}counts\0\u{3}elapsed_seconds\0\u{1}message\0\u{3}makespan_seconds\0\u{3}task_latency\0")
+
+  fileprivate class _StorageClass {
+    var _jobID: String = String()
+    var _status: Dip_V1_JobStatus = .unspecified
+    var _input: String = String()
+    var _output: String = String()
+    var _pipeline: String = String()
+    var _tasks: [Dip_V1_JobTask] = []
+    var _counts: Dip_V1_JobCounts? = nil
+    var _elapsedSeconds: Double = 0
+    var _message: String = String()
+    var _makespanSeconds: Double? = nil
+    var _taskLatency: Dip_V1_LatencyPercentiles? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _jobID = source._jobID
+      _status = source._status
+      _input = source._input
+      _output = source._output
+      _pipeline = source._pipeline
+      _tasks = source._tasks
+      _counts = source._counts
+      _elapsedSeconds = source._elapsedSeconds
+      _message = source._message
+      _makespanSeconds = source._makespanSeconds
+      _taskLatency = source._taskLatency
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._jobID) }()
+        case 2: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._input) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._output) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._pipeline) }()
+        case 6: try { try decoder.decodeRepeatedMessageField(value: &_storage._tasks) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._counts) }()
+        case 8: try { try decoder.decodeSingularDoubleField(value: &_storage._elapsedSeconds) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._message) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._makespanSeconds) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._taskLatency) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._jobID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._jobID, fieldNumber: 1)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 2)
+      }
+      if !_storage._input.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._input, fieldNumber: 3)
+      }
+      if !_storage._output.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._output, fieldNumber: 4)
+      }
+      if !_storage._pipeline.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._pipeline, fieldNumber: 5)
+      }
+      if !_storage._tasks.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._tasks, fieldNumber: 6)
+      }
+      try { if let v = _storage._counts {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if _storage._elapsedSeconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._elapsedSeconds, fieldNumber: 8)
+      }
+      if !_storage._message.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._message, fieldNumber: 9)
+      }
+      try { if let v = _storage._makespanSeconds {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._taskLatency {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dip_V1_JobReceipt, rhs: Dip_V1_JobReceipt) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._jobID != rhs_storage._jobID {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._input != rhs_storage._input {return false}
+        if _storage._output != rhs_storage._output {return false}
+        if _storage._pipeline != rhs_storage._pipeline {return false}
+        if _storage._tasks != rhs_storage._tasks {return false}
+        if _storage._counts != rhs_storage._counts {return false}
+        if _storage._elapsedSeconds != rhs_storage._elapsedSeconds {return false}
+        if _storage._message != rhs_storage._message {return false}
+        if _storage._makespanSeconds != rhs_storage._makespanSeconds {return false}
+        if _storage._taskLatency != rhs_storage._taskLatency {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dip_V1_LatencyPercentiles: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LatencyPercentiles"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}p50_seconds\0\u{3}p95_seconds\0\u{3}p99_seconds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1332,65 +1614,31 @@ nonisolated extension Dip_V1_JobReceipt: SwiftProtobuf.Message, SwiftProtobuf._M
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
-      case 2: try { try decoder.decodeSingularEnumField(value: &self.status) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.input) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.output) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.pipeline) }()
-      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.tasks) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._counts) }()
-      case 8: try { try decoder.decodeSingularDoubleField(value: &self.elapsedSeconds) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.p50Seconds) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.p95Seconds) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.p99Seconds) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.jobID.isEmpty {
-      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 1)
+    if self.p50Seconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.p50Seconds, fieldNumber: 1)
     }
-    if self.status != .unspecified {
-      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 2)
+    if self.p95Seconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.p95Seconds, fieldNumber: 2)
     }
-    if !self.input.isEmpty {
-      try visitor.visitSingularStringField(value: self.input, fieldNumber: 3)
-    }
-    if !self.output.isEmpty {
-      try visitor.visitSingularStringField(value: self.output, fieldNumber: 4)
-    }
-    if !self.pipeline.isEmpty {
-      try visitor.visitSingularStringField(value: self.pipeline, fieldNumber: 5)
-    }
-    if !self.tasks.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.tasks, fieldNumber: 6)
-    }
-    try { if let v = self._counts {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-    } }()
-    if self.elapsedSeconds.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.elapsedSeconds, fieldNumber: 8)
-    }
-    if !self.message.isEmpty {
-      try visitor.visitSingularStringField(value: self.message, fieldNumber: 9)
+    if self.p99Seconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.p99Seconds, fieldNumber: 3)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Dip_V1_JobReceipt, rhs: Dip_V1_JobReceipt) -> Bool {
-    if lhs.jobID != rhs.jobID {return false}
-    if lhs.status != rhs.status {return false}
-    if lhs.input != rhs.input {return false}
-    if lhs.output != rhs.output {return false}
-    if lhs.pipeline != rhs.pipeline {return false}
-    if lhs.tasks != rhs.tasks {return false}
-    if lhs._counts != rhs._counts {return false}
-    if lhs.elapsedSeconds != rhs.elapsedSeconds {return false}
-    if lhs.message != rhs.message {return false}
+  public static func ==(lhs: Dip_V1_LatencyPercentiles, rhs: Dip_V1_LatencyPercentiles) -> Bool {
+    if lhs.p50Seconds != rhs.p50Seconds {return false}
+    if lhs.p95Seconds != rhs.p95Seconds {return false}
+    if lhs.p99Seconds != rhs.p99Seconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1893,7 +2141,7 @@ nonisolated extension Dip_V1_TaskRequest: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Dip_V1_TaskReceipt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskReceipt"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{3}task_index\0\u{1}attempt\0\u{1}status\0\u{1}node\0\u{3}elapsed_seconds\0\u{1}delayed\0\u{1}error\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{3}task_index\0\u{1}attempt\0\u{1}status\0\u{1}node\0\u{3}elapsed_seconds\0\u{1}delayed\0\u{1}error\0\u{3}queue_seconds\0\u{3}delay_seconds\0\u{3}processing_seconds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1909,6 +2157,9 @@ nonisolated extension Dip_V1_TaskReceipt: SwiftProtobuf.Message, SwiftProtobuf._
       case 6: try { try decoder.decodeSingularDoubleField(value: &self.elapsedSeconds) }()
       case 7: try { try decoder.decodeSingularBoolField(value: &self.delayed) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self._error) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self._queueSeconds) }()
+      case 10: try { try decoder.decodeSingularDoubleField(value: &self._delaySeconds) }()
+      case 11: try { try decoder.decodeSingularDoubleField(value: &self._processingSeconds) }()
       default: break
       }
     }
@@ -1943,6 +2194,15 @@ nonisolated extension Dip_V1_TaskReceipt: SwiftProtobuf.Message, SwiftProtobuf._
     try { if let v = self._error {
       try visitor.visitSingularStringField(value: v, fieldNumber: 8)
     } }()
+    try { if let v = self._queueSeconds {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._delaySeconds {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
+    } }()
+    try { if let v = self._processingSeconds {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 11)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1955,6 +2215,9 @@ nonisolated extension Dip_V1_TaskReceipt: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.elapsedSeconds != rhs.elapsedSeconds {return false}
     if lhs.delayed != rhs.delayed {return false}
     if lhs._error != rhs._error {return false}
+    if lhs._queueSeconds != rhs._queueSeconds {return false}
+    if lhs._delaySeconds != rhs._delaySeconds {return false}
+    if lhs._processingSeconds != rhs._processingSeconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -95,6 +95,9 @@ extension Dip_V1_JobTask {
         if let size = task.inputSize { self.inputSize = size }
         if let modified = task.inputModifiedNanoseconds { self.inputModifiedNanoseconds = modified }
         if let size = task.outputSize { self.outputSize = size }
+        if let seconds = task.queueSeconds { self.queueSeconds = seconds }
+        if let seconds = task.delaySeconds { self.delaySeconds = seconds }
+        if let seconds = task.processingSeconds { self.processingSeconds = seconds }
     }
 }
 
@@ -115,6 +118,11 @@ extension JobReceipt.Task {
             inputModifiedNanoseconds: wire.hasInputModifiedNanoseconds ? wire.inputModifiedNanoseconds : nil,
             outputSize: wire.hasOutputSize ? wire.outputSize : nil
         )
+        if wire.hasQueueSeconds { self.queueSeconds = try WireRange.seconds(wire.queueSeconds, "queue_seconds", in: .response) }
+        if wire.hasDelaySeconds { self.delaySeconds = try WireRange.seconds(wire.delaySeconds, "delay_seconds", in: .response) }
+        if wire.hasProcessingSeconds {
+            self.processingSeconds = try WireRange.seconds(wire.processingSeconds, "processing_seconds", in: .response)
+        }
     }
 }
 
@@ -176,6 +184,14 @@ extension Dip_V1_JobReceipt {
         self.counts = Dip_V1_JobCounts(receipt.counts)
         self.elapsedSeconds = receipt.elapsed
         self.message = receipt.message
+        if let makespan = receipt.makespan { self.makespanSeconds = makespan }
+        if let latency = receipt.taskLatency {
+            self.taskLatency = .with {
+                $0.p50Seconds = latency.p50
+                $0.p95Seconds = latency.p95
+                $0.p99Seconds = latency.p99
+            }
+        }
     }
 }
 
@@ -202,6 +218,15 @@ extension JobReceipt {
             jobID: JobID(wire.jobID), status: try JobStatus(wire.status), input: wire.input, output: wire.output,
             pipeline: wire.pipeline, tasks: tasks,
             elapsed: try WireRange.seconds(wire.elapsedSeconds, "elapsed_seconds", in: .response), message: wire.message)
+        if wire.hasMakespanSeconds {
+            self.makespan = try WireRange.seconds(wire.makespanSeconds, "makespan_seconds", in: .response)
+        }
+        if wire.hasTaskLatency {
+            self.taskLatency = JobReceipt.LatencyPercentiles(
+                p50: try WireRange.seconds(wire.taskLatency.p50Seconds, "task_latency.p50_seconds", in: .response),
+                p95: try WireRange.seconds(wire.taskLatency.p95Seconds, "task_latency.p95_seconds", in: .response),
+                p99: try WireRange.seconds(wire.taskLatency.p99Seconds, "task_latency.p99_seconds", in: .response))
+        }
     }
 }
 
@@ -350,6 +375,9 @@ extension Dip_V1_TaskReceipt {
         self.elapsedSeconds = receipt.elapsed
         self.delayed = receipt.delayed
         if let error = receipt.error { self.error = error }
+        if let seconds = receipt.queueSeconds { self.queueSeconds = seconds }
+        if let seconds = receipt.delaySeconds { self.delaySeconds = seconds }
+        if let seconds = receipt.processingSeconds { self.processingSeconds = seconds }
     }
 }
 
@@ -368,6 +396,11 @@ extension TaskReceipt {
             node: NodeID(wire.node), elapsed: try WireRange.seconds(wire.elapsedSeconds, "elapsed_seconds", in: .response),
             delayed: wire.delayed,
             error: wire.hasError ? wire.error : nil)
+        if wire.hasQueueSeconds { self.queueSeconds = try WireRange.seconds(wire.queueSeconds, "queue_seconds", in: .response) }
+        if wire.hasDelaySeconds { self.delaySeconds = try WireRange.seconds(wire.delaySeconds, "delay_seconds", in: .response) }
+        if wire.hasProcessingSeconds {
+            self.processingSeconds = try WireRange.seconds(wire.processingSeconds, "processing_seconds", in: .response)
+        }
     }
 }
 
