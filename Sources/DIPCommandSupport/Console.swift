@@ -9,6 +9,23 @@ public enum Console {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
+    /// Prints `value` as JSON on standard output (pretty, sorted keys; NaN and infinities, which a
+    /// peer may send, as the strings `NaN`, `Infinity`, `-Infinity` rather than a failure).
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `internalError` when it
+    ///   cannot be encoded.
+    public static func printJSON(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        do {
+            print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        } catch {
+            throw DistributedImagingError(code: .internalError, message: "cannot write JSON: \(error)", cause: error)
+        }
+    }
+
     /// Writes `error` as one line on standard error.
     public static func fail(_ command: String, _ error: DistributedImagingError) {
         FileHandle.standardError.write(Data("\(command): error: \(error.message)\n".utf8))

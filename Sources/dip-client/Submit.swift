@@ -52,11 +52,8 @@ struct Submit: AsyncParsableCommand {
     @Flag(name: .long, help: "Run the server and nodes in this process.")
     var embedded = false
 
-    @Option(name: .long, help: "HOST:PORT of a dip-server to run the job on (instead of --embedded).")
-    var server: String?
-
-    @Option(name: .long, help: "A JSON configuration file; its 'client' section is read with --server (see config.example.json). Flags override it.")
-    var config: String?
+    @OptionGroup(title: "The server (instead of --embedded)")
+    var remote: RemoteOptions
 
     @Option(name: .long, help: "Number of embedded nodes.")
     var nodes: Int = 4
@@ -98,11 +95,7 @@ struct Submit: AsyncParsableCommand {
         help: "The shared storage root (embedded default: the input directory's parent; with --server: none, paths go as given).")
     var storageRoot: String?
 
-    @Flag(name: .long, help: "No progress bar or progress lines, and no line per task except failures.")
-    var quiet = false
-
-    @Option(name: .long, help: "Stream the job's events on stdout: 'jsonl' (one JSON object per line). Excludes --json.")
-    var events: EventsFormat?
+    @OptionGroup var report: ReportOptions
 
     @Flag(name: .long, help: "Process every image, even those the output's receipt.json lists as complete.")
     var force = false
@@ -112,9 +105,6 @@ struct Submit: AsyncParsableCommand {
 
     @Flag(name: .long, help: "With --embedded: nodes flush each output to disk before renaming it into place, and its directory after (slower; survives power loss).")
     var durableWrites = false
-
-    @Flag(name: .long, help: "Print the job receipt as JSON on stdout; human text goes to stderr.")
-    var json = false
 
     @Flag(name: .long, help: "With --server: print the job's id (with --json: {\"jobID\": ..., \"status\": \"running\"}) and exit 0 once the server stored the job; it runs on (follow it with 'dip-client wait').")
     var detach = false
@@ -128,28 +118,23 @@ struct Submit: AsyncParsableCommand {
     @Option(name: .long, help: "With --server: seconds to wait for the server to answer before giving up (exit 3; default 10); during a job, a server silent for 10 s plus this long is given up on.")
     var timeout: Double = 10
 
-    @OptionGroup(title: "Security (with --server)")
-    var security: SecurityOptions
-
     @Argument(help: ArgumentHelp("The directory of images (.png, .jpg, .jpeg); not with --only-failed.", valueName: "INPUT_DIR"))
     var input: String?
 
-    static let demoLoads = [0.8, 0.6, 0.5, 0.2]
-
     func validate() throws {
-        if self.embedded && self.server != nil {
+        if self.embedded && self.remote.server != nil {
             throw ValidationError("--embedded and --server exclude each other: pass one")
         }
-        if self.embedded && self.config != nil {
+        if self.embedded && self.remote.config != nil {
             throw ValidationError("--config is read with --server only")
         }
         if self.durableWrites && !self.embedded {
             throw ValidationError("--durable-writes applies to --embedded nodes; with --server it is the nodes' setting (dip-node --durable-writes)")
         }
-        if self.detach && self.server == nil && self.config == nil {
+        if self.detach && self.remote.server == nil && self.remote.config == nil {
             throw ValidationError("--detach needs --server: an embedded job ends with this process")
         }
-        if self.detach && self.events != nil {
+        if self.detach && self.report.events != nil {
             throw ValidationError("--detach and --events exclude each other: follow the events with 'dip-client wait --events jsonl'")
         }
         if let placement = self.placement {
@@ -164,19 +149,8 @@ struct Submit: AsyncParsableCommand {
         if self.stateDir != nil && !self.embedded {
             throw ValidationError("--state-dir applies to --embedded; a dip-server has its own --state-dir")
         }
-        if self.json && self.events != nil {
-            throw ValidationError("--json and --events exclude each other: the last event line already holds the receipt")
-        }
         if (self.input == nil) == (self.onlyFailed == nil) {
             throw ValidationError(self.input == nil ? "missing INPUT_DIR (or --only-failed RECEIPT)" : "INPUT_DIR and --only-failed exclude each other")
-        }
-    }
-
-    /// How this command prints its human lines.
-    var say: @Sendable (String) -> Void {
-        let toStandardError = self.json || self.events != nil
-        return { line in
-            if toStandardError { Console.error(line) } else { print(line) }
         }
     }
 
@@ -190,112 +164,44 @@ struct Submit: AsyncParsableCommand {
 
     /// `--server`: the job runs on a dip-server over gRPC.
     func runRemote() async throws {
-        let address: PeerAddress
-        let request: JobRequest
-        let security: PeerSecurity
-        do {
-            var settings = try self.config.map(DeploymentConfiguration.load(path:))?.client ?? ClientSettings()
-            if let server = self.server { settings.server = server }
-            if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
-            if let pipeline = self.pipeline { settings.pipeline = pipeline }
-            if let format = self.format { settings.format = format }
-            if let quality = self.quality { settings.quality = quality }
-            guard settings.server != nil else {
-                throw DistributedImagingError(
-                    code: .invalidConfiguration,
-                    message: "no cluster: pass --server HOST:PORT (or client.server in --config), or --embedded")
-            }
-            address = try settings.serverAddress()
-            security = try self.security.resolve(settings.security, section: "client")
+        let (address, security, settings) = try await self.remote.resolve(
+            [
+                FlagOverride(\.storageRoot, ifGiven: self.storageRoot), FlagOverride(\.pipeline, self.pipeline),
+                FlagOverride(\.format, self.format), FlagOverride(\.quality, self.quality),
+            ], missing: "no cluster: pass --server HOST:PORT (or client.server in --config), or --embedded")
+        let request = try await CommandExit.configuring {
             guard self.timeout.isFinite, self.timeout > 0, self.timeout <= 86_400 else {
                 throw DistributedImagingError(
                     code: .invalidConfiguration, message: "--timeout must be 0 < seconds <= 86400, not \(self.timeout)")
             }
-            if let rerun = try self.rerunRequest() {
-                request = rerun.request
-            } else {
-                request = JobRequest(
-                    inputDirectory: try settings.storagePath(self.input ?? "", key: "INPUT_DIR"),
-                    outputDirectory: try self.output.map { try settings.storagePath($0, key: "--output") },
-                    pipeline: settings.pipeline, outputFormat: try settings.outputFormat(), recursive: self.recursive,
-                    force: self.force)
-            }
-        } catch let error as DistributedImagingError {
-            Console.error("dip-client: error: \(error.message)")
-            throw ExitCode(2)
+            return try self.rerunRequest()?.request ?? JobRequest(
+                inputDirectory: try settings.storagePath(self.input ?? "", key: "INPUT_DIR"),
+                outputDirectory: try self.output.map { try settings.storagePath($0, key: "--output") },
+                pipeline: settings.pipeline, outputFormat: try settings.outputFormat(), recursive: self.recursive, force: self.force)
         }
-        if !self.detach { self.say("server: \(address)") }
-        try await GRPCJobSubmitter.withSubmitter(
-            server: address, security: security, timeout: .milliseconds(Int64(self.timeout * 1000))
-        ) { submitter in
-            do {
-                // Bounded: an unreachable or silent server fails here within --timeout.
-                _ = try await submitter.status(timeout: .milliseconds(Int64(self.timeout * 1000)))
-            } catch let error as DistributedImagingError
-                where error.code == .unavailable || error.code == .timedOut || error.code == .unauthenticated {
-                throw CLIError(error).report()
-            } catch {
-                // Reachable but without HealthService (another release): the job call says more.
+        if !self.detach { self.report.say("server: \(address)") }
+        let timeout = Duration.milliseconds(Int64(self.timeout * 1000))
+        try await GRPCJobSubmitter.withSubmitter(server: address, security: security, timeout: timeout) { submitter in
+            try await submitter.checkReachable(timeout: timeout)
+            guard self.detach else {
+                return try await self.report.follow { try await submitter.submit(request, onEvent: $0) }
             }
-            if self.detach {
-                let id: JobID
-                do {
-                    id = try await submitter.start(request)
-                } catch let error as DistributedImagingError {
-                    throw CLIError(error).report()
-                }
-                print(self.json ? "{\"jobID\": \"\(id)\", \"status\": \"running\"}" : id.rawValue)
-                return
-            }
-            try await self.submit(request, to: submitter)
+            let id = try await submitter.start(request)
+            print(self.report.json ? "{\"jobID\": \"\(id)\", \"status\": \"running\"}" : id.rawValue)
         }
     }
 
     /// `--embedded`: a server and nodes in this process.
     func runEmbedded() async throws {
-        let say = self.say
-        let cluster: LocalCluster
-        let request: JobRequest
+        var logger = Logger(label: "dip-client", factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = self.verbose ? .debug : .warning
         var store: SQLiteJobStore?
-        do {
-            let loads = try self.load.map(Self.parseLoads) ?? (0..<max(self.nodes, 1)).map { Self.demoLoads[$0 % Self.demoLoads.count] }
-            var nodes = try LocalCluster.nodeConfigurations(count: self.nodes, policy: self.policy, loads: loads, delay: self.delay)
-            for index in nodes.indices { nodes[index].durableWrites = self.durableWrites }
-            let rerun = try self.rerunRequest()
-            let input = Self.absolute(rerun.map { $0.root + "/" + $0.request.inputDirectory } ?? self.input ?? "")
-            let root = self.storageRoot.map(Self.absolute) ?? rerun?.root ?? URL(fileURLWithPath: input).deletingLastPathComponent().path
-            var logger = Logger(label: "dip-client", factory: { StreamLogHandler.standardError(label: $0) })
-            logger.logLevel = self.verbose ? .debug : .warning
-            if let stateDir = self.stateDir {
-                store = try await SQLiteJobStore.open(stateDirectory: Self.absolute(stateDir), logger: logger)
-            }
-            cluster = try LocalCluster(
-                storageRoot: root, nodes: nodes, seed: self.seed,
-                placement: try PlacementStrategy(parsing: self.placement ?? PlacementStrategy.defaultStrategy.rawValue, key: "--placement")
-                    .makePlacement(),
-                store: store ?? InMemoryJobStore(), logger: logger)
-            let format = (self.format ?? .png) == .png ? OutputFormat.png : OutputFormat.jpeg(quality: self.quality ?? 95)
-            try format.validate()
-            if let rerun {
-                var again = rerun.request
-                again.inputDirectory = input
-                again.outputDirectory = rerun.root + "/" + (rerun.request.outputDirectory ?? "")
-                request = again
-            } else {
-                request = JobRequest(
-                    inputDirectory: input, outputDirectory: self.output.map(Self.absolute),
-                    pipeline: self.pipeline ?? JobRequest.defaultPipeline, outputFormat: format, recursive: self.recursive,
-                    force: self.force)
-            }
-            let summary = nodes.map { "\($0.name) \($0.load)" }.joined(separator: ", ")
-            say("cluster: \(nodes.count) \(self.policy) nodes (\(summary)), \(self.placement ?? "random") placement, delay \(self.delay) s\(self.seed.map { ", seed \($0)" } ?? "")")
-        } catch let error as DistributedImagingError {
-            try? await store?.close()
-            Console.error("dip-client: error: \(error.message)")
-            throw ExitCode(2)
+        if let stateDir = self.stateDir {
+            store = try await CommandExit.configuring { try await SQLiteJobStore.open(stateDirectory: Self.absolute(stateDir), logger: logger) }
         }
         do {
-            try await self.submit(request, to: cluster)
+            let (cluster, request) = try await CommandExit.configuring { try self.embeddedJob(store: store, logger: logger) }
+            try await self.report.follow { try await cluster.submit(request, onEvent: $0) }
         } catch {
             try? await store?.close()
             throw error
@@ -303,28 +209,36 @@ struct Submit: AsyncParsableCommand {
         try? await store?.close()
     }
 
-    /// Runs the job, prints its progress and result, and exits with the job's code.
-    func submit(_ request: JobRequest, to submitter: any JobSubmitter) async throws {
-        try await JobReport(quiet: self.quiet, json: self.json, events: self.events, say: self.say).follow { onEvent in
-            try await submitter.submit(request, onEvent: onEvent)
+    /// The embedded cluster and the job to run on it.
+    func embeddedJob(store: SQLiteJobStore?, logger: Logger) throws -> (LocalCluster, JobRequest) {
+        let loads = try LocalCluster.loads(parsing: self.load, count: self.nodes)
+        var nodes = try LocalCluster.nodeConfigurations(count: self.nodes, policy: self.policy, loads: loads, delay: self.delay)
+        for index in nodes.indices { nodes[index].durableWrites = self.durableWrites }
+        let rerun = try self.rerunRequest()
+        let input = Self.absolute(rerun.map { $0.storageRoot + "/" + $0.request.inputDirectory } ?? self.input ?? "")
+        let root = self.storageRoot.map(Self.absolute) ?? rerun?.storageRoot ?? URL(fileURLWithPath: input).deletingLastPathComponent().path
+        let placement = try PlacementStrategy(parsing: self.placement ?? PlacementStrategy.defaultStrategy.rawValue, key: "--placement")
+        let cluster = try LocalCluster(
+            storageRoot: root, nodes: nodes, seed: self.seed, placement: placement.makePlacement(),
+            store: store ?? InMemoryJobStore(), logger: logger)
+        let format = (self.format ?? .png) == .png ? OutputFormat.png : OutputFormat.jpeg(quality: self.quality ?? 95)
+        try format.validate()
+        var request = JobRequest(
+            inputDirectory: input, outputDirectory: self.output.map(Self.absolute),
+            pipeline: self.pipeline ?? JobRequest.defaultPipeline, outputFormat: format, recursive: self.recursive, force: self.force)
+        if let rerun {
+            request = rerun.request
+            request.inputDirectory = input
+            request.outputDirectory = rerun.storageRoot + "/" + (rerun.request.outputDirectory ?? "")
         }
-    }
-
-    static func parseLoads(_ text: String) throws -> [Double] {
-        try text.split(separator: ",").map { part in
-            guard let value = Double(part.trimmingCharacters(in: .whitespaces)) else {
-                throw DistributedImagingError(code: .invalidConfiguration, message: "load: '\(part)' is not a number")
-            }
-            return value
-        }
+        let summary = nodes.map { "\($0.name) \($0.load)" }.joined(separator: ", ")
+        self.report.say(
+            "cluster: \(nodes.count) \(self.policy) nodes (\(summary)), \(self.placement ?? "random") placement, delay \(self.delay) s\(self.seed.map { ", seed \($0)" } ?? "")")
+        return (cluster, request)
     }
 
     static func absolute(_ path: String) -> String {
         URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true))
             .standardizedFileURL.path
     }
-
 }
-
-extension SchedulingPolicy: ExpressibleByArgument {}
-extension OutputFormat.Kind: ExpressibleByArgument {}

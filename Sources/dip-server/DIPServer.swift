@@ -109,7 +109,7 @@ struct DIPServer: AsyncParsableCommand {
             endpoint = try settings.metricsAddress().map { [host] address in
                 MetricsEndpoint(
                     listen: address, registry: registry,
-                    beforeScrape: { jobMetrics.recordNodesAlive(host.registry.advertisements().count) },
+                    beforeScrape: { jobMetrics.recordNodesAlive(host.membership.advertisements().count) },
                     onListening: { Console.announce("dip-server metrics on http://\($0)/metrics") })
             }
         } catch let error as DistributedImagingError {

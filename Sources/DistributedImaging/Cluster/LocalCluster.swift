@@ -130,4 +130,23 @@ public final class LocalCluster: JobSubmitter {
         try configurations.forEach { try $0.validate() }
         return configurations
     }
+
+    /// The loads of a demonstration cluster when none are given: 0.8, 0.6, 0.5, 0.2, repeated
+    /// (`dip-client submit --embedded`).
+    public static let demoLoads = [0.8, 0.6, 0.5, 0.2]
+
+    /// Loads written as comma-separated numbers (`0.8,0.2`, or one value); without text, the
+    /// ``demoLoads`` repeated to `count` nodes.
+    ///
+    /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` naming a part that is
+    ///   not a number.
+    public static func loads(parsing text: String?, count: Int) throws -> [Double] {
+        guard let text else { return (0..<max(count, 1)).map { Self.demoLoads[$0 % Self.demoLoads.count] } }
+        return try text.split(separator: ",").map { part in
+            guard let value = Double(part.trimmingCharacters(in: .whitespaces)) else {
+                throw DistributedImagingError(code: .invalidConfiguration, message: "load: '\(part)' is not a number")
+            }
+            return value
+        }
+    }
 }
