@@ -1,5 +1,6 @@
-import Logging
-import NIOPosix
+public import Logging
+public import NIOPosix
+import Foundation
 
 /// A server and its nodes in one process, connected by ``InProcessTransport``: the embedded
 /// cluster behind `dip-client submit --embedded`, the examples and the tests.

@@ -1,6 +1,6 @@
-import Logging
-import NIOPosix
-import ServiceLifecycle
+public import Logging
+public import NIOPosix
+public import ServiceLifecycle
 import Synchronization
 
 /// The node role: decides on each task offered (its ``Scheduler`` and load), then decodes,

@@ -1,5 +1,5 @@
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 
 /// The listening half of a transport: serves a host's jobs, registrations and status to the
 /// network until graceful shutdown (in the spirit of grpc-swift's `ServerTransport`).

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 extension JobRecord {
     /// `records` as a table for people (`dip-client jobs`): a header, then per job its id,

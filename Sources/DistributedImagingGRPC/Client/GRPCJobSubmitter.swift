@@ -1,7 +1,8 @@
-import DistributedImaging
+public import DistributedImaging
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Synchronization
+import SwiftProtobuf
 
 /// A client of a remote `dip-server`: a ``DistributedImaging/JobSubmitter`` that calls
 /// `dip.v1.JobService/SubmitJob` over HTTP/2, streams the job's events and returns its receipt.

@@ -1,4 +1,4 @@
-import DistributedImaging
+public import DistributedImaging
 
 extension GRPCNodeConnection: MemberConnection {
     /// ``address`` as text.

@@ -1,7 +1,8 @@
-import DistributedImaging
+public import DistributedImaging
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Synchronization
+import SwiftProtobuf
 
 /// The server's handle on a remote node: a ``DistributedImaging/NodeConnection`` that calls
 /// `dip.v1.NodeService/RunTask` over HTTP/2.

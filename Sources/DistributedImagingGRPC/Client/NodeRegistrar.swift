@@ -1,8 +1,9 @@
-import DistributedImaging
+public import DistributedImaging
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
+import SwiftProtobuf
 
 /// The node side of `dip.v1.RegistryService`: registers a node with its server, registers again
 /// every heartbeat, and deregisters on graceful shutdown.

@@ -1,4 +1,4 @@
-import DistributedImaging
+public import DistributedImaging
 
 /// The `client` section of a ``DeploymentConfiguration``: how `dip-client submit --server`
 /// reaches the server and what it asks for by default.

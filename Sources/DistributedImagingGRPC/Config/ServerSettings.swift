@@ -1,4 +1,4 @@
-import DistributedImaging
+public import DistributedImaging
 
 /// The `server` section of a ``DeploymentConfiguration``: what `dip-server` listens on, where
 /// the shared storage is mounted, how it places tasks, and its static nodes.

@@ -1,6 +1,6 @@
-import DistributedImaging
-import Logging
-import ServiceLifecycle
+public import DistributedImaging
+public import Logging
+public import ServiceLifecycle
 
 /// `dip-server`'s ``DistributedImaging/ServerHost`` on the gRPC transport: the core host (node
 /// membership, the long-lived ``DistributedImaging/ImagingServer``, observers) with a

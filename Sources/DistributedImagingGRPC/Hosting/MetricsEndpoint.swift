@@ -3,8 +3,8 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Prometheus
-import ServiceLifecycle
+public import Prometheus
+public import ServiceLifecycle
 import Synchronization
 
 /// A tiny HTTP/1 server for Prometheus: `GET /metrics` answers the registry in the text

@@ -1,6 +1,7 @@
 import Foundation
 import DistributedImaging
 import GRPCCore
+import SwiftProtobuf
 
 // Every mapping between the wire types (`Dip_V1_*`) and the library's model lives here.
 

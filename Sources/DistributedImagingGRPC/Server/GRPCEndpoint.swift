@@ -1,7 +1,7 @@
-import DistributedImaging
-import GRPCCore
+public import DistributedImaging
+public import GRPCCore
 import GRPCNIOTransportHTTP2
-import Logging
+public import Logging
 import ServiceLifecycle
 
 /// A gRPC server on HTTP/2 serving some of the `dip.v1` services: the listening half of

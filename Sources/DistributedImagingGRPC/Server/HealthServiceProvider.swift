@@ -1,5 +1,5 @@
-import DistributedImaging
-import GRPCCore
+public import DistributedImaging
+public import GRPCCore
 
 /// Serves `dip.v1.HealthService` for a server or a node.
 ///

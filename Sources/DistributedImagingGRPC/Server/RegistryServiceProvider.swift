@@ -1,6 +1,7 @@
-import DistributedImaging
-import GRPCCore
+public import DistributedImaging
+public import GRPCCore
 import Logging
+import SwiftProtobuf
 
 /// Serves `dip.v1.RegistryService` over a ``DistributedImaging/NodeMembership``: nodes join and
 /// leave the server. It only converts: the membership checks and lists the nodes.
