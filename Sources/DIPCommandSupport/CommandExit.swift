@@ -18,6 +18,8 @@ public enum CommandExit {
     public struct ConfigurationError: Error {
         /// The error.
         public var error: DistributedImagingError
+        /// Wraps `error`.
+        public init(_ error: DistributedImagingError) { self.error = error }
     }
 
     /// Runs `body`, which reads settings and flags: a library error in it exits 2.
@@ -25,7 +27,7 @@ public enum CommandExit {
         do {
             return try await body()
         } catch let error as DistributedImagingError {
-            throw ConfigurationError(error: error)
+            throw ConfigurationError(error)
         }
     }
 }

@@ -26,6 +26,11 @@ public enum Console {
         }
     }
 
+    /// Prints `value` as JSON (``printJSON(_:)``) when `json`, otherwise `text`.
+    public static func show(_ value: some Encodable, json: Bool, text: () -> String) throws {
+        if json { try Self.printJSON(value) } else { print(text()) }
+    }
+
     /// Writes `error` as one line on standard error.
     public static func fail(_ command: String, _ error: DistributedImagingError) {
         FileHandle.standardError.write(Data("\(command): error: \(error.message)\n".utf8))

@@ -7,7 +7,7 @@ struct Apply: AsyncParsableCommand {
         abstract: "Run a pipeline on one image locally, without a cluster.",
         discussion: """
             The output format follows OUTPUT's extension: .png, or .jpg/.jpeg. Colour is saved as RGB.
-            \(PipelineHelp.text)
+            \(FilterRegistry.standard.helpText)
             """
     )
 

@@ -68,11 +68,7 @@ struct Jobs: AsyncParsableCommand {
     func run() async throws {
         let (address, security, _) = try await self.remote.resolve()
         let jobs = try await GRPCJobSubmitter.withSubmitter(server: address, security: security) { try await $0.jobs() }
-        if self.json {
-            try Console.printJSON(jobs)
-        } else {
-            JobRecord.table(jobs).forEach { print($0) }
-        }
+        try Console.show(jobs, json: self.json) { JobRecord.table(jobs).joined(separator: "\n") }
     }
 }
 

@@ -16,13 +16,11 @@ struct RemoteOptions: ParsableArguments {
 
     /// The `client` settings with these flags and `flags` over them, the server's address and the
     /// security to reach it with; a bad setting exits 2.
-    func resolve(
-        _ flags: [FlagOverride<ClientSettings>] = [], missing: String = "no server: pass --server HOST:PORT"
-    ) async throws -> (address: PeerAddress, security: PeerSecurity, settings: ClientSettings) {
+    func resolve(_ flags: [FlagOverride<ClientSettings>] = []) async throws
+        -> (address: PeerAddress, security: PeerSecurity, settings: ClientSettings) {
         try await CommandExit.configuring {
             let settings = try DeploymentConfiguration.settings(
                 \.client, file: self.config, flags: [FlagOverride(\.server, ifGiven: self.server)] + flags)
-            guard settings.server != nil else { throw DistributedImagingError(code: .invalidConfiguration, message: missing) }
             return (try settings.serverAddress(), try self.security.resolve(settings.security, section: "client"), settings)
         }
     }
@@ -63,27 +61,14 @@ struct ReportOptions: ParsableArguments {
         _ body: @escaping @Sendable (_ onEvent: @escaping @Sendable (JobEvent) async -> Void) async throws -> JobReceipt
     ) async throws {
         let (say, quiet) = (self.say, self.quiet)
-        let reporter = ProgressReporter(quiet: quiet, eventLines: self.events == .jsonl, say: say)
-        let receipt = try await reporter.run(body) { event in
-            switch event {
-            case .completed(let task) where task.status == .failed: "  \(event)"
-            case .rejected, .completed: quiet ? nil : "  \(event)"
-            case .started, .placed, .finished, .snapshot: nil
-            }
-        }
+        let receipt = try await ProgressReporter(quiet: quiet, eventLines: self.events == .jsonl, say: say)
+            .run(body) { $0.progressLine(quiet: quiet) }
         receipt.endLines.forEach(say)
         if self.json {
             // The same bytes as <output>/receipt.json (which end in a newline; print adds one).
             print(String(decoding: try JobReceipt.encodeJSON(receipt).dropLast(), as: UTF8.self))
         }
         if receipt.status != .succeeded { throw ExitCode(1) }
-    }
-}
-
-enum PipelineHelp {
-    static var text: String {
-        let filters = FilterRegistry.standard.all.map { "  \($0.usage)\n      \($0.summary)" }.joined(separator: "\n")
-        return "\nFilters (join with '|'):\n\(filters)"
     }
 }
 

@@ -29,10 +29,6 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let (address, security, _) = try await self.remote.resolve()
         let status = try await HealthClient.status(of: address, security: security)
-        if self.json {
-            try Console.printJSON(status)
-        } else {
-            print("server: \(address)\n" + status.table)
-        }
+        try Console.show(status, json: self.json) { "server: \(address)\n" + status.table }
     }
 }

@@ -45,7 +45,7 @@ struct Submit: AsyncParsableCommand {
 
             Exit codes: 0 the job succeeded; 1 the job failed (a task failed, or the input is \
             missing); 2 usage or configuration error; 3 the server or nodes cannot be reached.
-            \(PipelineHelp.text)
+            \(FilterRegistry.standard.helpText)
             """
     )
 
@@ -122,62 +122,37 @@ struct Submit: AsyncParsableCommand {
     var input: String?
 
     func validate() throws {
-        if self.embedded && self.remote.server != nil {
-            throw ValidationError("--embedded and --server exclude each other: pass one")
-        }
-        if self.embedded && self.remote.config != nil {
-            throw ValidationError("--config is read with --server only")
-        }
-        if self.durableWrites && !self.embedded {
-            throw ValidationError("--durable-writes applies to --embedded nodes; with --server it is the nodes' setting (dip-node --durable-writes)")
-        }
-        if self.detach && self.remote.server == nil && self.remote.config == nil {
-            throw ValidationError("--detach needs --server: an embedded job ends with this process")
-        }
-        if self.detach && self.report.events != nil {
-            throw ValidationError("--detach and --events exclude each other: follow the events with 'dip-client wait --events jsonl'")
-        }
-        if let placement = self.placement {
-            guard self.embedded else {
-                throw ValidationError("--placement applies to --embedded; a dip-server has its own --placement (server.placement)")
-            }
-            guard PlacementStrategy(rawValue: placement) != nil else {
-                let names = PlacementStrategy.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ValidationError("--placement: must be one of \(names), not '\(placement)'")
-            }
-        }
-        if self.stateDir != nil && !self.embedded {
-            throw ValidationError("--state-dir applies to --embedded; a dip-server has its own --state-dir")
-        }
-        if (self.input == nil) == (self.onlyFailed == nil) {
-            throw ValidationError(self.input == nil ? "missing INPUT_DIR (or --only-failed RECEIPT)" : "INPUT_DIR and --only-failed exclude each other")
-        }
+        let placementNames = PlacementStrategy.allCases.map(\.rawValue).joined(separator: ", ")
+        // Each rule: when it is broken, and what to say.
+        let rules: [(broken: Bool, message: String)] = [
+            (self.embedded && self.remote.server != nil, "--embedded and --server exclude each other: pass one"),
+            (self.embedded && self.remote.config != nil, "--config is read with --server only"),
+            (self.durableWrites && !self.embedded, "--durable-writes applies to --embedded nodes; with --server it is the nodes' setting (dip-node --durable-writes)"),
+            (self.detach && self.remote.server == nil && self.remote.config == nil, "--detach needs --server: an embedded job ends with this process"),
+            (self.detach && self.report.events != nil, "--detach and --events exclude each other: follow the events with 'dip-client wait --events jsonl'"),
+            (self.placement != nil && !self.embedded, "--placement applies to --embedded; a dip-server has its own --placement (server.placement)"),
+            (self.placement.map { PlacementStrategy(rawValue: $0) == nil } ?? false, "--placement: must be one of \(placementNames), not '\(self.placement ?? "")'"),
+            (self.stateDir != nil && !self.embedded, "--state-dir applies to --embedded; a dip-server has its own --state-dir"),
+            (self.input == nil && self.onlyFailed == nil, "missing INPUT_DIR (or --only-failed RECEIPT)"),
+            (self.input != nil && self.onlyFailed != nil, "INPUT_DIR and --only-failed exclude each other"),
+            (!self.embedded && !(self.timeout.isFinite && self.timeout > 0 && self.timeout <= 86_400), "--timeout must be 0 < seconds <= 86400, not \(self.timeout)"),
+        ]
+        if let rule = rules.first(where: \.broken) { throw ValidationError(rule.message) }
     }
 
     func run() async throws {
-        if self.embedded {
-            try await self.runEmbedded()
-        } else {
-            try await self.runRemote()
-        }
+        try await self.embedded ? self.runEmbedded() : self.runRemote()
     }
 
     /// `--server`: the job runs on a dip-server over gRPC.
     func runRemote() async throws {
-        let (address, security, settings) = try await self.remote.resolve(
-            [
-                FlagOverride(\.storageRoot, ifGiven: self.storageRoot), FlagOverride(\.pipeline, self.pipeline),
-                FlagOverride(\.format, self.format), FlagOverride(\.quality, self.quality),
-            ], missing: "no cluster: pass --server HOST:PORT (or client.server in --config), or --embedded")
+        let (address, security, settings) = try await self.remote.resolve([
+            FlagOverride(\.storageRoot, ifGiven: self.storageRoot), FlagOverride(\.pipeline, self.pipeline),
+            FlagOverride(\.format, self.format), FlagOverride(\.quality, self.quality),
+        ])
         let request = try await CommandExit.configuring {
-            guard self.timeout.isFinite, self.timeout > 0, self.timeout <= 86_400 else {
-                throw DistributedImagingError(
-                    code: .invalidConfiguration, message: "--timeout must be 0 < seconds <= 86400, not \(self.timeout)")
-            }
-            return try self.rerunRequest()?.request ?? JobRequest(
-                inputDirectory: try settings.storagePath(self.input ?? "", key: "INPUT_DIR"),
-                outputDirectory: try self.output.map { try settings.storagePath($0, key: "--output") },
-                pipeline: settings.pipeline, outputFormat: try settings.outputFormat(), recursive: self.recursive, force: self.force)
+            try self.rerunRequest()?.request
+                ?? settings.jobRequest(input: self.input ?? "", output: self.output, recursive: self.recursive, force: self.force)
         }
         if !self.detach { self.report.say("server: \(address)") }
         let timeout = Duration.milliseconds(Int64(self.timeout * 1000))
@@ -193,11 +168,11 @@ struct Submit: AsyncParsableCommand {
 
     /// `--embedded`: a server and nodes in this process.
     func runEmbedded() async throws {
-        var logger = Logger(label: "dip-client", factory: { StreamLogHandler.standardError(label: $0) })
-        logger.logLevel = self.verbose ? .debug : .warning
+        let logger = try Console.logger(label: "dip-client", level: self.verbose ? "debug" : "warning")
         var store: SQLiteJobStore?
         if let stateDir = self.stateDir {
-            store = try await CommandExit.configuring { try await SQLiteJobStore.open(stateDirectory: Self.absolute(stateDir), logger: logger) }
+            let directory = SharedStorage.absolutePath(stateDir)
+            store = try await CommandExit.configuring { try await SQLiteJobStore.open(stateDirectory: directory, logger: logger) }
         }
         do {
             let (cluster, request) = try await CommandExit.configuring { try self.embeddedJob(store: store, logger: logger) }
@@ -211,34 +186,24 @@ struct Submit: AsyncParsableCommand {
 
     /// The embedded cluster and the job to run on it.
     func embeddedJob(store: SQLiteJobStore?, logger: Logger) throws -> (LocalCluster, JobRequest) {
-        let loads = try LocalCluster.loads(parsing: self.load, count: self.nodes)
-        var nodes = try LocalCluster.nodeConfigurations(count: self.nodes, policy: self.policy, loads: loads, delay: self.delay)
-        for index in nodes.indices { nodes[index].durableWrites = self.durableWrites }
+        let nodes = try LocalCluster.nodeConfigurations(
+            count: self.nodes, policy: self.policy, loads: try LocalCluster.loads(parsing: self.load, count: self.nodes),
+            delay: self.delay, durableWrites: self.durableWrites)
         let rerun = try self.rerunRequest()
-        let input = Self.absolute(rerun.map { $0.storageRoot + "/" + $0.request.inputDirectory } ?? self.input ?? "")
-        let root = self.storageRoot.map(Self.absolute) ?? rerun?.storageRoot ?? URL(fileURLWithPath: input).deletingLastPathComponent().path
+        let input = SharedStorage.absolutePath(rerun.map { $0.storageRoot + "/" + $0.request.inputDirectory } ?? self.input ?? "")
+        let root = self.storageRoot.map(SharedStorage.absolutePath) ?? rerun?.storageRoot ?? URL(fileURLWithPath: input).deletingLastPathComponent().path
         let placement = try PlacementStrategy(parsing: self.placement ?? PlacementStrategy.defaultStrategy.rawValue, key: "--placement")
         let cluster = try LocalCluster(
             storageRoot: root, nodes: nodes, seed: self.seed, placement: placement.makePlacement(),
             store: store ?? InMemoryJobStore(), logger: logger)
-        let format = (self.format ?? .png) == .png ? OutputFormat.png : OutputFormat.jpeg(quality: self.quality ?? 95)
+        let format = OutputFormat(kind: self.format ?? .png, quality: self.quality ?? 95)
         try format.validate()
-        var request = JobRequest(
-            inputDirectory: input, outputDirectory: self.output.map(Self.absolute),
+        let request = rerun?.absoluteRequest ?? JobRequest(
+            inputDirectory: input, outputDirectory: self.output.map(SharedStorage.absolutePath),
             pipeline: self.pipeline ?? JobRequest.defaultPipeline, outputFormat: format, recursive: self.recursive, force: self.force)
-        if let rerun {
-            request = rerun.request
-            request.inputDirectory = input
-            request.outputDirectory = rerun.storageRoot + "/" + (rerun.request.outputDirectory ?? "")
-        }
         let summary = nodes.map { "\($0.name) \($0.load)" }.joined(separator: ", ")
         self.report.say(
             "cluster: \(nodes.count) \(self.policy) nodes (\(summary)), \(self.placement ?? "random") placement, delay \(self.delay) s\(self.seed.map { ", seed \($0)" } ?? "")")
         return (cluster, request)
-    }
-
-    static func absolute(_ path: String) -> String {
-        URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true))
-            .standardizedFileURL.path
     }
 }

@@ -107,6 +107,7 @@ public final class LocalCluster: JobSubmitter {
     ///   - loads: One load for every node, or exactly one per node.
     ///   - delay: The injected delay in seconds.
     ///   - maxConcurrentTasks: Every node's slots.
+    ///   - durableWrites: Whether every node flushes its outputs to disk.
     /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` when the loads do not
     ///   match the count or a value is out of range.
     public static func nodeConfigurations(
@@ -114,7 +115,8 @@ public final class LocalCluster: JobSubmitter {
         policy: SchedulingPolicy,
         loads: [Double],
         delay: Double = NodeConfiguration.defaultDelay,
-        maxConcurrentTasks: Int = NodeConfiguration.defaultMaxConcurrentTasks
+        maxConcurrentTasks: Int = NodeConfiguration.defaultMaxConcurrentTasks,
+        durableWrites: Bool = false
     ) throws -> [NodeConfiguration] {
         guard count >= 1 else {
             throw DistributedImagingError.invalidConfiguration("nodes must be at least 1, not \(count)")
@@ -126,7 +128,7 @@ public final class LocalCluster: JobSubmitter {
         let configurations = (0..<count).map { index in
             NodeConfiguration(
                 name: "node-\(index + 1)", policy: policy, load: loads.count == 1 ? loads[0] : loads[index], delay: delay,
-                maxConcurrentTasks: maxConcurrentTasks)
+                maxConcurrentTasks: maxConcurrentTasks, durableWrites: durableWrites)
         }
         try configurations.forEach { try $0.validate() }
         return configurations

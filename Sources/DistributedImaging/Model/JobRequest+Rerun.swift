@@ -51,6 +51,29 @@ extension JobRequest {
             self.request = JobRequest(rerunningFailuresOf: self.receipt, outputFormat: outputFormat)
             self.storageRoot = self.receipt.storageRoot(receiptDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
         }
+
+        /// ``request`` with absolute paths under ``storageRoot``, for a server whose storage root
+        /// may differ (an embedded cluster rooted elsewhere).
+        public var absoluteRequest: JobRequest {
+            var request = self.request
+            request.inputDirectory = URL(fileURLWithPath: self.storageRoot + "/" + request.inputDirectory).standardizedFileURL.path
+            request.outputDirectory = self.storageRoot + "/" + (request.outputDirectory ?? "")
+            return request
+        }
+
+        /// What a client says before re-running: the tasks, job, input, output and pipeline; or,
+        /// when the receipt lists no failures, that there is nothing to re-run (`nil` ``request``
+        /// ``JobRequest/only``).
+        ///
+        /// - Parameter name: How to name the receipt file.
+        public func announcement(named name: String) -> String {
+            let count = self.request.only?.count ?? 0
+            guard count > 0 else {
+                return "nothing to re-run: \(name) (job \(self.receipt.jobID), \(self.receipt.status)) lists no failed tasks"
+            }
+            return "re-running \(count) failed task\(count == 1 ? "" : "s") of job \(self.receipt.jobID) "
+                + "(\(self.receipt.input) → \(self.receipt.output), pipeline '\(self.receipt.pipeline)')"
+        }
     }
 }
 
