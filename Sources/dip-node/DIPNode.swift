@@ -91,22 +91,16 @@ struct DIPNode: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         var endpoint: MetricsEndpoint?
         do {
-            var settings = try self.config.map(DeploymentConfiguration.load(path:))?.node ?? NodeSettings()
-            if let name = self.name { settings.name = name }
-            if let listen = self.listen { settings.listen = listen }
-            if let metricsListen = self.metricsListen { settings.metricsListen = metricsListen }
-            if let advertise = self.advertise { settings.advertise = advertise }
-            if let server = self.server { settings.server = server }
-            if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
-            if let policy = self.policy { try settings.setPolicy(policy, key: "--policy") }
-            if let load = self.load { settings.load = load }
-            if let delay = self.delay { settings.delay = delay }
-            if let maxConcurrent = self.maxConcurrent { settings.maxConcurrentTasks = maxConcurrent }
-            if let seed = self.seed { settings.seed = seed }
-            if let maxPixels = self.maxPixels { settings.maxPixels = maxPixels }
-            if let maxFileBytes = self.maxFileBytes { settings.maxFileBytes = maxFileBytes }
-            if let streams = self.maxConcurrentStreams { settings.maxConcurrentStreams = streams }
-            if self.durableWrites { settings.durableWrites = true }
+            let settings = try DeploymentConfiguration.settings(\.node, file: self.config, flags: [
+                FlagOverride(\.name, ifGiven: self.name), FlagOverride(\.listen, self.listen),
+                FlagOverride(\.metricsListen, ifGiven: self.metricsListen), FlagOverride(\.advertise, ifGiven: self.advertise),
+                FlagOverride(\.server, ifGiven: self.server), FlagOverride(\.storageRoot, ifGiven: self.storageRoot),
+                FlagOverride(self.policy) { try $0.setPolicy($1, key: "--policy") }, FlagOverride(\.load, self.load),
+                FlagOverride(\.delay, self.delay), FlagOverride(\.maxConcurrentTasks, self.maxConcurrent),
+                FlagOverride(\.seed, ifGiven: self.seed), FlagOverride(\.maxPixels, self.maxPixels),
+                FlagOverride(\.maxFileBytes, self.maxFileBytes), FlagOverride(\.maxConcurrentStreams, self.maxConcurrentStreams),
+                FlagOverride(\.durableWrites, self.durableWrites ? true : nil),
+            ])
             logger = try Console.logger(label: "dip-node", level: self.logLevel)
             let configuration = try settings.nodeConfiguration()
             let storage = try settings.storage()
@@ -124,8 +118,7 @@ struct DIPNode: AsyncParsableCommand {
                     onListening: { Console.announce("dip-node '\(configuration.name)' metrics on http://\($0)/metrics") })
             }
         } catch let error as DistributedImagingError {
-            Console.fail("dip-node", error)
-            throw ExitCode(2)
+            throw CommandExit.ConfigurationError(error)
         }
         do {
             try await ServiceGroup(
