@@ -24,21 +24,31 @@ import re
 import subprocess
 import sys
 
+# Leaf frame first (stripped libraries and C code leave short stacks), then the whole stack.
+LEAF_RULES = [
+    ("decode", re.compile(r"libjpeg|\binflate|inflate_fast|png_read|png_do_read|png_combine_row|png_read_filter|CImageCodec_decoder")),
+    ("encode", re.compile(r"\bdeflate|longest_match|compress_block|send_tree|png_write|png_do_write|CImageCodec_encode|crc32")),
+    ("filters", re.compile(r"_avx2|_sse2|gaussian|canny|gray_|sobel|CImageKernels|Filter")),
+    ("page faults and zeroing of new memory", re.compile(r"clear_page|page_fault|do_anonymous_page|handle_mm_fault|__memset|memset_erms")),
+    ("file read / write system calls", re.compile(r"copy_user|filemap_|ext4_|vfs_read|vfs_write|do_syscall.*(read|write)|generic_perform_write")),
+]
 RULES = [
     ("decode", re.compile(r"CImageCodec_decoder_|CImageCodec_decode\b|CImageCodec_orient|ImageCodec.*decode")),
     ("encode", re.compile(r"CImageCodec_encode|ImageCodec.*encode|10ImageCodecV6encode")),
-    ("filters", re.compile(r"CImageKernels_|Pipeline.*apply|8Pipeline|ImageFilter|Filters")),
-    ("read", re.compile(r"FileIO.*readFile|6FileIO.*8readFile")),
-    ("write", re.compile(r"FileIO.*write|writeAtomically")),
+    ("filters", re.compile(r"CImageKernels_|Pipeline.*apply|8Pipeline|ImageFilter|Filter")),
+    ("file read / write system calls", re.compile(r"FileIO.*readFile|6FileIO.*8readFile|FileIO.*write|writeAtomically")),
     ("RPC", re.compile(r"GRPC|NIO|SwiftProtobuf|Dip_V1|grpc|nghttp|HTTP2")),
     ("job store / scheduling", re.compile(r"ImagingServer|Scheduler|Placement|JobStore|sqlite3|JobReceipt|SharedStorage|NodeRegistry")),
+    ("page faults and zeroing of new memory", LEAF_RULES[3][1]),
 ]
+PHASES = ["decode", "encode", "filters", "file read / write system calls", "page faults and zeroing of new memory", "RPC",
+          "job store / scheduling", "zlib / libpng, not attributed (stripped frames)"]
 
 
 def samples(path):
     """Yields (comm, frames) per sample."""
     text = subprocess.run(
-        ["perf", "script", "-i", path, "-F", "comm,tid,sym", "--no-demangle"],
+        ["perf", "script", "-i", path, "-F", "comm,tid,ip,sym,dso", "--no-demangle"],
         capture_output=True, text=True, errors="replace").stdout
     comm, frames = None, []
     for line in text.splitlines():
@@ -67,17 +77,26 @@ def main():
     for _, frames in samples(args.data):
         total += 1
         stack = " ".join(frames)
-        for name, rule in RULES:
-            if rule.search(stack):
+        leaf = frames[0] if frames else ""
+        for name, rule in LEAF_RULES:
+            if rule.search(leaf):
                 phases[name] += 1
                 break
         else:
-            phases["other"] += 1
+            for name, rule in RULES:
+                if rule.search(stack):
+                    phases[name] += 1
+                    break
+            else:
+                if re.search(r"libz|libpng", leaf):
+                    phases[PHASES[-1]] += 1
+                else:
+                    phases["other"] += 1
     if total == 0:
         sys.exit("profile_breakdown: no samples in " + args.data)
     cpu = total / args.hz
     print(f"{total} samples = {cpu:.2f} CPU-seconds in dip-server + dip-nodes")
-    rows = [(name, phases[name]) for name, _ in RULES] + [("other", phases["other"])]
+    rows = [(name, phases[name]) for name in PHASES] + [("other (Swift runtime, allocation, threads, kernel)", phases["other"])]
     budget = args.wall * args.cores if args.wall else None
     print("| phase | CPU s | share of CPU" + (f" | share of {args.cores} cores × wall" if budget else "") + " |")
     print("|---|---:|---:|" + ("---:|" if budget else ""))
