@@ -24,8 +24,9 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# Every table of Docs/Benchmarks.md with the peers side by side (about an hour on 2 cores).
 bench: deps
-	$(SWIFT) run -c release dip-bench $(CORPUS)
+	Benchmarks/all.sh $(CORPUS)
 
 references:
 	python3 scripts/references/make_references.py --corpus $(CORPUS)

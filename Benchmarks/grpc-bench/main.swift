@@ -1,15 +1,24 @@
 // Per-task overhead of the gRPC transport over loopback: a `RunTask` round trip through
 // `GRPCNodeConnection` → HTTP/2 on 127.0.0.1 → `NodeServiceProvider` → a node.
 //
-//   swift run -c release dip-grpc-bench [--tasks N] [--concurrency C] [--image PATH --storage-root DIR]
+//   swift run -c release dip-grpc-bench [--tasks N] [--concurrency C] [--image PATH --storage-root DIR] [--unary]
+//   dip-grpc-bench --serve 127.0.0.1:PORT [--image PATH --storage-root DIR]     # the node half only
+//   dip-grpc-bench --connect 127.0.0.1:PORT [--tasks N] [--concurrency C] [--unary] # the server half only
 //
 // Without --image the node answers at once (pure transport overhead). With --image the node is a
 // real `ImagingNode` running the `identity` pipeline on that image (decode + encode included), and
 // the same tasks are also timed with direct in-process calls, so the difference is the transport.
+// Tasks travel on the `RunTasks` stream unless --unary (one `RunTask` call each). --serve and
+// --connect put the two halves in separate processes (as dip-server and dip-node are): start
+// --serve first (it prints "listening on ADDRESS" and serves until killed), then --connect to
+// its address; --connect needs the same --image relative path (or none) as --serve.
 import DistributedImaging
 import DistributedImagingGRPC
 import Logging
 
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -87,7 +96,11 @@ func measure(
 
 let count = Int(argument("--tasks") ?? "") ?? 2000
 let concurrency = Int(argument("--concurrency") ?? "") ?? 16
+let streaming = !CommandLine.arguments.contains("--unary")
+let serve = argument("--serve")
+let connect = argument("--connect")
 let logger = Logger(label: "dip-grpc-bench", factory: { _ in SwiftLogNoOpLogHandler() })
+let path = streaming ? "RunTasks stream" : "unary RunTask"
 
 let executor: any TaskExecutor
 let tasks: [TaskRequest]
@@ -103,7 +116,9 @@ if let image = argument("--image"), let root = argument("--storage-root") {
             jobID: JobID("bench"), taskIndex: index, inputPath: input, outputPath: "bench-out/\(index % 64).png",
             pipeline: "identity")
     }
-    try await measure("in-process (identity on \(input))", connection: DirectConnection(executor: node), tasks: tasks, concurrency: concurrency)
+    if serve == nil && connect == nil {
+        try await measure("in-process (identity on \(input))", connection: DirectConnection(executor: node), tasks: tasks, concurrency: concurrency)
+    }
 } else {
     executor = ImmediateExecutor()
     tasks = (0..<count).map { index in
@@ -111,17 +126,38 @@ if let image = argument("--image"), let root = argument("--storage-root") {
             jobID: JobID("bench"), taskIndex: index, inputPath: "photos/\(index).png", outputPath: "out/\(index).png",
             pipeline: "identity")
     }
-    try await measure("in-process (no work)", connection: DirectConnection(executor: executor), tasks: tasks, concurrency: concurrency)
+    if serve == nil && connect == nil {
+        try await measure("in-process (no work)", connection: DirectConnection(executor: executor), tasks: tasks, concurrency: concurrency)
+    }
 }
 
-let endpoint = GRPCEndpoint(
-    listen: PeerAddress(host: "127.0.0.1", port: 0), services: [NodeServiceProvider(executor: executor)])
-try await withThrowingTaskGroup(of: Void.self) { group in
-    group.addTask { try await endpoint.run() }
-    defer { endpoint.beginGracefulShutdown() }
-    let address = try await endpoint.listeningAddress
-    let connection = try GRPCNodeConnection(node: executor.node, address: address)
-    group.addTask { try await connection.runConnections() }
-    defer { connection.close() }
-    try await measure("gRPC loopback \(address)", connection: connection, tasks: tasks, concurrency: concurrency)
+/// Times the tasks over a connection to `address`.
+func measureRemote(_ label: String, address: PeerAddress) async throws {
+    let connection = try GRPCNodeConnection(node: executor.node, address: address, streaming: streaming)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await connection.runConnections() }
+        defer { connection.close() }
+        try await measure(label, connection: connection, tasks: tasks, concurrency: concurrency)
+    }
+}
+
+if let connect {
+    let address = try PeerAddress(parsing: connect)
+    try await measureRemote("gRPC loopback, separate processes, \(path), \(address)", address: address)
+} else {
+    let endpoint = GRPCEndpoint(
+        listen: try serve.map { try PeerAddress(parsing: $0) } ?? PeerAddress(host: "127.0.0.1", port: 0),
+        services: [NodeServiceProvider(executor: executor)])
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await endpoint.run() }
+        defer { endpoint.beginGracefulShutdown() }
+        let address = try await endpoint.listeningAddress
+        if serve != nil {
+            print("dip-grpc-bench: listening on \(address)")
+            fflush(nil)  // all streams: "listening on" reaches a pipe at once
+            try await group.next()
+            return
+        }
+        try await measureRemote("gRPC loopback, one process, \(path), \(address)", address: address)
+    }
 }

@@ -228,15 +228,31 @@ final class BadReceiptNode: Dip_V1_NodeService.SimpleServiceProtocol {
 
     func runTask(request: Dip_V1_RunTaskRequest, context: ServerContext) async throws -> Dip_V1_RunTaskResponse {
         self.calls.add(1, ordering: .relaxed)
-        return .with {
-            $0.receipt = .with { receipt in
-                receipt.jobID = request.task.jobID
-                receipt.taskIndex = self.index
-                receipt.attempt = self.attempt
-                receipt.status = .succeeded
-                receipt.node = "bad"
-                receipt.elapsedSeconds = self.elapsed
-            }
+        return .with { $0.receipt = self.receipt(for: request.task) }
+    }
+
+    func runTasks(
+        request: RPCAsyncSequence<Dip_V1_RunTasksRequest, any Error>, response: RPCWriter<Dip_V1_RunTasksResponse>,
+        context: ServerContext
+    ) async throws {
+        for try await message in request where !message.cancel {
+            self.calls.add(1, ordering: .relaxed)
+            try await response.write(
+                .with {
+                    $0.id = message.id
+                    $0.receipt = self.receipt(for: message.task)
+                })
+        }
+    }
+
+    private func receipt(for task: Dip_V1_TaskRequest) -> Dip_V1_TaskReceipt {
+        .with { receipt in
+            receipt.jobID = task.jobID
+            receipt.taskIndex = self.index
+            receipt.attempt = self.attempt
+            receipt.status = .succeeded
+            receipt.node = "bad"
+            receipt.elapsedSeconds = self.elapsed
         }
     }
 }

@@ -4,8 +4,13 @@ import GRPCNIOTransportHTTP2
 import Synchronization
 import SwiftProtobuf
 
-/// The server's handle on a remote node: a ``DistributedImaging/NodeConnection`` that calls
-/// `dip.v1.NodeService/RunTask` over HTTP/2.
+/// The server's handle on a remote node: a ``DistributedImaging/NodeConnection`` that runs tasks
+/// over HTTP/2.
+///
+/// Tasks travel on one long-lived `dip.v1.NodeService/RunTasks` stream, opened at the first task
+/// and again after it ends, so a task costs a message each way instead of an HTTP/2 stream and
+/// its set-up. A node that does not serve `RunTasks` (an older release), and a connection with a
+/// whole-call `timeout`, get one unary `RunTask` call per task instead.
 ///
 /// The connection owns a `GRPCClient`; ``runConnections()`` must be running (in a task the owner
 /// controls, e.g. ``DistributedImaging/NodeMembership/run()``) for calls to proceed, and ``close()`` ends it once calls
@@ -44,7 +49,39 @@ public final class GRPCNodeConnection: NodeConnection {
         var dropped: String?
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter: UInt64 = 0
+        /// The `RunTasks` stream's state.
+        var stream = StreamState()
     }
+
+    /// The long-lived `RunTasks` stream: the requests waiting to be written to it, and the
+    /// tasks it carries that are not answered yet. A stream is *wanted* once a task is queued
+    /// for it; ``runStreams()`` opens it, and when it ends the tasks it carried fail and the next
+    /// task wants a new one.
+    private struct StreamState {
+        /// The requests of the current (or wanted) stream; `nil` when none is open or wanted.
+        var outbox: AsyncStream<Dip_V1_RunTasksRequest>.Continuation?
+        var requests: AsyncStream<Dip_V1_RunTasksRequest>?
+        /// Counts streams, so that an ending stream fails only its own tasks.
+        var generation: UInt64 = 0
+        var pending: [UInt64: Pending] = [:]
+        var nextID: UInt64 = 0
+        /// ``runStreams()`` waiting for a stream to be wanted.
+        var opener: CheckedContinuation<Void, Never>?
+        /// The node answered `RunTasks` with UNIMPLEMENTED: unary calls from then on.
+        var unsupported = false
+        var closed = false
+    }
+
+    private struct Pending {
+        let generation: UInt64
+        let continuation: CheckedContinuation<TaskReceipt, any Error>
+    }
+
+    /// A stream that ended before answering a task: the node does not serve `RunTasks`.
+    private struct StreamUnsupported: Error {}
+
+    /// Whether tasks go over the `RunTasks` stream (else one `RunTask` call each).
+    private let streaming: Bool
     private let limiter: CallLimiter
 
     /// Creates a connection; nothing is dialled until the first call.
@@ -57,16 +94,19 @@ public final class GRPCNodeConnection: NodeConnection {
     ///     deadline that excludes queue wait travels in the task (``DistributedImaging/TaskRequest/runTimeout``).
     ///   - security: The shared token and TLS settings (default none).
     ///   - slots: The node's slots, when known (see ``slots``).
-    ///   - maxConcurrentCalls: The most `RunTask` calls in flight at once on this connection; keep
-    ///     it below the node's HTTP/2 concurrent-stream limit (default
-    ///     ``defaultMaxConcurrentCalls``).
+    ///   - maxConcurrentCalls: The most tasks in flight at once on this connection (on the
+    ///     stream, or as `RunTask` calls); keep it below the node's HTTP/2 concurrent-stream
+    ///     limit (default ``defaultMaxConcurrentCalls``).
+    ///   - streaming: Whether tasks travel on the long-lived `RunTasks` stream (default) or as
+    ///     one `RunTask` call each. A `timeout` implies unary calls.
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration` when
     ///   the address cannot be resolved.
     public init(
         node: NodeID, address: PeerAddress, timeout: Duration? = nil, security: PeerSecurity = .none, slots: Int? = nil,
-        maxConcurrentCalls: Int = GRPCNodeConnection.defaultMaxConcurrentCalls
+        maxConcurrentCalls: Int = GRPCNodeConnection.defaultMaxConcurrentCalls, streaming: Bool = true
     ) throws {
         self.node = node
+        self.streaming = streaming && timeout == nil
         self.state.withLock { $0.slots = slots.flatMap { $0 > 0 ? $0 : nil } }
         self.limiter = CallLimiter(limit: maxConcurrentCalls)
         self.address = address
@@ -80,12 +120,32 @@ public final class GRPCNodeConnection: NodeConnection {
 
     /// Runs the connection until ``close()`` and the calls in flight finish.
     public func runConnections() async throws {
-        try await self.client.runConnections()
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                // Also when the client stops on its own (or this task is cancelled).
+                defer { self.closeStreams() }
+                try await self.client.runConnections()
+            }
+            await self.runStreams()
+        }
     }
 
     /// Stops accepting calls; ``runConnections()`` returns once calls in flight finish.
     public func close() {
+        self.closeStreams()
         self.client.beginGracefulShutdown()
+    }
+
+    /// Opens no more streams; the open one ends once the node answered what it carries.
+    private func closeStreams() {
+        let (outbox, opener) = self.state.withLock { state in
+            state.stream.closed = true
+            defer { state.stream.opener = nil }
+            return (state.stream.outbox, state.stream.opener)
+        }
+        // The node answers what the stream carries, then ends it.
+        outbox?.finish()
+        opener?.resume()
     }
 
     /// The node's slots as it last advertised them (registration or health check).
@@ -101,13 +161,20 @@ public final class GRPCNodeConnection: NodeConnection {
     /// server gave up on the node (it missed its health checks), so the tasks it holds are
     /// placed again at once instead of waiting for a node that may never answer.
     public func drop(reason: String) {
-        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            guard state.dropped == nil else { return [] }
+        let (waiters, pending, outbox) = self.state.withLock {
+            state -> ([CheckedContinuation<Void, Never>], [Pending], AsyncStream<Dip_V1_RunTasksRequest>.Continuation?) in
+            guard state.dropped == nil else { return ([], [], nil) }
             state.dropped = reason
-            defer { state.waiters.removeAll() }
-            return Array(state.waiters.values)
+            defer {
+                state.waiters.removeAll()
+                state.stream.pending.removeAll()
+            }
+            return (Array(state.waiters.values), Array(state.stream.pending.values), state.stream.outbox)
         }
         for waiter in waiters { waiter.resume() }
+        let error = self.droppedError(reason)
+        for task in pending { task.continuation.resume(throwing: error) }
+        outbox?.finish()
     }
 
     /// Why the node was dropped, if it was.
@@ -115,8 +182,8 @@ public final class GRPCNodeConnection: NodeConnection {
 
     /// Asks the node to run `task`.
     ///
-    /// The task's ``DistributedImaging/TaskRequest/runTimeout`` travels as
-    /// `dip-task-timeout-ms` metadata.
+    /// The task's ``DistributedImaging/TaskRequest/runTimeout`` travels as the stream request's
+    /// `run_timeout_ms` (a unary call: `dip-task-timeout-ms` metadata).
     ///
     /// Waits first while ``defaultMaxConcurrentCalls`` (or the configured number of) calls are in
     /// flight; a cancelled waiter throws `CancellationError`.
@@ -126,6 +193,18 @@ public final class GRPCNodeConnection: NodeConnection {
     ///   `invalidConfiguration` when the node speaks another protocol revision.
     public func run(_ task: TaskRequest) async throws -> TaskReceipt {
         if let reason = self.droppedReason { throw self.droppedError(reason) }
+        if self.streaming, !self.state.withLock({ $0.stream.unsupported }) {
+            do {
+                return try await self.limiter.withPermit { try await self.runOnStream(task) }
+            } catch is StreamUnsupported {
+                // An older node: unary calls (below) from now on.
+            }
+        }
+        return try await self.runUnary(task)
+    }
+
+    /// One `RunTask` call.
+    private func runUnary(_ task: TaskRequest) async throws -> TaskReceipt {
         let service = Dip_V1_NodeService.Client(wrapping: self.client)
         let request = Dip_V1_RunTaskRequest.with {
             $0.protocolVersion = WireProtocol.wireValue
@@ -159,6 +238,176 @@ public final class GRPCNodeConnection: NodeConnection {
             }
             return receipt
         }
+    }
+
+    /// Sends `task` on the `RunTasks` stream (wanting one when none is open) and waits for its
+    /// answer. Cancelled, it stops waiting at once and asks the node to cancel the task.
+    private func runOnStream(_ task: TaskRequest) async throws -> TaskReceipt {
+        let request = Dip_V1_RunTasksRequest.with {
+            $0.protocolVersion = WireProtocol.wireValue
+            $0.task = Dip_V1_TaskRequest(task)
+            $0.runTimeoutMs = TaskDeadlineMetadata.milliseconds(task.runTimeout)
+        }
+        let id = self.state.withLock { state -> UInt64 in
+            state.stream.nextID &+= 1
+            return state.stream.nextID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<TaskReceipt, any Error>) in
+                enum Admission {
+                    case queued(AsyncStream<Dip_V1_RunTasksRequest>.Continuation, opener: CheckedContinuation<Void, Never>?)
+                    case refused(any Error)
+                }
+                let admission = self.state.withLock { state -> Admission in
+                    if Task.isCancelled { return .refused(CancellationError()) }
+                    if let reason = state.dropped { return .refused(self.droppedError(reason)) }
+                    if state.stream.unsupported { return .refused(StreamUnsupported()) }
+                    if state.stream.closed {
+                        return .refused(DistributedImagingError(code: .unavailable, message: "the connection to \(self.peer) is closed"))
+                    }
+                    var opener: CheckedContinuation<Void, Never>?
+                    let outbox: AsyncStream<Dip_V1_RunTasksRequest>.Continuation
+                    if let open = state.stream.outbox {
+                        outbox = open
+                    } else {
+                        // Want a new stream.
+                        let (requests, wanted) = AsyncStream<Dip_V1_RunTasksRequest>.makeStream()
+                        outbox = wanted
+                        state.stream.generation &+= 1
+                        state.stream.outbox = wanted
+                        state.stream.requests = requests
+                        opener = state.stream.opener
+                        state.stream.opener = nil
+                    }
+                    state.stream.pending[id] = Pending(generation: state.stream.generation, continuation: continuation)
+                    return .queued(outbox, opener: opener)
+                }
+                switch admission {
+                case .refused(let error):
+                    continuation.resume(throwing: error)
+                case .queued(let outbox, let opener):
+                    var message = request
+                    message.id = id
+                    outbox.yield(message)
+                    opener?.resume()
+                }
+            }
+        } onCancel: {
+            let (pending, outbox) = self.state.withLock { state in
+                (state.stream.pending.removeValue(forKey: id), state.stream.outbox)
+            }
+            guard let pending else { return }
+            pending.continuation.resume(throwing: CancellationError())
+            outbox?.yield(.with {
+                $0.protocolVersion = WireProtocol.wireValue
+                $0.id = id
+                $0.cancel = true
+            })
+        }
+    }
+
+    /// Opens a `RunTasks` stream each time one is wanted, until ``close()``.
+    private func runStreams() async {
+        let service = Dip_V1_NodeService.Client(wrapping: self.client)
+        var options = self.options
+        options.timeout = nil
+        while let wanted = await self.wantedStream() {
+            let (generation, requests) = wanted
+            var failure: (any Error)?
+            do {
+                try await service.runTasks(
+                    options: options,
+                    requestProducer: { writer in
+                        for await request in requests { try await writer.write(request) }
+                    },
+                    onResponse: { response in
+                        for try await message in response.messages { self.answer(message) }
+                    })
+            } catch {
+                failure = error
+            }
+            self.endStream(generation, failure: failure)
+        }
+    }
+
+    /// Waits until a stream is wanted; `nil` once closed.
+    private func wantedStream() async -> (UInt64, AsyncStream<Dip_V1_RunTasksRequest>)? {
+        while true {
+            enum Next {
+                case open(UInt64, AsyncStream<Dip_V1_RunTasksRequest>)
+                case closed
+                case wait
+            }
+            let next = self.state.withLock { state -> Next in
+                if state.stream.closed && state.stream.requests == nil { return .closed }
+                if let requests = state.stream.requests {
+                    state.stream.requests = nil
+                    return .open(state.stream.generation, requests)
+                }
+                return .wait
+            }
+            switch next {
+            case .open(let generation, let requests): return (generation, requests)
+            case .closed: return nil
+            case .wait:
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let now = self.state.withLock { state -> Bool in
+                        if state.stream.closed || state.stream.requests != nil { return true }
+                        state.stream.opener = continuation
+                        return false
+                    }
+                    if now { continuation.resume() }
+                }
+            }
+        }
+    }
+
+    /// Resumes the task `message` answers (an answer to a task no longer waiting is dropped).
+    private func answer(_ message: Dip_V1_RunTasksResponse) {
+        guard let pending = self.state.withLock({ $0.stream.pending.removeValue(forKey: message.id) }) else { return }
+        guard message.errorCode == 0 else {
+            let code = RPCError.Code(Status.Code(rawValue: Int(clamping: message.errorCode)) ?? .unknown) ?? .unknown
+            var metadata = Metadata()
+            if !message.dipErrorCode.isEmpty { metadata.addString(message.dipErrorCode, forKey: ErrorMetadata.codeKey) }
+            let error = RPCError(code: code, message: message.errorMessage, metadata: metadata)
+            pending.continuation.resume(throwing: DistributedImagingError.fromRPC(error, peer: self.peer))
+            return
+        }
+        do {
+            pending.continuation.resume(returning: try TaskReceipt(message.receipt))
+        } catch {
+            pending.continuation.resume(throwing: DistributedImagingError.fromRPC(error, peer: self.peer))
+        }
+    }
+
+    /// The stream `generation` ended: its unanswered tasks fail (`unavailable`; the server
+    /// places them again), and the next task wants a new stream.
+    private func endStream(_ generation: UInt64, failure: (any Error)?) {
+        let unsupported = (failure as? RPCError)?.code == .unimplemented
+        let (pending, outbox) = self.state.withLock { state -> ([Pending], AsyncStream<Dip_V1_RunTasksRequest>.Continuation?) in
+            if unsupported { state.stream.unsupported = true }
+            var outbox: AsyncStream<Dip_V1_RunTasksRequest>.Continuation?
+            if state.stream.generation == generation {
+                outbox = state.stream.outbox
+                state.stream.outbox = nil
+                state.stream.requests = nil
+            }
+            let ended = state.stream.pending.filter { $0.value.generation == generation }
+            for id in ended.keys { state.stream.pending.removeValue(forKey: id) }
+            return (Array(ended.values), outbox)
+        }
+        outbox?.finish()
+        guard !pending.isEmpty else { return }
+        let error: any Error
+        if unsupported {
+            error = StreamUnsupported()
+        } else if let failure {
+            error = DistributedImagingError.fromRPC(failure, peer: self.peer)
+        } else {
+            error = DistributedImagingError(
+                code: .unavailable, message: "\(self.peer) ended the task stream before answering (shutting down?)")
+        }
+        for task in pending { task.continuation.resume(throwing: error) }
     }
 
     private func droppedError(_ reason: String) -> DistributedImagingError {

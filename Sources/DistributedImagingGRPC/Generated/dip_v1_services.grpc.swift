@@ -1337,9 +1337,23 @@ public enum Dip_V1_NodeService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "RunTasks" metadata.
+        public enum RunTasks: Sendable {
+            /// Request type for "RunTasks".
+            public typealias Input = Dip_V1_RunTasksRequest
+            /// Response type for "RunTasks".
+            public typealias Output = Dip_V1_RunTasksResponse
+            /// Descriptor for "RunTasks".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "dip.v1.NodeService"),
+                method: "RunTasks",
+                type: .bidirectionalStreaming
+            )
+        }
         /// Descriptors for all methods in the "dip.v1.NodeService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
-            RunTask.descriptor
+            RunTask.descriptor,
+            RunTasks.descriptor
         ]
     }
 }
@@ -1389,6 +1403,29 @@ extension Dip_V1_NodeService {
             request: GRPCCore.StreamingServerRequest<Dip_V1_RunTaskRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_RunTaskResponse>
+
+        /// Handle the "RunTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Runs many tasks over one long-lived stream (what dip-server uses; RunTask stays for other
+        /// > clients). Each request carries a task (or cancels one) under an id chosen by the caller;
+        /// > each task is answered once, in any order, by a response with the same id: its receipt, or
+        /// > an error code when the task never reached the node's executor. The caller bounds the tasks
+        /// > in flight. The node ends the stream (OK) when it shuts down, after answering the tasks it
+        /// > read; tasks it did not read are never answered, and the caller places them again.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Dip_V1_RunTasksRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Dip_V1_RunTasksResponse` messages.
+        func runTasks(
+            request: GRPCCore.StreamingServerRequest<Dip_V1_RunTasksRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_RunTasksResponse>
     }
 
     /// Service protocol for the "dip.v1.NodeService" service.
@@ -1422,6 +1459,29 @@ extension Dip_V1_NodeService {
             request: GRPCCore.ServerRequest<Dip_V1_RunTaskRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Dip_V1_RunTaskResponse>
+
+        /// Handle the "RunTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Runs many tasks over one long-lived stream (what dip-server uses; RunTask stays for other
+        /// > clients). Each request carries a task (or cancels one) under an id chosen by the caller;
+        /// > each task is answered once, in any order, by a response with the same id: its receipt, or
+        /// > an error code when the task never reached the node's executor. The caller bounds the tasks
+        /// > in flight. The node ends the stream (OK) when it shuts down, after answering the tasks it
+        /// > read; tasks it did not read are never answered, and the caller places them again.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Dip_V1_RunTasksRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Dip_V1_RunTasksResponse` messages.
+        func runTasks(
+            request: GRPCCore.StreamingServerRequest<Dip_V1_RunTasksRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_RunTasksResponse>
     }
 
     /// Simple service protocol for the "dip.v1.NodeService" service.
@@ -1453,6 +1513,30 @@ extension Dip_V1_NodeService {
             request: Dip_V1_RunTaskRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Dip_V1_RunTaskResponse
+
+        /// Handle the "RunTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Runs many tasks over one long-lived stream (what dip-server uses; RunTask stays for other
+        /// > clients). Each request carries a task (or cancels one) under an id chosen by the caller;
+        /// > each task is answered once, in any order, by a response with the same id: its receipt, or
+        /// > an error code when the task never reached the node's executor. The caller bounds the tasks
+        /// > in flight. The node ends the stream (OK) when it shuts down, after answering the tasks it
+        /// > read; tasks it did not read are never answered, and the caller places them again.
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Dip_V1_RunTasksRequest` messages.
+        ///   - response: A response stream of `Dip_V1_RunTasksResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func runTasks(
+            request: GRPCCore.RPCAsyncSequence<Dip_V1_RunTasksRequest, any Swift.Error>,
+            response: GRPCCore.RPCWriter<Dip_V1_RunTasksResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -1466,6 +1550,17 @@ extension Dip_V1_NodeService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_RunTaskResponse>(),
             handler: { request, context in
                 try await self.runTask(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Dip_V1_NodeService.Method.RunTasks.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Dip_V1_RunTasksRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_RunTasksResponse>(),
+            handler: { request, context in
+                try await self.runTasks(
                     request: request,
                     context: context
                 )
@@ -1502,6 +1597,23 @@ extension Dip_V1_NodeService.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func runTasks(
+        request: GRPCCore.StreamingServerRequest<Dip_V1_RunTasksRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_RunTasksResponse> {
+        return GRPCCore.StreamingServerResponse<Dip_V1_RunTasksResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.runTasks(
+                    request: request.messages,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -1542,6 +1654,34 @@ extension Dip_V1_NodeService {
             deserializer: some GRPCCore.MessageDeserializer<Dip_V1_RunTaskResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Dip_V1_RunTaskResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RunTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Runs many tasks over one long-lived stream (what dip-server uses; RunTask stays for other
+        /// > clients). Each request carries a task (or cancels one) under an id chosen by the caller;
+        /// > each task is answered once, in any order, by a response with the same id: its receipt, or
+        /// > an error code when the task never reached the node's executor. The caller bounds the tasks
+        /// > in flight. The node ends the stream (OK) when it shuts down, after answering the tasks it
+        /// > read; tasks it did not read are never answered, and the caller places them again.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Dip_V1_RunTasksRequest` messages.
+        ///   - serializer: A serializer for `Dip_V1_RunTasksRequest` messages.
+        ///   - deserializer: A deserializer for `Dip_V1_RunTasksResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func runTasks<Result>(
+            request: GRPCCore.StreamingClientRequest<Dip_V1_RunTasksRequest>,
+            serializer: some GRPCCore.MessageSerializer<Dip_V1_RunTasksRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Dip_V1_RunTasksResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Dip_V1_RunTasksResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1600,6 +1740,43 @@ extension Dip_V1_NodeService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "RunTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Runs many tasks over one long-lived stream (what dip-server uses; RunTask stays for other
+        /// > clients). Each request carries a task (or cancels one) under an id chosen by the caller;
+        /// > each task is answered once, in any order, by a response with the same id: its receipt, or
+        /// > an error code when the task never reached the node's executor. The caller bounds the tasks
+        /// > in flight. The node ends the stream (OK) when it shuts down, after answering the tasks it
+        /// > read; tasks it did not read are never answered, and the caller places them again.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Dip_V1_RunTasksRequest` messages.
+        ///   - serializer: A serializer for `Dip_V1_RunTasksRequest` messages.
+        ///   - deserializer: A deserializer for `Dip_V1_RunTasksResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func runTasks<Result>(
+            request: GRPCCore.StreamingClientRequest<Dip_V1_RunTasksRequest>,
+            serializer: some GRPCCore.MessageSerializer<Dip_V1_RunTasksRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Dip_V1_RunTasksResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Dip_V1_RunTasksResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.bidirectionalStreaming(
+                request: request,
+                descriptor: Dip_V1_NodeService.Method.RunTasks.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1632,6 +1809,38 @@ extension Dip_V1_NodeService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_RunTaskRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Dip_V1_RunTaskResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RunTasks" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Runs many tasks over one long-lived stream (what dip-server uses; RunTask stays for other
+    /// > clients). Each request carries a task (or cancels one) under an id chosen by the caller;
+    /// > each task is answered once, in any order, by a response with the same id: its receipt, or
+    /// > an error code when the task never reached the node's executor. The caller bounds the tasks
+    /// > in flight. The node ends the stream (OK) when it shuts down, after answering the tasks it
+    /// > read; tasks it did not read are never answered, and the caller places them again.
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Dip_V1_RunTasksRequest` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func runTasks<Result>(
+        request: GRPCCore.StreamingClientRequest<Dip_V1_RunTasksRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Dip_V1_RunTasksResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.runTasks(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_RunTasksRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Dip_V1_RunTasksResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1670,6 +1879,43 @@ extension Dip_V1_NodeService.ClientProtocol {
             metadata: metadata
         )
         return try await self.runTask(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RunTasks" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Runs many tasks over one long-lived stream (what dip-server uses; RunTask stays for other
+    /// > clients). Each request carries a task (or cancels one) under an id chosen by the caller;
+    /// > each task is answered once, in any order, by a response with the same id: its receipt, or
+    /// > an error code when the task never reached the node's executor. The caller bounds the tasks
+    /// > in flight. The node ends the stream (OK) when it shuts down, after answering the tasks it
+    /// > read; tasks it did not read are never answered, and the caller places them again.
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func runTasks<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Dip_V1_RunTasksRequest>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Dip_V1_RunTasksResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Dip_V1_RunTasksRequest>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.runTasks(
             request: request,
             options: options,
             onResponse: handleResponse

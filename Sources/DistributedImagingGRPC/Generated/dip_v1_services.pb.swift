@@ -159,6 +159,75 @@ public nonisolated struct Dip_V1_SubmitJobResponse: Sendable {
   fileprivate var _event: Dip_V1_JobEvent? = nil
 }
 
+public nonisolated struct Dip_V1_RunTasksRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var protocolVersion: Dip_V1_ProtocolVersion = .unspecified
+
+  /// The caller's id for the task, unique within the stream.
+  public var id: UInt64 = 0
+
+  /// The task to run; unset with `cancel`.
+  public var task: Dip_V1_TaskRequest {
+    get {_task ?? Dip_V1_TaskRequest()}
+    set {_task = newValue}
+  }
+  /// Returns true if `task` has been explicitly set.
+  public var hasTask: Bool {self._task != nil}
+  /// Clears the value of `task`. Subsequent reads from it will return its default value.
+  public mutating func clearTask() {self._task = nil}
+
+  /// Cancels the task with this id (a task not yet admitted is not run; an answer may still
+  /// come and is ignored).
+  public var cancel: Bool = false
+
+  /// The task deadline in milliseconds once it holds a slot (RunTask's `dip-task-timeout-ms`);
+  /// 0 for none, else 1...604800000.
+  public var runTimeoutMs: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _task: Dip_V1_TaskRequest? = nil
+}
+
+public nonisolated struct Dip_V1_RunTasksResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: UInt64 = 0
+
+  /// The receipt when `error_code` is 0.
+  public var receipt: Dip_V1_TaskReceipt {
+    get {_receipt ?? Dip_V1_TaskReceipt()}
+    set {_receipt = newValue}
+  }
+  /// Returns true if `receipt` has been explicitly set.
+  public var hasReceipt: Bool {self._receipt != nil}
+  /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
+  public mutating func clearReceipt() {self._receipt = nil}
+
+  /// A gRPC status code (FAILED_PRECONDITION, INVALID_ARGUMENT, ...) when the task never
+  /// reached the executor; 0 with a receipt.
+  public var errorCode: UInt32 = 0
+
+  public var errorMessage: String = String()
+
+  /// The DistributedImaging error code behind `error_code`, e.g. `invalidConfiguration` (what
+  /// RunTask sends as `dip-error-code` metadata); may be empty.
+  public var dipErrorCode: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _receipt: Dip_V1_TaskReceipt? = nil
+}
+
 public nonisolated struct Dip_V1_RunTaskRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -649,6 +718,114 @@ nonisolated extension Dip_V1_SubmitJobResponse: SwiftProtobuf.Message, SwiftProt
 
   public static func ==(lhs: Dip_V1_SubmitJobResponse, rhs: Dip_V1_SubmitJobResponse) -> Bool {
     if lhs._event != rhs._event {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dip_V1_RunTasksRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RunTasksRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}id\0\u{1}task\0\u{1}cancel\0\u{3}run_timeout_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.protocolVersion) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.id) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._task) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.cancel) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.runTimeoutMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.protocolVersion != .unspecified {
+      try visitor.visitSingularEnumField(value: self.protocolVersion, fieldNumber: 1)
+    }
+    if self.id != 0 {
+      try visitor.visitSingularUInt64Field(value: self.id, fieldNumber: 2)
+    }
+    try { if let v = self._task {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.cancel != false {
+      try visitor.visitSingularBoolField(value: self.cancel, fieldNumber: 4)
+    }
+    if self.runTimeoutMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.runTimeoutMs, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dip_V1_RunTasksRequest, rhs: Dip_V1_RunTasksRequest) -> Bool {
+    if lhs.protocolVersion != rhs.protocolVersion {return false}
+    if lhs.id != rhs.id {return false}
+    if lhs._task != rhs._task {return false}
+    if lhs.cancel != rhs.cancel {return false}
+    if lhs.runTimeoutMs != rhs.runTimeoutMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dip_V1_RunTasksResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RunTasksResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}receipt\0\u{3}error_code\0\u{3}error_message\0\u{3}dip_error_code\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._receipt) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.errorCode) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.errorMessage) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.dipErrorCode) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.id != 0 {
+      try visitor.visitSingularUInt64Field(value: self.id, fieldNumber: 1)
+    }
+    try { if let v = self._receipt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.errorCode != 0 {
+      try visitor.visitSingularUInt32Field(value: self.errorCode, fieldNumber: 3)
+    }
+    if !self.errorMessage.isEmpty {
+      try visitor.visitSingularStringField(value: self.errorMessage, fieldNumber: 4)
+    }
+    if !self.dipErrorCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.dipErrorCode, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dip_V1_RunTasksResponse, rhs: Dip_V1_RunTasksResponse) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs._receipt != rhs._receipt {return false}
+    if lhs.errorCode != rhs.errorCode {return false}
+    if lhs.errorMessage != rhs.errorMessage {return false}
+    if lhs.dipErrorCode != rhs.dipErrorCode {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

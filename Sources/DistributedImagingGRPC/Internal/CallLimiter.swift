@@ -33,6 +33,13 @@ final class CallLimiter: Sendable {
 
     private func acquire() async throws {
         try Task.checkCancellation()
+        // A free permit is taken without suspending (a suspension costs a hop between threads).
+        let taken = self.state.withLock { state -> Bool in
+            guard state.available > 0 else { return false }
+            state.available -= 1
+            return true
+        }
+        if taken { return }
         let id = self.state.withLock { state in
             state.nextID += 1
             return state.nextID

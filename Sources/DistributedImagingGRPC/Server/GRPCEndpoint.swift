@@ -25,6 +25,8 @@ public final class GRPCEndpoint: ListeningEndpoint {
     private let onListening: @Sendable (PeerAddress) -> Void
     private let listen: PeerAddress
     private let lifecycle = RunOnce("GRPCEndpoint")
+    /// Services with long-lived calls to end on graceful shutdown (`RunTasks` streams).
+    private let participants: [any GracefulShutdownParticipant]
 
     /// Creates an endpoint; nothing is bound until ``run()``.
     ///
@@ -58,6 +60,7 @@ public final class GRPCEndpoint: ListeningEndpoint {
             transport: self.transport, services: services, interceptors: security.serverInterceptors(logger: logger))
         self.onListening = onListening
         self.listen = listen
+        self.participants = services.compactMap { $0 as? any GracefulShutdownParticipant }
     }
 
     /// The default of `maxConcurrentStreams` (keys `server.maxConcurrentStreams`,
@@ -109,12 +112,14 @@ public final class GRPCEndpoint: ListeningEndpoint {
                 if let address = try? await self.listeningAddress { self.onListening(address) }
             }
         } onGracefulShutdown: {
-            self.server.beginGracefulShutdown()
+            self.beginGracefulShutdown()
         }
     }
 
-    /// Stops accepting calls; ``run()`` returns once calls in flight finish.
+    /// Stops accepting calls; ``run()`` returns once calls in flight finish (a `RunTasks` stream
+    /// ends once the tasks it carries are answered).
     public func beginGracefulShutdown() {
         self.server.beginGracefulShutdown()
+        for participant in self.participants { participant.beginGracefulShutdown() }
     }
 }

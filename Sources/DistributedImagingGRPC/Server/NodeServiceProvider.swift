@@ -1,15 +1,71 @@
 public import DistributedImaging
 public import GRPCCore
 import SwiftProtobuf
+import Synchronization
 
 /// Serves any ``DistributedImaging/TaskExecutor`` as `dip.v1.NodeService`: the node side of the
-/// server → node `RunTask` call.
-public struct NodeServiceProvider: Dip_V1_NodeService.SimpleServiceProtocol {
+/// server → node `RunTasks` stream and `RunTask` call.
+public struct NodeServiceProvider: Dip_V1_NodeService.SimpleServiceProtocol, GracefulShutdownParticipant {
     private let executor: any TaskExecutor
+    private let shutdown = ShutdownSignal()
 
     /// Serves `executor` (for `dip-node`, the `ImagingNode`).
     public init(executor: any TaskExecutor) {
         self.executor = executor
+    }
+
+    /// Ends every `RunTasks` stream once the tasks it read are answered, and ends the ones that
+    /// open later at once (``GRPCEndpoint`` calls it when it begins its graceful shutdown, which
+    /// waits for calls in flight: a stream would otherwise keep it open as long as the server).
+    public func beginGracefulShutdown() {
+        self.shutdown.signal()
+    }
+
+    /// Handles `RunTasks`: runs each task of the stream as it arrives, concurrently, and answers
+    /// each with its receipt as it completes (see `services.proto`).
+    ///
+    /// A request that is out of range (protocol revision, task fields, `run_timeout_ms` outside
+    /// 0...604 800 000) is answered with an error for its id; the stream goes on.
+    public func runTasks(
+        request: RPCAsyncSequence<Dip_V1_RunTasksRequest, any Error>,
+        response: RPCWriter<Dip_V1_RunTasksResponse>,
+        context: ServerContext
+    ) async throws {
+        let (answers, answer) = AsyncStream<Dip_V1_RunTasksResponse>.makeStream()
+        let running = RunningTasks(answer: answer)
+        let executor = self.executor
+        let shutdown = self.shutdown
+        defer { running.cancelAll() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // The caller went away or its deadline passed: stop the tasks (their answers are
+                // dropped). Throws once the handler ended first and this task is cancelled.
+                try? await context.cancellation.cancelled
+                running.cancelAll()
+            }
+            group.addTask {
+                defer { running.endReading() }
+                await withTaskGroup(of: Void.self) { reading in
+                    reading.addTask {
+                        do {
+                            for try await message in request {
+                                running.handle(message, executor: executor)
+                            }
+                        } catch {
+                            // The caller's half ended abruptly (its connection dropped): stop
+                            // reading; what was read is answered if the caller is still there.
+                        }
+                    }
+                    reading.addTask { await shutdown.wait() }
+                    _ = await reading.next()
+                    reading.cancelAll()
+                }
+            }
+            for await message in answers {
+                try await response.write(message)
+            }
+            group.cancelAll()
+        }
     }
 
     /// Handles `RunTask`: the executor's receipt, whatever its status.
@@ -57,6 +113,26 @@ public enum TaskDeadlineMetadata {
         metadata.addString(String(milliseconds), forKey: Self.key)
     }
 
+    /// The deadline a `RunTasks` request carries in `run_timeout_ms` (0 for none), checked.
+    ///
+    /// - Throws: `RPCError` with code `invalidArgument` naming the field and the value.
+    static func check(milliseconds value: UInt64) throws(RPCError) -> Duration? {
+        guard value != 0 else { return nil }
+        guard value <= Self.maximumMilliseconds else {
+            throw RPCError(
+                code: .invalidArgument,
+                message: "run_timeout_ms must be 0 or a whole number of milliseconds in 1...\(Self.maximumMilliseconds), not \(value)")
+        }
+        return .milliseconds(Int64(value))
+    }
+
+    /// `timeout` as `run_timeout_ms` (0 for `nil`).
+    static func milliseconds(_ timeout: Duration?) -> UInt64 {
+        guard let timeout else { return 0 }
+        return UInt64(max(1, min(Int64(Self.maximumMilliseconds), timeout.components.seconds * 1000
+            + timeout.components.attoseconds / 1_000_000_000_000_000)))
+    }
+
     /// The deadline in `metadata`, checked.
     ///
     /// - Throws: `RPCError` with code `invalidArgument` naming the key and the value.
@@ -69,5 +145,130 @@ public enum TaskDeadlineMetadata {
                 message: "\(Self.key) must be a whole number of milliseconds in 1...\(Self.maximumMilliseconds), not '\(shown)'")
         }
         return .milliseconds(Int64(value))
+    }
+}
+
+/// The tasks of one `RunTasks` stream: each runs in its own task, so that a cancel request
+/// stops just that one; answers go to `answer`, which finishes once reading ended and every task
+/// read was answered.
+private final class RunningTasks: Sendable {
+    private struct State {
+        var tasks: [UInt64: Task<Void, Never>] = [:]
+        var readingEnded = false
+    }
+    private let state = Mutex(State())
+    private let answer: AsyncStream<Dip_V1_RunTasksResponse>.Continuation
+
+    init(answer: AsyncStream<Dip_V1_RunTasksResponse>.Continuation) {
+        self.answer = answer
+    }
+
+    func handle(_ message: Dip_V1_RunTasksRequest, executor: any TaskExecutor) {
+        let id = message.id
+        if message.cancel {
+            self.state.withLock { $0.tasks[id] }?.cancel()
+            return
+        }
+        let task: TaskRequest
+        do throws(RPCError) {
+            try WireProtocol.check(message.protocolVersion, by: "dip-node '\(executor.node)'")
+            var request = try TaskRequest(message.task)
+            request.runTimeout = try TaskDeadlineMetadata.check(milliseconds: message.runTimeoutMs)
+            task = request
+        } catch {
+            self.answer.yield(.failure(id: id, error))
+            return
+        }
+        let duplicate = self.state.withLock { state -> Bool in
+            guard state.tasks[id] == nil else { return true }
+            state.tasks[id] = Task {
+                let receipt = await executor.execute(task)
+                self.answer.yield(.with {
+                    $0.id = id
+                    $0.receipt = Dip_V1_TaskReceipt(receipt)
+                })
+                self.finished(id)
+            }
+            return false
+        }
+        if duplicate {
+            self.answer.yield(
+                .failure(id: id, RPCError(code: .invalidArgument, message: "RunTasks: task id \(id) is already running on this stream")))
+        }
+    }
+
+    private func finished(_ id: UInt64) {
+        let done = self.state.withLock { state -> Bool in
+            state.tasks.removeValue(forKey: id)
+            return state.readingEnded && state.tasks.isEmpty
+        }
+        if done { self.answer.finish() }
+    }
+
+    func endReading() {
+        let done = self.state.withLock { state -> Bool in
+            state.readingEnded = true
+            return state.tasks.isEmpty
+        }
+        if done { self.answer.finish() }
+    }
+
+    func cancelAll() {
+        for task in self.state.withLock({ Array($0.tasks.values) }) { task.cancel() }
+    }
+}
+
+extension Dip_V1_RunTasksResponse {
+    static func failure(id: UInt64, _ error: RPCError) -> Self {
+        .with {
+            $0.id = id
+            $0.errorCode = UInt32(clamping: error.code.rawValue)
+            $0.errorMessage = error.message
+            $0.dipErrorCode = error.metadata[stringValues: ErrorMetadata.codeKey].first(where: { _ in true }) ?? ""
+        }
+    }
+}
+
+/// Something that ends long-lived calls when its ``GRPCEndpoint`` begins a graceful shutdown.
+protocol GracefulShutdownParticipant: Sendable {
+    func beginGracefulShutdown()
+}
+
+/// A one-way flag that tasks can wait for.
+final class ShutdownSignal: Sendable {
+    private struct State {
+        var signalled = false
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextID: UInt64 = 0
+    }
+    private let state = Mutex(State())
+
+    func signal() {
+        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.signalled = true
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once signalled, or when the calling task is cancelled.
+    func wait() async {
+        let id = self.state.withLock { state -> UInt64 in
+            state.nextID &+= 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = self.state.withLock { state -> Bool in
+                    if state.signalled || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+        }
     }
 }
