@@ -150,24 +150,12 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
 }
 
 /// The order a job's tasks are dispatched in (`server.dispatchOrder`, `--dispatch-order`).
-public enum DispatchOrder: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
+public enum DispatchOrder: String, Sendable, Hashable, Codable, CaseIterable, NamedSetting {
     /// As the input lists them (sorted by path): the default.
     case submission
     /// Largest input file first (classic LPT: longest processing time first, with the file size
     /// standing in for the time); equal sizes keep their submission order.
     case largestFirst = "largest-first"
 
-    /// Parses a configured name.
-    ///
-    /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` naming `key` and the
-    ///   accepted names.
-    public init(parsing name: String, key: String = "server.dispatchOrder (--dispatch-order)") throws {
-        guard let order = Self(rawValue: name) else {
-            let names = Self.allCases.map(\.rawValue).joined(separator: ", ")
-            throw DistributedImagingError.invalidConfiguration("\(key): must be one of \(names), not '\(name)'")
-        }
-        self = order
-    }
-
-    public var description: String { self.rawValue }
+    public static let settingKey = "server.dispatchOrder (--dispatch-order)"
 }

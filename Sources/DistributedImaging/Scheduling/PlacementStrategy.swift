@@ -1,5 +1,5 @@
 /// The placements configuration files and flags name (`server.placement`, `--placement`).
-public enum PlacementStrategy: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
+public enum PlacementStrategy: String, Sendable, Hashable, Codable, CaseIterable, NamedSetting {
     /// ``RandomPlacement``: the seed's rule, the default.
     case random
     /// ``PowerOfTwoChoicesPlacement``.
@@ -22,17 +22,5 @@ public enum PlacementStrategy: String, Sendable, Hashable, Codable, CaseIterable
         }
     }
 
-    /// Parses a configured name.
-    ///
-    /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` naming `key` and the
-    ///   accepted names.
-    public init(parsing name: String, key: String = "server.placement (--placement)") throws {
-        guard let strategy = Self(rawValue: name) else {
-            let names = Self.allCases.map(\.rawValue).joined(separator: ", ")
-            throw DistributedImagingError.invalidConfiguration("\(key): must be one of \(names), not '\(name)'")
-        }
-        self = strategy
-    }
-
-    public var description: String { self.rawValue }
+    public static let settingKey = "server.placement (--placement)"
 }
