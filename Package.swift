@@ -6,6 +6,13 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// The libraries: an import is internal unless marked `public import` (so C modules and NIO do not
+// leak into the public interface), and a member is visible only from a module the file imports.
+let librarySwiftSettings: [SwiftSetting] = swiftSettings + [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
 let package = Package(
     name: "DistributedImaging",
     platforms: [.macOS(.v15)],
@@ -51,7 +58,7 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: librarySwiftSettings
         ),
         // The network transport: grpc-swift 2 over SwiftNIO HTTP/2. `Protos/` is the wire
         // contract; `Generated/` is committed (scripts/generate-protos.sh regenerates it).
@@ -71,13 +78,13 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             exclude: ["Protos"],
-            swiftSettings: swiftSettings
+            swiftSettings: librarySwiftSettings
         ),
         // The transport conformance suite, for any transport's tests (Swift Testing).
         .target(
             name: "DistributedImagingTestKit",
             dependencies: ["DistributedImaging"],
-            swiftSettings: swiftSettings
+            swiftSettings: librarySwiftSettings
         ),
         // What the three commands share: security flags, console output, logging set-up.
         .target(
@@ -88,7 +95,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: librarySwiftSettings
         ),
         .executableTarget(
             name: "dip-client",

@@ -53,10 +53,12 @@ protoc \
     --swift_out="$OUT" \
     --swift_opt=Visibility=Public \
     --swift_opt=FileNaming=PathToUnderscores \
+    --swift_opt=UseAccessLevelOnImports=true \
     --plugin=protoc-gen-grpc-swift="$BIN/protoc-gen-grpc-swift-2" \
     --grpc-swift_out="$OUT" \
     --grpc-swift_opt=Visibility=Public \
     --grpc-swift_opt=FileNaming=PathToUnderscores \
+    --grpc-swift_opt=UseAccessLevelOnImports=true \
     --grpc-swift_opt=Server=true,Client=true \
     -I . \
     $PROTO_FILES

@@ -9,6 +9,24 @@ public enum Console {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
+    /// Prints `value` as JSON on standard output (pretty, sorted keys; NaN and infinities, which a
+    /// peer may send, as the strings `NaN`, `Infinity`, `-Infinity` rather than a failure).
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `internalError` when it
+    ///   cannot be encoded.
+    public static func printJSON(_ value: some Encodable) throws {
+        do {
+            print(String(decoding: try JSONEncoder.receipts().encode(value), as: UTF8.self))
+        } catch {
+            throw DistributedImagingError(code: .internalError, message: "cannot write JSON: \(error)", cause: error)
+        }
+    }
+
+    /// Prints `value` as JSON (``printJSON(_:)``) when `json`, otherwise `text`.
+    public static func show(_ value: some Encodable, json: Bool, text: () -> String) throws {
+        if json { try Self.printJSON(value) } else { print(text()) }
+    }
+
     /// Writes `error` as one line on standard error.
     public static func fail(_ command: String, _ error: DistributedImagingError) {
         FileHandle.standardError.write(Data("\(command): error: \(error.message)\n".utf8))

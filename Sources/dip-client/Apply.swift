@@ -7,7 +7,7 @@ struct Apply: AsyncParsableCommand {
         abstract: "Run a pipeline on one image locally, without a cluster.",
         discussion: """
             The output format follows OUTPUT's extension: .png, or .jpg/.jpeg. Colour is saved as RGB.
-            \(PipelineHelp.text)
+            \(FilterRegistry.standard.helpText)
             """
     )
 
@@ -27,18 +27,12 @@ struct Apply: AsyncParsableCommand {
     var output: String
 
     func run() async throws {
-        do {
-            guard self.maxMegapixels.isFinite, self.maxMegapixels > 0, self.maxMegapixels <= 1_000_000 else {
-                throw DistributedImagingError(
-                    code: .invalidConfiguration,
-                    message: "--max-megapixels must be 0 < megapixels <= 1000000, not \(self.maxMegapixels)")
-            }
-            let codec = ImageCodec(limits: .init(maxPixels: Int(self.maxMegapixels * 1_000_000)))
-            let processor = try ImageProcessor(pipeline: self.pipeline, codec: codec)
-            let format = try OutputFormat(forPath: self.output, quality: self.quality)
-            try processor.process(input: self.input, output: self.output, format: format)
-        } catch let error as DistributedImagingError {
-            throw CLIError(error).report()
+        guard self.maxMegapixels.isFinite, self.maxMegapixels > 0, self.maxMegapixels <= 1_000_000 else {
+            throw DistributedImagingError(
+                code: .invalidConfiguration, message: "--max-megapixels must be 0 < megapixels <= 1000000, not \(self.maxMegapixels)")
         }
+        let codec = ImageCodec(limits: .init(maxPixels: Int(self.maxMegapixels * 1_000_000)))
+        let processor = try ImageProcessor(pipeline: self.pipeline, codec: codec)
+        try processor.process(input: self.input, output: self.output, format: try OutputFormat(forPath: self.output, quality: self.quality))
     }
 }

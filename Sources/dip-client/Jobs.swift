@@ -2,7 +2,6 @@ import ArgumentParser
 import DIPCommandSupport
 import DistributedImaging
 import DistributedImagingGRPC
-import Foundation
 
 /// `dip-client wait`: attaches to a job by id and follows it to its end.
 struct Wait: AsyncParsableCommand {
@@ -19,14 +18,7 @@ struct Wait: AsyncParsableCommand {
 
     @OptionGroup var remote: RemoteOptions
 
-    @Flag(name: .long, help: "Print the job receipt as JSON on stdout; human text goes to stderr.")
-    var json = false
-
-    @Option(name: .long, help: "Stream the job's events on stdout: 'jsonl' (one JSON object per line). Excludes --json.")
-    var events: Submit.EventsFormat?
-
-    @Flag(name: .long, help: "No progress bar or progress lines, and no line per task except failures.")
-    var quiet = false
+    @OptionGroup var report: ReportOptions
 
     @Option(name: .long, help: "Seconds to wait for the job to end (default: no limit; exit 3 when passed).")
     var timeout: Double?
@@ -35,22 +27,19 @@ struct Wait: AsyncParsableCommand {
     var jobID: String
 
     func validate() throws {
-        if self.json && self.events != nil { throw ValidationError("--json and --events exclude each other") }
         if let timeout = self.timeout, !(timeout.isFinite && timeout > 0 && timeout <= 31_536_000) {
             throw ValidationError("--timeout must be 0 < seconds <= 31536000, not \(timeout)")
         }
     }
 
     func run() async throws {
-        let (address, security) = try self.remote.resolve()
+        let (address, security, _) = try await self.remote.resolve()
         let id = JobID(self.jobID)
-        let toStandardError = self.json || self.events != nil
-        let say: @Sendable (String) -> Void = { line in if toStandardError { Console.error(line) } else { print(line) } }
         Console.onInterrupt {
             Console.error("\ndip-client: detached from job \(id); it keeps running (dip-client cancel \(id) stops it)")
         }
         let deadline = self.timeout.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
-        try await JobReport(quiet: self.quiet, json: self.json, events: self.events, say: say).follow { onEvent in
+        try await self.report.follow { onEvent in
             try await GRPCJobSubmitter.follow(id, server: address, security: security, until: deadline, onEvent: onEvent) {
                 Console.error("dip-client: \($0.message); reconnecting until job \(id) ends")
             }
@@ -77,30 +66,9 @@ struct Jobs: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let (address, security) = try self.remote.resolve()
-        let jobs: [JobRecord]
-        do {
-            jobs = try await GRPCJobSubmitter.withSubmitter(server: address, security: security) { try await $0.jobs() }
-        } catch let error as DistributedImagingError {
-            throw CLIError(error).report()
-        }
-        if self.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(jobs), as: UTF8.self))
-            return
-        }
-        let formatter = ISO8601DateFormatter()
-        print("JOB                               STATUS      DONE/FAILED/TOTAL  INPUT  STARTED  ELAPSED")
-        for job in jobs {
-            let elapsed = job.ended == nil ? Date().timeIntervalSince(job.submitted) : job.elapsed
-            let counts = "\(job.succeeded + job.failed)/\(job.failed)/\(job.tasks)"
-            print(
-                "\(job.id.rawValue.padding(toLength: 33, withPad: " ", startingAt: 0)) "
-                    + "\(job.state.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) "
-                    + "\(counts.padding(toLength: 18, withPad: " ", startingAt: 0)) \(job.input)  "
-                    + "\(formatter.string(from: job.submitted))  \(String(format: "%.1f", elapsed)) s")
-        }
+        let (address, security, _) = try await self.remote.resolve()
+        let jobs = try await GRPCJobSubmitter.withSubmitter(server: address, security: security) { try await $0.jobs() }
+        try Console.show(jobs, json: self.json) { JobRecord.table(jobs).joined(separator: "\n") }
     }
 }
 
@@ -122,14 +90,10 @@ struct Cancel: AsyncParsableCommand {
     var jobID: String
 
     func run() async throws {
-        let (address, security) = try self.remote.resolve()
-        do {
-            let record = try await GRPCJobSubmitter.withSubmitter(server: address, security: security) {
-                try await $0.cancel(JobID(self.jobID))
-            }
-            print("cancelling job \(record.id): \(record.succeeded + record.failed) of \(record.tasks) tasks had ended")
-        } catch let error as DistributedImagingError {
-            throw CLIError(error).report()
+        let (address, security, _) = try await self.remote.resolve()
+        let record = try await GRPCJobSubmitter.withSubmitter(server: address, security: security) {
+            try await $0.cancel(JobID(self.jobID))
         }
+        print("cancelling job \(record.id): \(record.succeeded + record.failed) of \(record.tasks) tasks had ended")
     }
 }

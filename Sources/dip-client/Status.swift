@@ -2,7 +2,6 @@ import ArgumentParser
 import DIPCommandSupport
 import DistributedImaging
 import DistributedImagingGRPC
-import Foundation
 
 /// `dip-client status`: the nodes and running jobs of a dip-server.
 struct Status: AsyncParsableCommand {
@@ -28,29 +27,8 @@ struct Status: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let (address, security) = try self.remote.resolve()
-        let status: PeerStatus
-        do {
-            status = try await HealthClient.status(of: address, security: security)
-        } catch let error as DistributedImagingError {
-            throw CLIError(error).report()
-        }
-        if self.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            // A peer may send any double: write NaN and infinities as strings rather than fail.
-            encoder.nonConformingFloatEncodingStrategy = .convertToString(
-                positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-            let json: Data
-            do {
-                json = try encoder.encode(status)
-            } catch {
-                throw CLIError(DistributedImagingError(code: .internalError, message: "cannot write the status as JSON: \(error)"))
-                    .report()
-            }
-            print(String(decoding: json, as: UTF8.self))
-            return
-        }
-        print("server: \(address)\n" + status.table)
+        let (address, security, _) = try await self.remote.resolve()
+        let status = try await HealthClient.status(of: address, security: security)
+        try Console.show(status, json: self.json) { "server: \(address)\n" + status.table }
     }
 }

@@ -10,53 +10,34 @@ struct Submit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Process every image of a directory on a cluster.",
         discussion: """
-            With --server HOST:PORT, the job runs on a dip-server over gRPC (see dip-server and \
-            dip-node). INPUT_DIR and --output are then paths on the shared storage: relative to \
-            the storage root, or absolute inside the server's --storage-root, or inside this \
-            client's --storage-root when given (they are then sent relative to it). Settings \
+            With --server HOST:PORT, the job runs on a dip-server over gRPC; INPUT_DIR and --output \
+            are paths on the shared storage (relative to its root, or absolute inside it). Settings \
             come from the 'client' section of --config, overridden by flags.
 
-            With --embedded, a server and --nodes nodes run inside this process (no network). Each \
-            image becomes a task; the server places it on a node chosen uniformly at random; a node \
-            with policy 'optional' rejects it with probability equal to its load (the server then \
-            places it again, up to 40 attempts), and every node delays an accepted task by --delay \
-            seconds with probability equal to its load. The defaults (4 optional nodes at loads \
-            0.8, 0.6, 0.5, 0.2, 0.5 s delay) make rejections and delays visible; the library's \
-            default delay is the seed design's 3 s.
+            With --embedded, a server and --nodes nodes run in this process. Each image is a task \
+            placed on a node chosen at random; an 'optional' node rejects it with probability equal \
+            to its load (the server places it again until a node accepts), and every node delays \
+            an accepted task by --delay seconds with probability equal to its load. The defaults \
+            (4 optional nodes at loads 0.8, 0.6, 0.5, 0.2, 0.5 s delay) make both visible.
 
-            Paths: the storage root (default: the input directory's parent) holds every input and \
-            output. Outputs go to --output (default: the sibling '<INPUT_DIR>-out'), named \
-            '<stem>.<ext>'; inputs that share a stem keep their full name ('a.jpg.png').
-
-            Output: a line per task and a summary; with --json, the job receipt as JSON on stdout \
-            and the human lines on stderr. Progress goes to stderr: a live bar (done/total, \
-            failures, rate, ETA) below the task lines when stderr is a terminal, otherwise a plain \
-            line every 5 s; --quiet turns both off (failures are still listed). --events jsonl writes every job event as one JSON \
-            object per line on stdout instead (the last one, {"finished": ...}, holds the receipt, \
-            so it excludes --json); human lines then go to stderr.
-
-            Receipts and re-runs: the server writes '<output>/receipt.json' (the --json receipt) \
-            when the job starts, rewrites it as tasks end and writes the final receipt before the \
-            job's end is reported. Submitting again skips the images that receipt lists as \
-            complete for the same pipeline, when the input is unchanged since (size and modification \
-            time) and the output still has the size written (--force redoes them); \
-            --only-failed RECEIPT re-runs just the failed tasks of that receipt (its input, output \
-            and pipeline; INPUT_DIR is then not needed). Skipped images are listed with the reason.
+            Outputs go to --output (default: '<INPUT_DIR>-out' beside the input) as '<stem>.<ext>'. \
+            Output: a line per task and a summary; --json prints the receipt on stdout, --events \
+            jsonl every job event; progress goes to stderr (--quiet turns it off). The server \
+            keeps '<output>/receipt.json'; submitting again skips images it lists as complete and \
+            unchanged (--force redoes them); --only-failed RECEIPT re-runs its failed tasks \
+            (Docs/Operations.md has the details).
 
             Exit codes: 0 the job succeeded; 1 the job failed (a task failed, or the input is \
             missing); 2 usage or configuration error; 3 the server or nodes cannot be reached.
-            \(PipelineHelp.text)
+            \(FilterRegistry.standard.helpText)
             """
     )
 
     @Flag(name: .long, help: "Run the server and nodes in this process.")
     var embedded = false
 
-    @Option(name: .long, help: "HOST:PORT of a dip-server to run the job on (instead of --embedded).")
-    var server: String?
-
-    @Option(name: .long, help: "A JSON configuration file; its 'client' section is read with --server (see config.example.json). Flags override it.")
-    var config: String?
+    @OptionGroup(title: "The server (instead of --embedded)")
+    var remote: RemoteOptions
 
     @Option(name: .long, help: "Number of embedded nodes.")
     var nodes: Int = 4
@@ -113,11 +94,7 @@ struct Submit: AsyncParsableCommand {
         help: "The shared storage root (embedded default: the input directory's parent; with --server: none, paths go as given).")
     var storageRoot: String?
 
-    @Flag(name: .long, help: "No progress bar or progress lines, and no line per task except failures.")
-    var quiet = false
-
-    @Option(name: .long, help: "Stream the job's events on stdout: 'jsonl' (one JSON object per line). Excludes --json.")
-    var events: EventsFormat?
+    @OptionGroup var report: ReportOptions
 
     @Flag(name: .long, help: "Process every image, even those the output's receipt.json lists as complete.")
     var force = false
@@ -127,9 +104,6 @@ struct Submit: AsyncParsableCommand {
 
     @Flag(name: .long, help: "With --embedded: nodes flush each output to disk before renaming it into place, and its directory after (slower; survives power loss).")
     var durableWrites = false
-
-    @Flag(name: .long, help: "Print the job receipt as JSON on stdout; human text goes to stderr.")
-    var json = false
 
     @Flag(name: .long, help: "With --server: print the job's id (with --json: {\"jobID\": ..., \"status\": \"running\"}) and exit 0 once the server stored the job; it runs on (follow it with 'dip-client wait').")
     var detach = false
@@ -143,190 +117,65 @@ struct Submit: AsyncParsableCommand {
     @Option(name: .long, help: "With --server: seconds to wait for the server to answer before giving up (exit 3; default 10); during a job, a server silent for 10 s plus this long is given up on.")
     var timeout: Double = 10
 
-    @OptionGroup(title: "Security (with --server)")
-    var security: SecurityOptions
-
     @Argument(help: ArgumentHelp("The directory of images (.png, .jpg, .jpeg); not with --only-failed.", valueName: "INPUT_DIR"))
     var input: String?
 
-    static let demoLoads = [0.8, 0.6, 0.5, 0.2]
-
     func validate() throws {
-        if self.embedded && self.server != nil {
-            throw ValidationError("--embedded and --server exclude each other: pass one")
-        }
-        if self.embedded && self.config != nil {
-            throw ValidationError("--config is read with --server only")
-        }
-        if self.durableWrites && !self.embedded {
-            throw ValidationError("--durable-writes applies to --embedded nodes; with --server it is the nodes' setting (dip-node --durable-writes)")
-        }
-        if self.detach && self.server == nil && self.config == nil {
-            throw ValidationError("--detach needs --server: an embedded job ends with this process")
-        }
-        if self.detach && self.events != nil {
-            throw ValidationError("--detach and --events exclude each other: follow the events with 'dip-client wait --events jsonl'")
-        }
-        if let placement = self.placement {
-            guard self.embedded else {
-                throw ValidationError("--placement applies to --embedded; a dip-server has its own --placement (server.placement)")
-            }
-            guard PlacementStrategy(rawValue: placement) != nil else {
-                let names = PlacementStrategy.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ValidationError("--placement: must be one of \(names), not '\(placement)'")
-            }
-        }
-        if !self.embedded && (self.maxAttempts != nil || self.jobTimeout != nil || self.slots != nil || self.maxConcurrentTasks != nil || self.dispatchOrder != nil) {
-            throw ValidationError("--max-attempts, --job-timeout, --slots, --max-concurrent-tasks and --dispatch-order apply to --embedded; a dip-server and its nodes have their own settings")
-        }
-        if self.stateDir != nil && !self.embedded {
-            throw ValidationError("--state-dir applies to --embedded; a dip-server has its own --state-dir")
-        }
-        if self.json && self.events != nil {
-            throw ValidationError("--json and --events exclude each other: the last event line already holds the receipt")
-        }
-        if (self.input == nil) == (self.onlyFailed == nil) {
-            throw ValidationError(self.input == nil ? "missing INPUT_DIR (or --only-failed RECEIPT)" : "INPUT_DIR and --only-failed exclude each other")
-        }
-    }
-
-    /// How this command prints its human lines.
-    var say: @Sendable (String) -> Void {
-        let toStandardError = self.json || self.events != nil
-        return { line in
-            if toStandardError { Console.error(line) } else { print(line) }
-        }
+        // Each rule: when it is broken, and what to say.
+        let rules: [(broken: Bool, message: String)] = [
+            (self.embedded && self.remote.server != nil, "--embedded and --server exclude each other: pass one"),
+            (self.embedded && self.remote.config != nil, "--config is read with --server only"),
+            (self.durableWrites && !self.embedded, "--durable-writes applies to --embedded nodes; with --server it is the nodes' setting (dip-node --durable-writes)"),
+            (self.detach && self.remote.server == nil && self.remote.config == nil, "--detach needs --server: an embedded job ends with this process"),
+            (self.detach && self.report.events != nil, "--detach and --events exclude each other: follow the events with 'dip-client wait --events jsonl'"),
+            (self.placement != nil && !self.embedded, "--placement applies to --embedded; a dip-server has its own --placement (server.placement)"),
+            (!self.embedded && (self.maxAttempts != nil || self.slots != nil || self.maxConcurrentTasks != nil || self.jobTimeout != nil || self.dispatchOrder != nil),
+             "--max-attempts, --job-timeout, --slots, --max-concurrent-tasks and --dispatch-order apply to --embedded; a dip-server and its nodes have their own settings"),
+            (self.stateDir != nil && !self.embedded, "--state-dir applies to --embedded; a dip-server has its own --state-dir"),
+            (self.input == nil && self.onlyFailed == nil, "missing INPUT_DIR (or --only-failed RECEIPT)"),
+            (self.input != nil && self.onlyFailed != nil, "INPUT_DIR and --only-failed exclude each other"),
+            (!self.embedded && !(self.timeout.isFinite && self.timeout > 0 && self.timeout <= 86_400), "--timeout must be 0 < seconds <= 86400, not \(self.timeout)"),
+        ]
+        if let rule = rules.first(where: \.broken) { throw ValidationError(rule.message) }
     }
 
     func run() async throws {
-        if self.embedded {
-            try await self.runEmbedded()
-        } else {
-            try await self.runRemote()
-        }
+        try await self.embedded ? self.runEmbedded() : self.runRemote()
     }
 
     /// `--server`: the job runs on a dip-server over gRPC.
     func runRemote() async throws {
-        let address: PeerAddress
-        let request: JobRequest
-        let security: PeerSecurity
-        do {
-            var settings = try self.config.map(DeploymentConfiguration.load(path:))?.client ?? ClientSettings()
-            if let server = self.server { settings.server = server }
-            if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
-            if let pipeline = self.pipeline { settings.pipeline = pipeline }
-            if let format = self.format { settings.format = format }
-            if let quality = self.quality { settings.quality = quality }
-            guard settings.server != nil else {
-                throw DistributedImagingError(
-                    code: .invalidConfiguration,
-                    message: "no cluster: pass --server HOST:PORT (or client.server in --config), or --embedded")
-            }
-            address = try settings.serverAddress()
-            security = try self.security.resolve(settings.security, section: "client")
-            guard self.timeout.isFinite, self.timeout > 0, self.timeout <= 86_400 else {
-                throw DistributedImagingError(
-                    code: .invalidConfiguration, message: "--timeout must be 0 < seconds <= 86400, not \(self.timeout)")
-            }
-            if let rerun = try self.rerunRequest() {
-                request = rerun.request
-            } else {
-                request = JobRequest(
-                    inputDirectory: try settings.storagePath(self.input ?? "", key: "INPUT_DIR"),
-                    outputDirectory: try self.output.map { try settings.storagePath($0, key: "--output") },
-                    pipeline: settings.pipeline, outputFormat: try settings.outputFormat(), recursive: self.recursive,
-                    force: self.force)
-            }
-        } catch let error as DistributedImagingError {
-            Console.error("dip-client: error: \(error.message)")
-            throw ExitCode(2)
+        let (address, security, settings) = try await self.remote.resolve([
+            FlagOverride(\.storageRoot, ifGiven: self.storageRoot), FlagOverride(\.pipeline, self.pipeline),
+            FlagOverride(\.format, self.format), FlagOverride(\.quality, self.quality),
+        ])
+        let request = try await CommandExit.configuring {
+            try self.rerunRequest()?.request
+                ?? settings.jobRequest(input: self.input ?? "", output: self.output, recursive: self.recursive, force: self.force)
         }
-        if !self.detach { self.say("server: \(address)") }
-        try await GRPCJobSubmitter.withSubmitter(
-            server: address, security: security, timeout: .milliseconds(Int64(self.timeout * 1000))
-        ) { submitter in
-            do {
-                // Bounded: an unreachable or silent server fails here within --timeout.
-                _ = try await submitter.status(timeout: .milliseconds(Int64(self.timeout * 1000)))
-            } catch let error as DistributedImagingError
-                where error.code == .unavailable || error.code == .timedOut || error.code == .unauthenticated {
-                throw CLIError(error).report()
-            } catch {
-                // Reachable but without HealthService (another release): the job call says more.
+        if !self.detach { self.report.say("server: \(address)") }
+        let timeout = Duration.milliseconds(Int64(self.timeout * 1000))
+        try await GRPCJobSubmitter.withSubmitter(server: address, security: security, timeout: timeout) { submitter in
+            try await submitter.checkReachable(timeout: timeout)
+            guard self.detach else {
+                return try await self.report.follow { try await submitter.submit(request, onEvent: $0) }
             }
-            if self.detach {
-                let id: JobID
-                do {
-                    id = try await submitter.start(request)
-                } catch let error as DistributedImagingError {
-                    throw CLIError(error).report()
-                }
-                print(self.json ? "{\"jobID\": \"\(id)\", \"status\": \"running\"}" : id.rawValue)
-                return
-            }
-            try await self.submit(request, to: submitter)
+            let id = try await submitter.start(request)
+            print(self.report.json ? "{\"jobID\": \"\(id)\", \"status\": \"running\"}" : id.rawValue)
         }
     }
 
     /// `--embedded`: a server and nodes in this process.
     func runEmbedded() async throws {
-        let say = self.say
-        let cluster: LocalCluster
-        let request: JobRequest
+        let logger = try Console.logger(label: "dip-client", level: self.verbose ? "debug" : "warning")
         var store: SQLiteJobStore?
-        do {
-            let loads = try self.load.map(Self.parseLoads) ?? (0..<max(self.nodes, 1)).map { Self.demoLoads[$0 % Self.demoLoads.count] }
-            var nodes = try LocalCluster.nodeConfigurations(
-                count: self.nodes, policy: self.policy, loads: loads, delay: self.delay,
-                maxConcurrentTasks: self.slots ?? NodeConfiguration.defaultMaxConcurrentTasks)
-            var server = ServerConfiguration.defaults
-            server.maxAttempts = self.maxAttempts
-            if let bound = self.maxConcurrentTasks { server.maxConcurrentTasks = bound }
-            if let timeout = self.jobTimeout {
-                guard timeout.isFinite, timeout > 0 else {
-                    throw DistributedImagingError(code: .invalidConfiguration, message: "--job-timeout: must be a number of seconds more than 0, not \(timeout)")
-                }
-                server.jobTimeout = .seconds(timeout)
-            }
-            if let order = self.dispatchOrder { server.dispatchOrder = try DispatchOrder(parsing: order, key: "--dispatch-order") }
-            try server.validate()
-            for index in nodes.indices { nodes[index].durableWrites = self.durableWrites }
-            let rerun = try self.rerunRequest()
-            let input = Self.absolute(rerun.map { $0.root + "/" + $0.request.inputDirectory } ?? self.input ?? "")
-            let root = self.storageRoot.map(Self.absolute) ?? rerun?.root ?? URL(fileURLWithPath: input).deletingLastPathComponent().path
-            var logger = Logger(label: "dip-client", factory: { StreamLogHandler.standardError(label: $0) })
-            logger.logLevel = self.verbose ? .debug : .warning
-            if let stateDir = self.stateDir {
-                store = try await SQLiteJobStore.open(stateDirectory: Self.absolute(stateDir), logger: logger)
-            }
-            cluster = try LocalCluster(
-                storageRoot: root, nodes: nodes, server: server, seed: self.seed,
-                placement: try PlacementStrategy(parsing: self.placement ?? PlacementStrategy.defaultStrategy.rawValue, key: "--placement")
-                    .makePlacement(),
-                store: store ?? InMemoryJobStore(), logger: logger)
-            let format = (self.format ?? .png) == .png ? OutputFormat.png : OutputFormat.jpeg(quality: self.quality ?? 95)
-            try format.validate()
-            if let rerun {
-                var again = rerun.request
-                again.inputDirectory = input
-                again.outputDirectory = rerun.root + "/" + (rerun.request.outputDirectory ?? "")
-                request = again
-            } else {
-                request = JobRequest(
-                    inputDirectory: input, outputDirectory: self.output.map(Self.absolute),
-                    pipeline: self.pipeline ?? JobRequest.defaultPipeline, outputFormat: format, recursive: self.recursive,
-                    force: self.force)
-            }
-            let summary = nodes.map { "\($0.name) \($0.load)" }.joined(separator: ", ")
-            say("cluster: \(nodes.count) \(self.policy) nodes (\(summary)), \(self.placement ?? "random") placement, delay \(self.delay) s\(self.seed.map { ", seed \($0)" } ?? "")")
-        } catch let error as DistributedImagingError {
-            try? await store?.close()
-            Console.error("dip-client: error: \(error.message)")
-            throw ExitCode(2)
+        if let stateDir = self.stateDir {
+            let directory = SharedStorage.absolutePath(stateDir)
+            store = try await CommandExit.configuring { try await SQLiteJobStore.open(stateDirectory: directory, logger: logger) }
         }
         do {
-            try await self.submit(request, to: cluster)
+            let (cluster, request) = try await CommandExit.configuring { try self.embeddedJob(store: store, logger: logger) }
+            try await self.report.follow { try await cluster.submit(request, onEvent: $0) }
         } catch {
             try? await store?.close()
             throw error
@@ -334,28 +183,25 @@ struct Submit: AsyncParsableCommand {
         try? await store?.close()
     }
 
-    /// Runs the job, prints its progress and result, and exits with the job's code.
-    func submit(_ request: JobRequest, to submitter: any JobSubmitter) async throws {
-        try await JobReport(quiet: self.quiet, json: self.json, events: self.events, say: self.say).follow { onEvent in
-            try await submitter.submit(request, onEvent: onEvent)
-        }
+    /// The embedded cluster and the job to run on it.
+    func embeddedJob(store: SQLiteJobStore?, logger: Logger) throws -> (LocalCluster, JobRequest) {
+        let options = try FlagOverride.apply([
+            FlagOverride(\.nodes, self.nodes), FlagOverride(\.policy, self.policy), FlagOverride(\.loads, ifGiven: self.load),
+            FlagOverride(\.delay, self.delay), FlagOverride(\.slots, self.slots), FlagOverride(\.durableWrites, self.durableWrites),
+            FlagOverride(\.placement, self.placement), FlagOverride(\.maxAttempts, ifGiven: self.maxAttempts),
+            FlagOverride(\.maxConcurrentTasks, self.maxConcurrentTasks), FlagOverride(\.jobTimeout, ifGiven: self.jobTimeout),
+            FlagOverride(\.dispatchOrder, self.dispatchOrder), FlagOverride(\.seed, ifGiven: self.seed),
+        ], to: LocalCluster.Options())
+        let rerun = try self.rerunRequest()
+        let input = SharedStorage.absolutePath(rerun.map { $0.storageRoot + "/" + $0.request.inputDirectory } ?? self.input ?? "")
+        let root = self.storageRoot.map(SharedStorage.absolutePath) ?? rerun?.storageRoot ?? URL(fileURLWithPath: input).deletingLastPathComponent().path
+        let cluster = try LocalCluster(storageRoot: root, options: options, store: store ?? InMemoryJobStore(), logger: logger)
+        let format = OutputFormat(kind: self.format ?? .png, quality: self.quality ?? 95)
+        try format.validate()
+        let request = rerun?.absoluteRequest ?? JobRequest(
+            inputDirectory: input, outputDirectory: self.output.map(SharedStorage.absolutePath),
+            pipeline: self.pipeline ?? JobRequest.defaultPipeline, outputFormat: format, recursive: self.recursive, force: self.force)
+        self.report.say("cluster: \(options.summary)")
+        return (cluster, request)
     }
-
-    static func parseLoads(_ text: String) throws -> [Double] {
-        try text.split(separator: ",").map { part in
-            guard let value = Double(part.trimmingCharacters(in: .whitespaces)) else {
-                throw DistributedImagingError(code: .invalidConfiguration, message: "load: '\(part)' is not a number")
-            }
-            return value
-        }
-    }
-
-    static func absolute(_ path: String) -> String {
-        URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true))
-            .standardizedFileURL.path
-    }
-
 }
-
-extension SchedulingPolicy: ExpressibleByArgument {}
-extension OutputFormat.Kind: ExpressibleByArgument {}

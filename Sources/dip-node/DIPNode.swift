@@ -22,8 +22,9 @@ struct DIPNode: AsyncParsableCommand {
             with probability --load. Either way an accepted task waits --delay seconds with \
             probability --load first; --load auto uses the node's measured occupancy instead. \
             SIGHUP re-reads --config and applies its node.load (a bad file keeps the old load and \
-            logs an error). SIGINT or SIGTERM deregisters, finishes tasks in flight, then exits. Exit codes: 0 after a clean shutdown, 2 for a usage or configuration \
-            error (a server speaking another protocol version included), 1 otherwise.
+            logs an error). SIGINT or SIGTERM deregisters, finishes tasks in flight, then exits. \
+            Exit codes: 0 after a clean shutdown, 2 for a usage or configuration error (a server \
+            speaking another protocol version included), 1 otherwise.
             """,
         version: WireProtocol.versionDescription
     )
@@ -93,22 +94,16 @@ struct DIPNode: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         var endpoint: MetricsEndpoint?
         do {
-            var settings = try self.config.map(DeploymentConfiguration.load(path:))?.node ?? NodeSettings()
-            if let name = self.name { settings.name = name }
-            if let listen = self.listen { settings.listen = listen }
-            if let metricsListen = self.metricsListen { settings.metricsListen = metricsListen }
-            if let advertise = self.advertise { settings.advertise = advertise }
-            if let server = self.server { settings.server = server }
-            if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
-            if let policy = self.policy { try settings.setPolicy(policy, key: "--policy") }
-            if let load = self.load { try settings.setLoad(load, key: "--load") }
-            if let delay = self.delay { settings.delay = delay }
-            if let maxConcurrent = self.maxConcurrent { settings.maxConcurrentTasks = maxConcurrent }
-            if let seed = self.seed { settings.seed = seed }
-            if let maxPixels = self.maxPixels { settings.maxPixels = maxPixels }
-            if let maxFileBytes = self.maxFileBytes { settings.maxFileBytes = maxFileBytes }
-            if let streams = self.maxConcurrentStreams { settings.maxConcurrentStreams = streams }
-            if self.durableWrites { settings.durableWrites = true }
+            let settings = try DeploymentConfiguration.settings(\.node, file: self.config, flags: [
+                FlagOverride(\.name, ifGiven: self.name), FlagOverride(\.listen, self.listen),
+                FlagOverride(\.metricsListen, ifGiven: self.metricsListen), FlagOverride(\.advertise, ifGiven: self.advertise),
+                FlagOverride(\.server, ifGiven: self.server), FlagOverride(\.storageRoot, ifGiven: self.storageRoot),
+                FlagOverride(self.policy) { try $0.setPolicy($1, key: "--policy") }, FlagOverride(self.load) { try $0.setLoad($1, key: "--load") },
+                FlagOverride(\.delay, self.delay), FlagOverride(\.maxConcurrentTasks, self.maxConcurrent),
+                FlagOverride(\.seed, ifGiven: self.seed), FlagOverride(\.maxPixels, self.maxPixels),
+                FlagOverride(\.maxFileBytes, self.maxFileBytes), FlagOverride(\.maxConcurrentStreams, self.maxConcurrentStreams),
+                FlagOverride(\.durableWrites, self.durableWrites ? true : nil),
+            ])
             logger = try Console.logger(label: "dip-node", level: self.logLevel)
             let configuration = try settings.nodeConfiguration()
             let storage = try settings.storage()
@@ -126,8 +121,7 @@ struct DIPNode: AsyncParsableCommand {
                     onListening: { Console.announce("dip-node '\(configuration.name)' metrics on http://\($0)/metrics") })
             }
         } catch let error as DistributedImagingError {
-            Console.fail("dip-node", error)
-            throw ExitCode(2)
+            throw CommandExit.ConfigurationError(error)
         }
         // Trapped before anything listens, so a SIGHUP never finds the default action (exit).
         let hangups = await UnixSignalsSequence(trapping: .sighup)

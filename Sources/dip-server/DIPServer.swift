@@ -91,21 +91,16 @@ struct DIPServer: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         var endpoint: MetricsEndpoint?
         do {
-            var settings = try self.config.map(DeploymentConfiguration.load(path:))?.server ?? ServerSettings()
-            if let listen = self.listen { settings.listen = listen }
-            if let metricsListen = self.metricsListen { settings.metricsListen = metricsListen }
-            if let storageRoot = self.storageRoot { settings.storageRoot = storageRoot }
-            if let heartbeatInterval = self.heartbeatInterval { settings.heartbeatInterval = heartbeatInterval }
-            if let taskTimeout = self.taskTimeout { settings.taskTimeout = taskTimeout }
-            if let maxImages = self.maxImages { settings.maxImagesPerJob = maxImages }
-            if let grace = self.shutdownGracePeriod { settings.shutdownGracePeriod = grace }
-            if let streams = self.maxConcurrentStreams { settings.maxConcurrentStreams = streams }
-            if let stateDir = self.stateDir { settings.stateDirectory = stateDir }
-            if let retention = self.jobRetention { settings.jobRetention = retention }
-            if let placement = self.placement { settings.placement = placement }
-            if let maxAttempts = self.maxAttempts { settings.maxAttempts = maxAttempts }
-            if let jobTimeout = self.jobTimeout { settings.jobTimeout = jobTimeout }
-            if let dispatchOrder = self.dispatchOrder { settings.dispatchOrder = dispatchOrder }
+            let settings = try DeploymentConfiguration.settings(\.server, file: self.config, flags: [
+                FlagOverride(\.listen, self.listen), FlagOverride(\.metricsListen, ifGiven: self.metricsListen),
+                FlagOverride(\.storageRoot, ifGiven: self.storageRoot), FlagOverride(\.heartbeatInterval, self.heartbeatInterval),
+                FlagOverride(\.taskTimeout, ifGiven: self.taskTimeout), FlagOverride(\.maxImagesPerJob, self.maxImages),
+                FlagOverride(\.shutdownGracePeriod, self.shutdownGracePeriod),
+                FlagOverride(\.maxConcurrentStreams, self.maxConcurrentStreams), FlagOverride(\.stateDirectory, ifGiven: self.stateDir),
+                FlagOverride(\.jobRetention, self.jobRetention), FlagOverride(\.placement, self.placement),
+                FlagOverride(\.maxAttempts, ifGiven: self.maxAttempts), FlagOverride(\.jobTimeout, ifGiven: self.jobTimeout),
+                FlagOverride(\.dispatchOrder, self.dispatchOrder),
+            ])
             logger = try Console.logger(label: "dip-server", level: self.logLevel)
             let root = settings.storageRoot ?? ""
             let security = try self.security.resolve(settings.security, section: "server")
@@ -121,12 +116,11 @@ struct DIPServer: AsyncParsableCommand {
             endpoint = try settings.metricsAddress().map { [host] address in
                 MetricsEndpoint(
                     listen: address, registry: registry,
-                    beforeScrape: { jobMetrics.recordNodesAlive(host.registry.advertisements().count) },
+                    beforeScrape: { jobMetrics.recordNodesAlive(host.membership.advertisements().count) },
                     onListening: { Console.announce("dip-server metrics on http://\($0)/metrics") })
             }
         } catch let error as DistributedImagingError {
-            Console.fail("dip-server", error)
-            throw ExitCode(2)
+            throw CommandExit.ConfigurationError(error)
         }
         for warning in host.warnings { logger.warning("\(warning)") }
         for problem in await host.checkStaticNodes() { logger.warning("\(problem)") }

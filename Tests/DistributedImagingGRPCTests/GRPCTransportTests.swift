@@ -42,11 +42,11 @@ struct GRPCTransportTests {
 
     @Test("Another protocol revision is refused with a message naming both", arguments: [0, 2, 99])
     func protocolMismatch(version: Int) async throws {
-        let registry = try NodeRegistry(logger: self.logger)
+        let registry = try NodeMembership(logger: self.logger, connect: GRPCNodeConnection.connector())
         let services: [any RegistrableRPCService] = [
             NodeServiceProvider(executor: FakeExecutor()),
             JobServiceProvider(submitter: FakeSubmitter(), logger: self.logger),
-            RegistryServiceProvider(registry: registry),
+            RegistryServiceProvider(membership: registry),
         ]
         try await withEndpoint(services) { address in
             try await withGRPCClient(
@@ -95,12 +95,12 @@ struct GRPCTransportTests {
     func registration() async throws {
         // A registration expires after 3 intervals: keep them long enough that a loaded CI
         // machine cannot expire it between `register()` and the checks below.
-        let registry = try NodeRegistry(heartbeatInterval: .seconds(2), logger: self.logger)
+        let registry = try NodeMembership(heartbeatInterval: .seconds(2), logger: self.logger, connect: GRPCNodeConnection.connector())
         let executor = FakeExecutor(node: NodeID("node-a"))
         try await withThrowingDiscardingTaskGroup { outer in
             outer.addTask { try await registry.run() }
             defer { registry.beginGracefulShutdown() }
-            try await withEndpoint([RegistryServiceProvider(registry: registry)]) { serverAddress in
+            try await withEndpoint([RegistryServiceProvider(membership: registry)]) { serverAddress in
                 try await withEndpoint([NodeServiceProvider(executor: executor)]) { nodeAddress in
                     let registrar = try NodeRegistrar(server: serverAddress, logger: self.logger) {
                         NodeAdvertisement(name: executor.node, address: "\(nodeAddress)", policy: .optional, load: 0.25)
@@ -127,8 +127,9 @@ struct GRPCTransportTests {
     @Test("A registration that stops heartbeating expires")
     func expiry() throws {
         let time = ManualTime()
-        let registry = try NodeRegistry(
-            heartbeatInterval: .milliseconds(20), expiry: .milliseconds(60), logger: self.logger, now: time.read)
+        let registry = try NodeMembership(
+            heartbeatInterval: .milliseconds(20), expiry: .milliseconds(60), logger: self.logger, now: time.read,
+            connect: GRPCNodeConnection.connector())
         defer { registry.beginGracefulShutdown() }
         try registry.register(NodeAdvertisement(name: NodeID("n"), address: "127.0.0.1:9"))
         #expect(registry.connections().count == 1)
@@ -142,7 +143,7 @@ struct GRPCTransportTests {
 
     @Test("A registration under a registered name replaces it; under a static node's name it is refused")
     func nameTaken() throws {
-        let registry = try NodeRegistry(logger: self.logger)
+        let registry = try NodeMembership(logger: self.logger, connect: GRPCNodeConnection.connector())
         defer { registry.beginGracefulShutdown() }
         try registry.register(NodeAdvertisement(name: NodeID("n"), address: "127.0.0.1:9", load: 0.1))
         try registry.register(NodeAdvertisement(name: NodeID("n"), address: "127.0.0.1:10", load: 0.9))
@@ -151,8 +152,9 @@ struct GRPCTransportTests {
         #expect(listed.first?.address == "127.0.0.1:10" && listed.first?.load == 0.9)
         #expect(registry.connections().map(\.node) == [NodeID("n")])
         // A static node's name cannot be taken over by a registration.
-        let withStatic = try NodeRegistry(
-            staticNodes: [NodeAdvertisement(name: NodeID("s"), address: "127.0.0.1:11")], logger: self.logger)
+        let withStatic = try NodeMembership(
+            staticNodes: [NodeAdvertisement(name: NodeID("s"), address: "127.0.0.1:11")], logger: self.logger,
+            connect: GRPCNodeConnection.connector())
         defer { withStatic.beginGracefulShutdown() }
         let error = #expect(throws: DistributedImagingError.self) {
             try withStatic.register(NodeAdvertisement(name: NodeID("s"), address: "127.0.0.1:12"))
@@ -163,7 +165,7 @@ struct GRPCTransportTests {
 
     @Test("Registration refuses an address the server cannot call", arguments: ["0.0.0.0:7000", "127.0.0.1:0", "nonsense"])
     func badAdvertisement(address: String) throws {
-        let registry = try NodeRegistry(logger: self.logger)
+        let registry = try NodeMembership(logger: self.logger, connect: GRPCNodeConnection.connector())
         defer { registry.beginGracefulShutdown() }
         #expect(throws: DistributedImagingError.self) {
             try registry.register(NodeAdvertisement(name: NodeID("n"), address: address))
@@ -172,8 +174,11 @@ struct GRPCTransportTests {
 
     @Test("Health status reports role, versions and nodes")
     func health() async throws {
-        let status = PeerStatus(
+        var sent = PeerStatus(
             role: .server, nodes: [NodeAdvertisement(name: NodeID("n1"), address: "127.0.0.1:7001", policy: .mandatory)])
+        #expect(sent.protocolVersion == 0, "the core status carries no wire revision until the transport sends it")
+        sent.protocolVersion = WireProtocol.version
+        let status = sent
         try await withEndpoint([HealthServiceProvider { status }]) { address in
             let answered = try await HealthClient.status(of: address)
             #expect(answered == status)

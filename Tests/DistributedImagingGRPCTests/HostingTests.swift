@@ -38,14 +38,15 @@ struct HostingTests {
                 var serverSettings = ServerSettings(listen: "127.0.0.1:0", storageRoot: root, seed: 1)
                 if !registered { serverSettings.nodes = [.init(name: "n1", address: "\(nodeAddress)")] }
                 let serverHost = try GRPCServerHost(settings: serverSettings, logger: self.logger)
-                group.addTask { try await serverHost.registry.run() }
+                group.addTask { try await serverHost.membership.run() }
                 group.addTask { try await serverHost.endpoint.run() }
                 defer {
                     serverHost.endpoint.beginGracefulShutdown()
-                    serverHost.registry.beginGracefulShutdown()
+                    serverHost.membership.beginGracefulShutdown()
                 }
                 let serverAddress = try await serverHost.endpoint.listeningAddress
-                #expect(await serverHost.checkStaticNodes().isEmpty)
+                let problems = await serverHost.checkStaticNodes()
+                #expect(problems.isEmpty, "\(problems)")
 
                 if registered {
                     let registrar = try NodeRegistrar(server: serverAddress, logger: self.logger) {
@@ -88,11 +89,11 @@ struct HostingTests {
             let serverHost = try GRPCServerHost(
                 settings: ServerSettings(listen: "127.0.0.1:0", storageRoot: root), logger: self.logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await serverHost.registry.run() }
+                group.addTask { try await serverHost.membership.run() }
                 group.addTask { try await serverHost.endpoint.run() }
                 defer {
                     serverHost.endpoint.beginGracefulShutdown()
-                    serverHost.registry.beginGracefulShutdown()
+                    serverHost.membership.beginGracefulShutdown()
                 }
                 let address = try await serverHost.endpoint.listeningAddress
                 let error = await #expect(throws: DistributedImagingError.self) {

@@ -41,15 +41,15 @@ struct LongErrorTests {
             settings: ServerSettings(listen: "127.0.0.1:0", storageRoot: root.path, nodes: [.init(name: "n1", address: "127.0.0.1:9")]),
             logger: self.logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await host.registry.run() }
+            group.addTask { try await host.membership.run() }
             group.addTask { try await host.endpoint.run() }
             defer {
                 host.endpoint.beginGracefulShutdown()
-                host.registry.beginGracefulShutdown()
+                host.membership.beginGracefulShutdown()
             }
             let result = try await body(try await host.endpoint.listeningAddress)
             host.endpoint.beginGracefulShutdown()
-            host.registry.beginGracefulShutdown()
+            host.membership.beginGracefulShutdown()
             try await group.waitForAll()
             return result
         }

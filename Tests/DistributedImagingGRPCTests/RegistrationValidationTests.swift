@@ -42,8 +42,8 @@ struct RegistrationValidationTests {
 
     @Test("A bad registration is refused over the wire, naming the field", arguments: Self.cases)
     func refused(_ testCase: Case) async throws {
-        let registry = try NodeRegistry(logger: self.logger)
-        try await withEndpoint([RegistryServiceProvider(registry: registry)]) { address in
+        let registry = try NodeMembership(logger: self.logger, connect: GRPCNodeConnection.connector())
+        try await withEndpoint([RegistryServiceProvider(membership: registry)]) { address in
             try await withGRPCClient(
                 transport: try HTTP2ClientTransport.Posix(target: address.target, transportSecurity: .plaintext)
             ) { client in

@@ -1,5 +1,6 @@
-import Logging
-import NIOPosix
+public import Logging
+public import NIOPosix
+import Foundation
 
 /// A server and its nodes in one process, connected by ``InProcessTransport``: the embedded
 /// cluster behind `dip-client submit --embedded`, the examples and the tests.
@@ -106,6 +107,7 @@ public final class LocalCluster: JobSubmitter {
     ///   - loads: One load for every node, or exactly one per node.
     ///   - delay: The injected delay in seconds.
     ///   - maxConcurrentTasks: Every node's slots.
+    ///   - durableWrites: Whether every node flushes its outputs to disk.
     /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` when the loads do not
     ///   match the count or a value is out of range.
     public static func nodeConfigurations(
@@ -113,7 +115,8 @@ public final class LocalCluster: JobSubmitter {
         policy: SchedulingPolicy,
         loads: [Double],
         delay: Double = NodeConfiguration.defaultDelay,
-        maxConcurrentTasks: Int = NodeConfiguration.defaultMaxConcurrentTasks
+        maxConcurrentTasks: Int = NodeConfiguration.defaultMaxConcurrentTasks,
+        durableWrites: Bool = false
     ) throws -> [NodeConfiguration] {
         guard count >= 1 else {
             throw DistributedImagingError.invalidConfiguration("nodes must be at least 1, not \(count)")
@@ -125,9 +128,28 @@ public final class LocalCluster: JobSubmitter {
         let configurations = (0..<count).map { index in
             NodeConfiguration(
                 name: "node-\(index + 1)", policy: policy, load: loads.count == 1 ? loads[0] : loads[index], delay: delay,
-                maxConcurrentTasks: maxConcurrentTasks)
+                maxConcurrentTasks: maxConcurrentTasks, durableWrites: durableWrites)
         }
         try configurations.forEach { try $0.validate() }
         return configurations
+    }
+
+    /// The loads of a demonstration cluster when none are given: 0.8, 0.6, 0.5, 0.2, repeated
+    /// (`dip-client submit --embedded`).
+    public static let demoLoads = [0.8, 0.6, 0.5, 0.2]
+
+    /// Loads written as comma-separated numbers (`0.8,0.2`, or one value); without text, the
+    /// ``demoLoads`` repeated to `count` nodes.
+    ///
+    /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` naming a part that is
+    ///   not a number.
+    public static func loads(parsing text: String?, count: Int) throws -> [Double] {
+        guard let text else { return (0..<max(count, 1)).map { Self.demoLoads[$0 % Self.demoLoads.count] } }
+        return try text.split(separator: ",").map { part in
+            guard let value = Double(part.trimmingCharacters(in: .whitespaces)) else {
+                throw DistributedImagingError(code: .invalidConfiguration, message: "load: '\(part)' is not a number")
+            }
+            return value
+        }
     }
 }

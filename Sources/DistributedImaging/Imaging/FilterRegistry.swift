@@ -71,6 +71,11 @@ public struct FilterRegistry: Sendable {
     /// The registered filters, sorted by name.
     public var all: [Entry] { self.entries.values.sorted { $0.name < $1.name } }
 
+    /// The filters for `--help`: a heading, then each filter's usage and summary.
+    public var helpText: String {
+        "\nFilters (join with '|'):\n" + self.all.map { "  \($0.usage)\n      \($0.summary)" }.joined(separator: "\n")
+    }
+
     /// Looks up a filter by name.
     public subscript(name: String) -> Entry? { self.entries[name] }
 

@@ -33,3 +33,16 @@ extension JobReceipt.Task: CustomStringConvertible {
         return line
     }
 }
+
+extension JobEvent {
+    /// The line a client prints for this event under its progress display (`dip-client submit`
+    /// and `wait`): every failed task; with `quiet` false, every other ended task and rejection
+    /// too; nothing for the other events.
+    public func progressLine(quiet: Bool) -> String? {
+        switch self {
+        case .completed(let task) where task.status == .failed: "  \(self)"
+        case .rejected, .completed: quiet ? nil : "  \(self)"
+        case .started, .placed, .finished, .snapshot: nil
+        }
+    }
+}

@@ -1,4 +1,23 @@
+import Foundation
+
 extension JobReceipt {
+    /// What a client shows when the job ended, one line each: the skipped entries
+    /// (``skippedLines(limit:)``), the failed entries that were never placed (no event named
+    /// them), the counts and time, and the message unless the job succeeded with work done.
+    public var endLines: [String] {
+        var lines = self.skippedLines().map { "  \($0)" }
+        for task in self.tasks where task.status == .failed && task.attempts == 0 {
+            lines.append("  failed \(task.input): \(task.error ?? "")")
+        }
+        let counts = self.counts
+        lines.append(
+            "\(self.status): \(counts.succeeded) succeeded, \(counts.failed) failed, \(counts.skipped) skipped; "
+                + "\(counts.rejections) rejections, \(counts.delayed) delayed; \(String(format: "%.3f", self.elapsed)) s")
+        if let timing = self.timingLine { lines.append(timing) }
+        if self.status != .succeeded || counts.total == 0 { lines.append(self.message) }
+        return lines
+    }
+
     /// Lines for people about the skipped entries, grouped by reason: up to `limit` entries
     /// of a reason are listed one per line, more are summarised in one line, e.g.
     /// `skipped 300 entries (photos/a.png, photos/b.png, …): already complete for the same

@@ -1,6 +1,6 @@
-import Logging
-import NIOPosix
-import ServiceLifecycle
+public import Logging
+public import NIOPosix
+public import ServiceLifecycle
 import Synchronization
 
 /// The node role: decides on each task offered (its ``Scheduler`` and load), then decodes,
@@ -372,13 +372,5 @@ extension SystemRandomNumberGenerator {
     var seedValue: UInt64 {
         var generator = self
         return generator.next()
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    var seconds: Double {
-        let (seconds, attoseconds) = self.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

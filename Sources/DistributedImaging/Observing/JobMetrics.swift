@@ -1,4 +1,4 @@
-import CoreMetrics
+public import CoreMetrics
 import Synchronization
 
 /// Records a server's job events as swift-metrics metrics: a ``JobObserver``.

@@ -1,4 +1,4 @@
-import CoreMetrics
+public import CoreMetrics
 
 /// A ``TaskExecutor`` that records a node's answers as swift-metrics metrics, created once:
 ///

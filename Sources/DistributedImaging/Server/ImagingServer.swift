@@ -1,7 +1,7 @@
 import Foundation
-import Logging
-import NIOPosix
-import ServiceLifecycle
+public import Logging
+public import NIOPosix
+public import ServiceLifecycle
 import Synchronization
 
 /// The server role, for the life of the process: takes jobs, lists each job's directory, makes

@@ -1,8 +1,8 @@
 /// Where a server finds the nodes to place tasks on: read on every placement, so a running job
 /// sees nodes join and leave.
 ///
-/// ``StaticNodeDirectory`` is a fixed list (the embedded cluster, tests); the gRPC transport's
-/// registry implements it with its configured and registered nodes.
+/// ``StaticNodeDirectory`` is a fixed list (the embedded cluster, tests); ``NodeMembership``
+/// implements it with configured and registered nodes, over any transport's connections.
 public protocol NodeDirectory: Sendable {
     /// The nodes to place on now; empty while there are none.
     func connections() -> [any NodeConnection]

@@ -265,8 +265,7 @@ extension JobReceipt {
 
     /// ``encodeJSON(_:)`` with `tasksPerChunk` tasks encoded at a time.
     static func encodeJSON(_ receipt: JobReceipt, tasksPerChunk: Int) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let encoder = JSONEncoder.receipts()
         let newline = UInt8(ascii: "\n")
         var head = receipt
         head.tasks = []

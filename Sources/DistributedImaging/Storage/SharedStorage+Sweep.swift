@@ -1,3 +1,5 @@
+import Foundation
+
 extension SharedStorage {
     /// Whether `name` is one of the temporary files ``write(_:to:)`` creates
     /// (`.<output name>.<pid>-<n>-<random>.tmp`).
@@ -36,5 +38,14 @@ extension SharedStorage {
             }
         }
         return removed
+    }
+}
+
+extension SharedStorage {
+    /// `path` made absolute against the current directory and standardized (`.` and `..`
+    /// removed), as a command line names paths.
+    public static func absolutePath(_ path: String) -> String {
+        URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true))
+            .standardizedFileURL.path
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// A ``JobStore`` in memory: jobs can be listed and watched while the process lives, and are

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Where a server keeps its jobs: each job's request, plan and status, and each task's outcome
 /// as it happens, so that jobs can be listed, watched after they end, and resumed after a

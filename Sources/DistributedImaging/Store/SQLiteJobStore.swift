@@ -1,7 +1,7 @@
-import Foundation
-import Logging
+public import Foundation
+public import Logging
 import NIOCore
-import NIOPosix
+public import NIOPosix
 import SQLiteNIO
 import Synchronization
 

@@ -1,4 +1,4 @@
-import DistributedImaging
+public import DistributedImaging
 
 extension GRPCJobSubmitter {
     /// Follows job `id` on the server at `server` until its receipt, through server restarts:

@@ -1,7 +1,8 @@
-import DistributedImaging
+public import DistributedImaging
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Synchronization
+import SwiftProtobuf
 
 /// A client of a remote `dip-server`: a ``DistributedImaging/JobSubmitter`` that calls
 /// `dip.v1.JobService/SubmitJob` over HTTP/2, streams the job's events and returns its receipt.
@@ -193,5 +194,24 @@ public final class GRPCJobSubmitter: JobSubmitter {
         options.waitForReady = false
         options.timeout = timeout
         return try await HealthClient.status(of: self.client, options: options, peer: self.peer)
+    }
+
+    /// Waits at most `timeout` for the server to answer a status call: a connect timeout for
+    /// what follows (a job call itself waits as long as the server is silent within keepalive).
+    ///
+    /// A server that answers with an error of its own (an older release without
+    /// `HealthService`) counts as reachable: the next call says more.
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `unavailable`,
+    ///   `timedOut` or `unauthenticated` when the server cannot be reached or refuses the token.
+    public func checkReachable(timeout: Duration) async throws {
+        do {
+            _ = try await self.status(timeout: timeout)
+        } catch let error as DistributedImagingError
+            where error.code == .unavailable || error.code == .timedOut || error.code == .unauthenticated {
+            throw error
+        } catch {
+            // Reachable, without HealthService.
+        }
     }
 }

@@ -1,13 +1,14 @@
-import DistributedImaging
+public import DistributedImaging
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Synchronization
+import SwiftProtobuf
 
 /// The server's handle on a remote node: a ``DistributedImaging/NodeConnection`` that calls
 /// `dip.v1.NodeService/RunTask` over HTTP/2.
 ///
 /// The connection owns a `GRPCClient`; ``runConnections()`` must be running (in a task the owner
-/// controls, e.g. ``NodeRegistry/run()``) for calls to proceed, and ``close()`` ends it once calls
+/// controls, e.g. ``DistributedImaging/NodeMembership/run()``) for calls to proceed, and ``close()`` ends it once calls
 /// in flight finish. Calls made before it runs are queued.
 ///
 /// ```swift

@@ -1,6 +1,7 @@
-import DistributedImaging
+public import DistributedImaging
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import SwiftProtobuf
 
 /// Calls `dip.v1.HealthService/GetStatus` on a server or node.
 public enum HealthClient {

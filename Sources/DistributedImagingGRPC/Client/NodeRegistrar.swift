@@ -1,15 +1,17 @@
-import DistributedImaging
+public import DistributedImaging
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
+import SwiftProtobuf
 
 /// The node side of `dip.v1.RegistryService`: registers a node with its server, registers again
 /// every heartbeat, and deregisters on graceful shutdown.
 ///
 /// While the server cannot be reached the registrar retries (every second, then every
-/// heartbeat), logging a warning; a server that speaks another protocol revision, or refuses the
-/// advertisement, ends ``run()`` with the error, since no retry can fix that.
+/// heartbeat), logging at `info`; a server that speaks another protocol revision, or refuses the
+/// advertisement, ends ``run()`` with the error, since no retry can fix that. A registrar runs
+/// once: a second ``run()`` throws.
 public final class NodeRegistrar: Service {
     /// The server registered with.
     public let server: PeerAddress
@@ -19,6 +21,7 @@ public final class NodeRegistrar: Service {
     private let retryInterval: Duration
     private let logger: Logger
     private let peer: String
+    private let lifecycle = RunOnce("NodeRegistrar")
 
     /// Creates a registrar.
     ///
@@ -100,7 +103,12 @@ public final class NodeRegistrar: Service {
     }
 
     /// Registers and heartbeats until graceful shutdown, then deregisters.
+    ///
+    /// - Throws: as ``register()`` for a refusal no retry can fix; `internalError` when the
+    ///   registrar ran already.
     public func run() async throws {
+        try self.lifecycle.start()
+        defer { self.lifecycle.finish() }
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.client.runConnections() }
             defer { self.client.beginGracefulShutdown() }

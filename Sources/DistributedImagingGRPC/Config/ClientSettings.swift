@@ -1,4 +1,4 @@
-import DistributedImaging
+public import DistributedImaging
 
 /// The `client` section of a ``DeploymentConfiguration``: how `dip-client submit --server`
 /// reaches the server and what it asks for by default.
@@ -55,7 +55,7 @@ public struct ClientSettings: Sendable, Hashable, Codable {
     public func serverAddress() throws -> PeerAddress {
         guard let server = self.server else {
             throw DistributedImagingError(
-                code: .invalidConfiguration, message: "client.server: no server address; pass --server HOST:PORT")
+                code: .invalidConfiguration, message: "client.server: no server address; pass --server HOST:PORT (or client.server in --config; submit also runs --embedded)")
         }
         let address = try PeerAddress(parsing: server, key: "client.server (--server)")
         guard !address.isWildcard, address.port != 0 else {
@@ -99,5 +99,16 @@ public struct ClientSettings: Sendable, Hashable, Codable {
                 code: .invalidConfiguration, message: "client.quality (--quality): must be 1...100, not \(self.quality)")
         }
         return format
+    }
+
+    /// A job over `input` with these settings: paths through ``storagePath(_:key:)`` (keys
+    /// `INPUT_DIR`, `--output`), the pipeline and ``outputFormat()``.
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` as those do.
+    public func jobRequest(input: String, output: String?, recursive: Bool = false, force: Bool = false) throws -> JobRequest {
+        JobRequest(
+            inputDirectory: try self.storagePath(input, key: "INPUT_DIR"),
+            outputDirectory: try output.map { try self.storagePath($0, key: "--output") },
+            pipeline: self.pipeline, outputFormat: try self.outputFormat(), recursive: recursive, force: force)
     }
 }

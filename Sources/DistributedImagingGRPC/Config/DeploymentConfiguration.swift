@@ -1,9 +1,9 @@
 import DistributedImaging
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 /// The configuration file of `dip-server`, `dip-node` and `dip-client`: one JSON object with a

@@ -1,4 +1,4 @@
-import DistributedImaging
+public import DistributedImaging
 
 /// The `node` section of a ``DeploymentConfiguration``: what `dip-node` listens on, what it tells
 /// the server, where the shared storage is mounted, and how it admits tasks.

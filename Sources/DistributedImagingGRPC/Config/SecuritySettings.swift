@@ -1,10 +1,6 @@
 import DistributedImaging
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
 import Foundation
-#endif
 
 /// The `security` object inside the `client`, `server` and `node` sections: the shared token
 /// and TLS files (see `Docs/Configuration.md`).

@@ -1,4 +1,4 @@
-import DistributedImaging
+public import DistributedImaging
 
 /// The `server` section of a ``DeploymentConfiguration``: what `dip-server` listens on, where
 /// the shared storage is mounted, how it places tasks, and its static nodes.
@@ -205,7 +205,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
         try PeerAddress(parsing: self.listen, key: "server.listen (--listen)").resolvedForListening(key: "server.listen (--listen)")
     }
 
-    /// The static nodes as the registry takes them.
+    /// The static nodes as ``DistributedImaging/NodeMembership`` takes them.
     public func staticNodes() throws -> [NodeAdvertisement] {
         try self.nodes.enumerated().map { index, node in
             guard !node.name.isEmpty else {

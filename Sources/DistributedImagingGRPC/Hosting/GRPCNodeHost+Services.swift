@@ -1,4 +1,4 @@
-import ServiceLifecycle
+public import ServiceLifecycle
 
 extension GRPCNodeHost {
     /// The services to run in a `ServiceGroup`, with the node role `node` placed so that a

@@ -1,5 +1,5 @@
-import DistributedImaging
-import Logging
+public import DistributedImaging
+public import Logging
 import ServiceLifecycle
 
 /// Everything `dip-node` runs besides the node role itself, wired: a ``GRPCEndpoint`` serving

@@ -1,19 +1,15 @@
-import DistributedImaging
-import Logging
-import ServiceLifecycle
-import Synchronization
+public import DistributedImaging
+public import Logging
+public import ServiceLifecycle
 
-/// Everything `dip-server` runs, wired: a ``NodeRegistry`` (static and registered nodes), the
-/// long-lived ``DistributedImaging/ImagingServer`` that places every job's tasks on the
-/// registry's nodes, and a ``GRPCEndpoint`` serving `JobService`, `RegistryService` and
-/// `HealthService`.
+/// `dip-server`'s ``DistributedImaging/ServerHost`` on the gRPC transport: the core host (node
+/// membership, the long-lived ``DistributedImaging/ImagingServer``, observers) with a
+/// ``GRPCEndpoint`` serving `JobService`, `RegistryService` and `HealthService`, and node
+/// connections over ``GRPCNodeConnection``.
 ///
-/// Run ``services`` in a `ServiceGroup`, in order: on shutdown new jobs are refused and running
-/// ones get `shutdownGracePeriod` to finish (then, with a durable store, they stay in it to
-/// resume on the next start; otherwise their remaining tasks fail and each client gets its
-/// receipt), then the endpoint stops, then the registry closes the node connections. Call
-/// ``DistributedImaging/ImagingServer/resumeJobs()`` on ``server`` before, to pick up the jobs a
-/// previous process left running.
+/// Run ``services`` in a `ServiceGroup` (see ``DistributedImaging/ServerHost`` for the order of
+/// shutdown). Call ``DistributedImaging/ImagingServer/resumeJobs()`` on ``server`` before, to
+/// pick up the jobs a previous process left running.
 ///
 /// ```swift
 /// let host = try GRPCServerHost(settings: settings, store: store, durable: true, logger: logger)
@@ -21,17 +17,25 @@ import Synchronization
 /// try await ServiceGroup(services: host.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
 /// ```
 public final class GRPCServerHost: Sendable {
-    /// The nodes.
-    public let registry: NodeRegistry
-    /// The listening endpoint.
-    public let endpoint: GRPCEndpoint
-    /// The jobs: one server for the life of the process.
-    public let server: ImagingServer
+    /// The transport-independent host.
+    public let host: ServerHost<GRPCEndpoint>
 
+    /// The nodes.
+    public var membership: NodeMembership { self.host.membership }
+    /// The listening endpoint.
+    public var endpoint: GRPCEndpoint { self.host.endpoint }
+    /// The jobs: one server for the life of the process.
+    public var server: ImagingServer { self.host.server }
     /// What the server's jobs did on each node, and the jobs running now (`GetStatus`).
-    public let activity: ClusterActivity
+    public var activity: ClusterActivity { self.host.activity }
     /// Every job's events go to these (``activity`` first); add metrics here before running.
-    public let observers: JobObservers
+    public var observers: JobObservers { self.host.observers }
+    /// The services to run, in start order.
+    public var services: [any Service] { self.host.services }
+
+    /// What an operator should hear about this configuration (e.g. authentication off on a
+    /// non-loopback address); the application decides how loudly to say it.
+    public let warnings: [String]
 
     private let logger: Logger
     private let security: PeerSecurity
@@ -57,40 +61,30 @@ public final class GRPCServerHost: Sendable {
         onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in }
     ) throws {
         try settings.validate()
-        let registry = try NodeRegistry(
+        let listen = try settings.listenAddress()
+        let membership = try NodeMembership(
             staticNodes: try settings.staticNodes(),
             heartbeatInterval: .seconds(double: settings.heartbeatInterval),
-            security: security,
-            logger: logger)
-        let activity = ClusterActivity()
-        let observers = JobObservers([activity])
-        // A node found dead by one job is skipped by every job for one heartbeat interval, then
-        // probed again.
-        let health = NodeHealth(retryAfter: .seconds(double: settings.heartbeatInterval))
-        let server = try ImagingServer(
-            configuration: try settings.serverConfiguration(), storage: try settings.storage(), nodes: registry,
-            store: store, durable: durable, placement: try settings.placementStrategy().makePlacement(), health: health,
-            observers: observers, logger: logger)
-        self.server = server
-        self.activity = activity
-        self.observers = observers
-        self.registry = registry
-        self.endpoint = GRPCEndpoint(
-            listen: try settings.listenAddress(),
-            services: [
-                JobServiceProvider(submitter: server, logger: logger),
-                RegistryServiceProvider(registry: registry),
-                HealthServiceProvider {
-                    PeerStatus(role: .server, activity: activity, nodes: registry.statusAdvertisements(), health: health)
-                },
-            ],
-            security: security,
-            maxConcurrentStreams: settings.maxConcurrentStreams,
             logger: logger,
-            onListening: onListening)
+            connect: GRPCNodeConnection.connector(security: security))
+        self.host = try ServerHost(
+            configuration: try settings.serverConfiguration(), storage: try settings.storage(), membership: membership,
+            store: store, durable: durable, placement: try settings.placementStrategy().makePlacement(), logger: logger
+        ) { server, status in
+            GRPCEndpoint(
+                listen: listen,
+                services: [
+                    JobServiceProvider(submitter: server, logger: logger),
+                    RegistryServiceProvider(membership: membership),
+                    HealthServiceProvider(status: status),
+                ],
+                security: security,
+                maxConcurrentStreams: settings.maxConcurrentStreams,
+                logger: logger,
+                onListening: onListening)
+        }
         self.logger = logger
         self.security = security
-        let listen = try settings.listenAddress()
         if security.authToken == nil && !listen.isLoopback {
             self.warnings = [
                 "authentication is off and the server listens on a non-loopback address: anyone who can reach \(listen) can run jobs; set --auth-token-file or DIP_AUTH_TOKEN"
@@ -100,20 +94,13 @@ public final class GRPCServerHost: Sendable {
         }
     }
 
-    /// What an operator should hear about this configuration (e.g. authentication off on a
-    /// non-loopback address); the application decides how loudly to say it.
-    public let warnings: [String]
-
-    /// The services to run, in start order.
-    public var services: [any Service] { [self.registry, self.endpoint, self.server] }
-
     /// Asks every static node for its status and reports the ones that cannot be reached or speak
     /// another protocol revision (they stay configured: a node may start later).
     ///
     /// - Returns: One line per problem.
     @discardableResult
     public func checkStaticNodes(timeout: Duration = .seconds(2)) async -> [String] {
-        let nodes = self.registry.advertisements().filter { $0.source == .static }
+        let nodes = self.membership.advertisements().filter { $0.source == .static }
         var problems: [String] = []
         for node in nodes {
             do {

@@ -3,14 +3,15 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Prometheus
-import ServiceLifecycle
+public import Prometheus
+public import ServiceLifecycle
 import Synchronization
 
 /// A tiny HTTP/1 server for Prometheus: `GET /metrics` answers the registry in the text
 /// exposition format; every other path is 404, every other method 405.
 ///
-/// Run it as a service in the executable's `ServiceGroup`; it stops on graceful shutdown.
+/// Run it as a service in the executable's `ServiceGroup`; it stops on graceful shutdown. It runs
+/// once: a second ``run()`` throws.
 ///
 /// ```swift
 /// let registry = PrometheusCollectorRegistry()
@@ -26,6 +27,7 @@ public final class MetricsEndpoint: Service, Sendable {
     private let onListening: @Sendable (PeerAddress) -> Void
     private let bound = Mutex<PeerAddress?>(nil)
     private let group: any EventLoopGroup
+    private let lifecycle = RunOnce("MetricsEndpoint")
 
     /// Creates the endpoint; nothing is bound until ``run()``.
     ///
@@ -53,8 +55,10 @@ public final class MetricsEndpoint: Service, Sendable {
     /// Serves until graceful shutdown or cancellation.
     ///
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `unavailable` naming the
-    ///   address when it cannot be bound.
+    ///   address when it cannot be bound, `internalError` when the endpoint ran already.
     public func run() async throws {
+        try self.lifecycle.start()
+        defer { self.lifecycle.finish() }
         let registry = self.registry
         let beforeScrape = self.beforeScrape
         let channel: any Channel

@@ -1,6 +1,7 @@
 import Foundation
 import DistributedImaging
 import GRPCCore
+import SwiftProtobuf
 
 // Every mapping between the wire types (`Dip_V1_*`) and the library's model lives here.
 
@@ -457,7 +458,8 @@ extension NodeAdvertisement {
 
 extension NodeAdvertisement {
     /// What a node registers with. An unknown policy is refused (`invalidArgument`, naming the
-    /// field); ``NodeRegistry/register(_:)`` checks the rest. The version is kept to a bounded
+    /// field); ``DistributedImaging/NodeMembership/register(_:)`` checks the rest. An address
+    /// that parses is written as ``PeerAddress`` writes it. The version is kept to a bounded
     /// excerpt: it is only shown.
     init(registration wire: Dip_V1_NodeInfo) throws(RPCError) {
         if case .UNRECOGNIZED(let value) = wire.policy {
@@ -465,6 +467,7 @@ extension NodeAdvertisement {
                 "policy must be SCHEDULING_POLICY_MANDATORY (1) or SCHEDULING_POLICY_OPTIONAL (2), not \(value)")
         }
         self.init(wire)
+        if let address = try? PeerAddress(parsing: wire.address) { self.address = "\(address)" }
         self.softwareVersion = Echo.excerpt(wire.softwareVersion, limit: 100)
         self.activity = nil
         self.suspect = nil

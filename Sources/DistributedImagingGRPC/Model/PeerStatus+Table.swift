@@ -1,4 +1,4 @@
-import DistributedImaging
+public import DistributedImaging
 
 extension PeerStatus {
     /// The status as an aligned text table for people: `dip-client status`.

@@ -1,15 +1,17 @@
-import DistributedImaging
-import GRPCCore
+public import DistributedImaging
+public import GRPCCore
 import GRPCNIOTransportHTTP2
-import Logging
+public import Logging
 import ServiceLifecycle
 
 /// A gRPC server on HTTP/2 serving some of the `dip.v1` services: the listening half of
 /// `dip-server` and `dip-node`. Plaintext by default; TLS and a required token come from
 /// `security` (``PeerSecurity``).
 ///
-/// As a `Service`, ``run()`` serves until graceful shutdown, then stops accepting calls and
-/// returns once calls in flight finish.
+/// As a `Service` (and the ``DistributedImaging/ListeningEndpoint`` of a
+/// ``DistributedImaging/ServerHost``), ``run()`` serves until graceful shutdown, then stops
+/// accepting calls and returns once calls in flight finish. An endpoint runs once: a second
+/// ``run()`` throws.
 ///
 /// ```swift
 /// let endpoint = GRPCEndpoint(listen: PeerAddress(host: "127.0.0.1", port: 0),
@@ -17,11 +19,12 @@ import ServiceLifecycle
 /// // in a task: try await endpoint.run()
 /// let address = try await endpoint.listeningAddress   // the bound port
 /// ```
-public final class GRPCEndpoint: Service {
+public final class GRPCEndpoint: ListeningEndpoint {
     private let transport: HTTP2ServerTransport.Posix
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
     private let onListening: @Sendable (PeerAddress) -> Void
     private let listen: PeerAddress
+    private let lifecycle = RunOnce("GRPCEndpoint")
 
     /// Creates an endpoint; nothing is bound until ``run()``.
     ///
@@ -87,8 +90,11 @@ public final class GRPCEndpoint: Service {
     /// Serves until graceful shutdown or ``beginGracefulShutdown()``.
     ///
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `unavailable` when the
-    ///   address cannot be bound (in use, not local, ...).
+    ///   address cannot be bound (in use, not local, ...), `internalError` when the endpoint ran
+    ///   already.
     public func run() async throws {
+        try self.lifecycle.start()
+        defer { self.lifecycle.finish() }
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {

@@ -1,9 +1,11 @@
-import GRPCCore
+public import DistributedImaging
+public import GRPCCore
 
 /// Serves `dip.v1.HealthService` for a server or a node.
 ///
 /// `GetStatus` answers even when the caller speaks another protocol revision, with this peer's
-/// revision in the answer, so that the caller can name the mismatch.
+/// revision in the answer (``WireProtocol/version`` when the status has none), so that the caller
+/// can name the mismatch.
 public struct HealthServiceProvider: Dip_V1_HealthService.SimpleServiceProtocol {
     private let status: @Sendable () async -> PeerStatus
 
@@ -14,6 +16,8 @@ public struct HealthServiceProvider: Dip_V1_HealthService.SimpleServiceProtocol 
 
     /// Handles `GetStatus`.
     public func getStatus(request: Dip_V1_GetStatusRequest, context: ServerContext) async throws -> Dip_V1_GetStatusResponse {
-        Dip_V1_GetStatusResponse(await self.status())
+        var status = await self.status()
+        if status.protocolVersion == 0 { status.protocolVersion = WireProtocol.version }
+        return Dip_V1_GetStatusResponse(status)
     }
 }

@@ -1,7 +1,8 @@
-import DistributedImaging
-import GRPCCore
-import Logging
+public import DistributedImaging
+public import GRPCCore
+public import Logging
 import Synchronization
+import SwiftProtobuf
 
 /// Serves any ``DistributedImaging/JobSubmitter`` as `dip.v1.JobService`: the server side of
 /// `dip-client submit`, `wait`, `jobs` and `cancel`.

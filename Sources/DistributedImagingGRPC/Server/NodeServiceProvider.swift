@@ -1,5 +1,6 @@
-import DistributedImaging
-import GRPCCore
+public import DistributedImaging
+public import GRPCCore
+import SwiftProtobuf
 
 /// Serves any ``DistributedImaging/TaskExecutor`` as `dip.v1.NodeService`: the node side of the
 /// server → node `RunTask` call.

@@ -1,14 +1,16 @@
-import GRPCCore
-import DistributedImaging
+public import DistributedImaging
+public import GRPCCore
 import Logging
+import SwiftProtobuf
 
-/// Serves `dip.v1.RegistryService` over a ``NodeRegistry``: nodes join and leave the server.
+/// Serves `dip.v1.RegistryService` over a ``DistributedImaging/NodeMembership``: nodes join and
+/// leave the server. It only converts: the membership checks and lists the nodes.
 public struct RegistryServiceProvider: Dip_V1_RegistryService.SimpleServiceProtocol {
-    private let registry: NodeRegistry
+    private let membership: NodeMembership
 
-    /// Serves `registry`.
-    public init(registry: NodeRegistry) {
-        self.registry = registry
+    /// Serves `membership`.
+    public init(membership: NodeMembership) {
+        self.membership = membership
     }
 
     /// Handles `RegisterNode`.
@@ -17,14 +19,14 @@ public struct RegistryServiceProvider: Dip_V1_RegistryService.SimpleServiceProto
     ) async throws -> Dip_V1_RegisterNodeResponse {
         try WireProtocol.check(request.protocolVersion, by: "dip-server")
         do {
-            try await self.registry.admit(try NodeAdvertisement(registration: request.node))
+            try await self.membership.admit(try NodeAdvertisement(registration: request.node))
         } catch let error as DistributedImagingError {
             throw RPCError(error)
         }
         return .with {
             $0.protocolVersion = WireProtocol.wireValue
             $0.serverVersion = WireProtocol.softwareVersion
-            $0.heartbeatIntervalSeconds = self.registry.heartbeatInterval.seconds
+            $0.heartbeatIntervalSeconds = self.membership.heartbeatInterval.seconds
         }
     }
 
@@ -33,7 +35,7 @@ public struct RegistryServiceProvider: Dip_V1_RegistryService.SimpleServiceProto
         request: Dip_V1_DeregisterNodeRequest, context: ServerContext
     ) async throws -> Dip_V1_DeregisterNodeResponse {
         try WireProtocol.check(request.protocolVersion, by: "dip-server")
-        self.registry.deregister(NodeID(request.name))
+        self.membership.deregister(NodeID(request.name))
         return Dip_V1_DeregisterNodeResponse()
     }
 }

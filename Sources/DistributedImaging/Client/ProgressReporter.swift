@@ -1,6 +1,4 @@
-import DIPCommandSupport
-import DistributedImaging
-import Foundation
+public import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -9,10 +7,19 @@ import Glibc
 import Darwin
 #endif
 
-/// Shows a job's progress on standard error: a redrawn bar on a terminal, a plain line every few
-/// seconds otherwise. The state and formatting live in the library's ``JobProgress``.
-final class ProgressReporter: Sendable {
-    enum Mode: Sendable {
+/// Shows a job's progress on standard error, as `dip-client submit` and `wait` do: a redrawn bar
+/// on a terminal, a plain line every few seconds otherwise; with `eventLines`, every event as a
+/// JSON line on standard output. The state and formatting live in ``JobProgress``.
+///
+/// ```swift
+/// let reporter = ProgressReporter(quiet: false, eventLines: false) { print($0) }
+/// let receipt = try await reporter.run({ onEvent in try await submitter.submit(request, onEvent: onEvent) }) { event in
+///     "  \(event)"
+/// }
+/// ```
+public final class ProgressReporter: Sendable {
+    /// How progress is shown.
+    public enum Mode: Sendable {
         /// A bar redrawn in place (standard error is a terminal).
         case bar
         /// A line every ``plainInterval`` (standard error is a file or a pipe).
@@ -21,35 +28,52 @@ final class ProgressReporter: Sendable {
         case off
     }
 
-    let mode: Mode
+    /// How progress is shown.
+    public let mode: Mode
     /// Whether every event goes to stdout as a JSON line (`--events jsonl`).
-    let eventLines: Bool
+    public let eventLines: Bool
     private let origin = ContinuousClock.now
     private let state = Mutex<(progress: JobProgress, barShown: Bool, lastLine: Double)>((JobProgress(), false, 0))
 
     /// How often the plain mode prints a line.
-    static let plainInterval = 5.0
+    public static let plainInterval = 5.0
 
     /// Where the task lines go (the command's human lines: stdout, or stderr with --json).
     private let say: @Sendable (String) -> Void
+    /// Where progress lines and the bar go (standard error by default).
+    private let progress: @Sendable (String) -> Void
 
-    init(quiet: Bool, eventLines: Bool, say: @escaping @Sendable (String) -> Void) {
+    /// A reporter on standard error: a bar when it is a terminal, plain lines otherwise, nothing
+    /// when `quiet`.
+    ///
+    /// - Parameters:
+    ///   - quiet: Show no progress (``Mode/off``).
+    ///   - mode: How to show progress when not quiet (default: by whether standard error is a terminal).
+    ///   - eventLines: Write every event as a JSON line on standard output.
+    ///   - progress: Where progress text goes (default: standard error, unbuffered).
+    ///   - say: Where the lines for events go.
+    public init(
+        quiet: Bool, mode: Mode? = nil, eventLines: Bool,
+        progress: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
+        say: @escaping @Sendable (String) -> Void
+    ) {
         self.eventLines = eventLines
         self.say = say
+        self.progress = progress
         if quiet {
             self.mode = .off
         } else {
-            self.mode = isatty(STDERR_FILENO) == 1 ? .bar : .lines
+            self.mode = mode ?? (isatty(STDERR_FILENO) == 1 ? .bar : .lines)
         }
     }
 
     /// How often ``tick()`` should be called.
-    var tickInterval: Duration { self.mode == .bar ? .milliseconds(200) : .seconds(1) }
+    public var tickInterval: Duration { self.mode == .bar ? .milliseconds(200) : .seconds(1) }
 
-    private var now: Double { (ContinuousClock.now - self.origin).secondsValue }
+    private var now: Double { (ContinuousClock.now - self.origin).seconds }
 
     /// Folds `event` in; `line`, when given, is printed above the bar (or alone).
-    func record(_ event: JobEvent, line: String?) {
+    public func record(_ event: JobEvent, line: String?) {
         let now = self.now
         self.state.withLock { state in
             state.progress.record(event, at: now)
@@ -61,11 +85,11 @@ final class ProgressReporter: Sendable {
                 if let line { self.say(line) }
             case .lines:
                 if let line { self.say(line) }
-                if case .started = event { Console.error(state.progress.line(at: now)); state.lastLine = now }
+                if case .started = event { self.progress(state.progress.line(at: now) + "\n"); state.lastLine = now }
             case .bar:
                 if let line {
                     // Clear the bar, print the line where human lines go, redraw below it.
-                    if state.barShown { Self.write("\r\u{1B}[2K") }
+                    if state.barShown { self.progress("\r\u{1B}[2K") }
                     self.say(line)
                     state.barShown = false
                 }
@@ -76,8 +100,10 @@ final class ProgressReporter: Sendable {
 
     /// Follows a job through `body`, showing its progress until it ends.
     ///
-    /// - Parameter line: The line to print for an event, if any (failures, say).
-    func run(
+    /// - Parameters:
+    ///   - body: Runs the job, calling back with each event; returns its receipt.
+    ///   - line: The line to print for an event, if any (failures, say).
+    public func run(
         _ body: @escaping @Sendable (_ onEvent: @escaping @Sendable (JobEvent) async -> Void) async throws -> JobReceipt,
         line: @escaping @Sendable (JobEvent) -> String?
     ) async throws -> JobReceipt {
@@ -99,14 +125,10 @@ final class ProgressReporter: Sendable {
         }
     }
 
-    private static let lineEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
+    private static let lineEncoder = JSONEncoder.receipts(pretty: false)
 
     /// Redraws the bar, or prints a plain line when the interval passed.
-    func tick() {
+    public func tick() {
         let now = self.now
         self.state.withLock { state in
             guard state.progress.startTime != nil, !state.progress.isFinished else { return }
@@ -115,7 +137,7 @@ final class ProgressReporter: Sendable {
             case .bar: self.draw(&state, now: now)
             case .lines:
                 if now - state.lastLine >= Self.plainInterval {
-                    Console.error(state.progress.line(at: now))
+                    self.progress(state.progress.line(at: now) + "\n")
                     state.lastLine = now
                 }
             }
@@ -123,17 +145,17 @@ final class ProgressReporter: Sendable {
     }
 
     /// Ends the bar's line (call once the job ended).
-    func finish() {
+    public func finish() {
         let now = self.now
         self.state.withLock { state in
             switch self.mode {
             case .bar:
                 if state.progress.startTime != nil {
                     self.draw(&state, now: now)
-                    Self.write("\n")
+                    self.progress("\n")
                 }
             case .lines:
-                if state.progress.startTime != nil { Console.error(state.progress.line(at: now)) }
+                if state.progress.startTime != nil { self.progress(state.progress.line(at: now) + "\n") }
             case .off:
                 break
             }
@@ -146,7 +168,7 @@ final class ProgressReporter: Sendable {
         let barWidth = max(10, min(40, columns - 50))
         var text = state.progress.bar(width: barWidth, at: now)
         if text.count > columns - 1 { text = String(text.prefix(max(columns - 1, 1))) }
-        Self.write("\r\u{1B}[2K" + text)
+        self.progress("\r\u{1B}[2K" + text)
         state.barShown = true
     }
 
@@ -154,16 +176,5 @@ final class ProgressReporter: Sendable {
         var size = winsize()
         if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
         return 80
-    }
-
-    private static func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
-    }
-}
-
-extension Duration {
-    var secondsValue: Double {
-        let (seconds, attoseconds) = self.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -1,12 +1,12 @@
-import DistributedImaging
-
 /// What a node tells the server about itself when it registers, and what status calls report.
+///
+/// A transport carries it; ``NodeMembership`` lists nodes by it.
 public struct NodeAdvertisement: Sendable, Hashable, Codable {
     /// How the server learnt about a node.
     public enum Source: String, Sendable, Hashable, Codable {
         /// Listed in the server's configuration.
         case `static`
-        /// Registered itself over `dip.v1.RegistryService`.
+        /// Registered itself (over the transport, e.g. gRPC's `dip.v1.RegistryService`).
         case registered
     }
 
@@ -35,7 +35,7 @@ public struct NodeAdvertisement: Sendable, Hashable, Codable {
     /// Creates an advertisement.
     public init(
         name: NodeID, address: String, policy: SchedulingPolicy? = nil, load: Double = 0, maxConcurrentTasks: Int = 0,
-        activeTasks: Int = 0, softwareVersion: String = WireProtocol.softwareVersion, source: Source = .registered,
+        activeTasks: Int = 0, softwareVersion: String = DistributedImagingVersion.current, source: Source = .registered,
         activity: ClusterActivity.NodeActivity? = nil, suspect: Bool? = nil
     ) {
         self.name = name

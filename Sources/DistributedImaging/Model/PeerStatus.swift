@@ -1,6 +1,4 @@
-import DistributedImaging
-
-/// A server's or node's answer to `dip.v1.HealthService/GetStatus`.
+/// A server's or node's answer to a status call (gRPC's `dip.v1.HealthService/GetStatus`).
 public struct PeerStatus: Sendable, Hashable, Codable {
     /// Which executable answered.
     public enum Role: String, Sendable, Hashable, Codable {
@@ -10,7 +8,8 @@ public struct PeerStatus: Sendable, Hashable, Codable {
 
     /// Which executable answered.
     public var role: Role
-    /// The protocol revision the peer speaks (compare with ``WireProtocol/version``).
+    /// The wire protocol revision the peer speaks; 0 until a transport sends the status (the
+    /// gRPC transport puts its `WireProtocol.version` in an answer that has none).
     public var protocolVersion: Int
     /// The peer's software version.
     public var softwareVersion: String
@@ -23,9 +22,9 @@ public struct PeerStatus: Sendable, Hashable, Codable {
     /// A server: the jobs it is running.
     public var jobs: [ClusterActivity.Job]
 
-    /// Creates a status; the versions default to this build's.
+    /// Creates a status; the software version defaults to this build's.
     public init(
-        role: Role, protocolVersion: Int = WireProtocol.version, softwareVersion: String = WireProtocol.softwareVersion,
+        role: Role, protocolVersion: Int = 0, softwareVersion: String = DistributedImagingVersion.current,
         serving: Bool = true, node: NodeAdvertisement? = nil, nodes: [NodeAdvertisement] = [],
         jobs: [ClusterActivity.Job] = []
     ) {

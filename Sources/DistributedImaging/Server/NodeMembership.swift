@@ -1,16 +1,16 @@
-import DistributedImaging
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 import Synchronization
 
 /// The server's directory of nodes: those listed in its configuration (static) and those that
-/// registered over `dip.v1.RegistryService`, each with its own ``GRPCNodeConnection``.
+/// registered over the transport (gRPC's `dip.v1.RegistryService` calls ``admit(_:)``), each with
+/// its own ``MemberConnection``, opened by the transport's `connect` function.
 ///
 /// As a `Service`, ``run()`` runs every node's connection until graceful shutdown. A registered
 /// node that has not registered again within ``expiry`` is left out of ``connections()`` until it
 /// does; registering again under the same name with another address replaces the connection.
 ///
-/// Every node, static or registered, is health-checked (`HealthService`) every
+/// Every node, static or registered, is health-checked (``MemberConnection/checkHealth(timeout:)``) every
 /// ``heartbeatInterval``. One that does not answer within the interval is left out of placement
 /// until it answers again (unless every node is out: then the static ones are listed anyway, since
 /// they may just be starting). One that misses ``missedChecksBeforeDrop`` checks in a row (15 s
@@ -18,7 +18,7 @@ import Synchronization
 /// so the server places those tasks again, and a registered node must register anew. A node that
 /// registers over the wire (``admit(_:)``) is checked before it is listed, so an address that
 /// accepts connections but never answers never receives work.
-public final class NodeRegistry: NodeDirectory, Service, Sendable {
+public final class NodeMembership: NodeDirectory, Service, Sendable {
     /// How often nodes are asked to register again.
     public let heartbeatInterval: Duration
     /// How long a registration lasts without a heartbeat.
@@ -34,7 +34,7 @@ public final class NodeRegistry: NodeDirectory, Service, Sendable {
 
     private struct Entry {
         var advertisement: NodeAdvertisement
-        var connection: GRPCNodeConnection
+        var connection: any MemberConnection
         var lastSeen: ContinuousClock.Instant
         /// Whether the last health check was answered.
         var answering = true
@@ -48,38 +48,42 @@ public final class NodeRegistry: NodeDirectory, Service, Sendable {
     }
 
     private let state = Mutex(State())
-    private let started: AsyncStream<GRPCNodeConnection>
-    private let starter: AsyncStream<GRPCNodeConnection>.Continuation
-    private let taskTimeout: Duration?
-    private let security: PeerSecurity
+    private let started: AsyncStream<any MemberConnection>
+    private let starter: AsyncStream<any MemberConnection>.Continuation
+    private let connect: Connect
     private let logger: Logger
     private let now: @Sendable () -> ContinuousClock.Instant
 
-    /// Creates a registry.
+    /// Opens a connection to a node: given its advertisement (``NodeAdvertisement/source`` tells
+    /// a configured node from a registered one; ``NodeAdvertisement/maxConcurrentTasks`` is its
+    /// slots, 0 when unknown), nothing dialled yet.
+    ///
+    /// It throws ``DistributedImagingError`` naming the address when the address cannot be
+    /// called (for a registered node, also a wildcard host or port 0).
+    public typealias Connect = @Sendable (NodeAdvertisement) throws -> any MemberConnection
+
+    /// Creates a membership.
     ///
     /// - Parameters:
     ///   - staticNodes: Nodes from the configuration (name and address; the rest is informative).
     ///   - heartbeatInterval: How often registered nodes are asked to register again.
     ///   - expiry: How long a registration lasts without one (default three intervals).
-    ///   - taskTimeout: The longest one `RunTask` call may take; `nil` for no limit.
-    ///   - security: The token and TLS settings for calls to nodes (default none).
     ///   - logger: Where registrations are logged (`info`).
     ///   - now: The clock's reading for expiry (tests pass a manual one; default `ContinuousClock.now`).
-    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration` for
-    ///   two static nodes with one name or an address that cannot be called.
+    ///   - connect: Opens a connection to a node (the transport's).
+    /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` for two static nodes
+    ///   with one name, or as `connect` for an address that cannot be called.
     public init(
         staticNodes: [NodeAdvertisement] = [],
         heartbeatInterval: Duration = .seconds(5),
         expiry: Duration? = nil,
-        taskTimeout: Duration? = nil,
-        security: PeerSecurity = .none,
         logger: Logger,
-        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+        connect: @escaping Connect
     ) throws {
         self.heartbeatInterval = heartbeatInterval
         self.expiry = expiry ?? heartbeatInterval * 3
-        self.taskTimeout = taskTimeout
-        self.security = security
+        self.connect = connect
         self.logger = logger
         self.now = now
         (self.started, self.starter) = AsyncStream.makeStream()
@@ -89,10 +93,10 @@ public final class NodeRegistry: NodeDirectory, Service, Sendable {
                 throw DistributedImagingError(
                     code: .invalidConfiguration, message: "server.nodes: two nodes are named '\(node.name)'")
             }
-            let address = try PeerAddress(parsing: node.address, key: "server.nodes[\(node.name)].address")
-            let connection = try GRPCNodeConnection(node: node.name, address: address, timeout: taskTimeout, security: security)
             var advertisement = node
             advertisement.source = .static
+            let connection = try connect(advertisement)
+            advertisement.address = connection.addressDescription
             entries[node.name] = Entry(advertisement: advertisement, connection: connection, lastSeen: now())
             self.starter.yield(connection)
         }
@@ -134,8 +138,8 @@ public final class NodeRegistry: NodeDirectory, Service, Sendable {
         }.sorted { $0.advertisement.name < $1.advertisement.name }
     }
 
-    /// Checks a registration's values; the advertisement as listed and its address.
-    private static func validate(_ node: NodeAdvertisement) throws -> (NodeAdvertisement, PeerAddress) {
+    /// Checks a registration's values (the address is the transport's to check).
+    private static func validate(_ node: NodeAdvertisement) throws {
         if let problem = NodeConfiguration.nameProblem(node.name.rawValue) {
             throw DistributedImagingError(code: .invalidArgument, message: problem)
         }
@@ -150,44 +154,44 @@ public final class NodeRegistry: NodeDirectory, Service, Sendable {
         guard node.activeTasks >= 0 else {
             throw DistributedImagingError(code: .invalidArgument, message: "active_tasks must be ≥ 0, not \(node.activeTasks)")
         }
-        let address: PeerAddress
-        do {
-            address = try PeerAddress(parsing: node.address, key: "node '\(node.name)' advertised address")
-        } catch let error as DistributedImagingError {
-            throw DistributedImagingError(code: .invalidArgument, message: error.message)
-        }
-        guard !address.isWildcard, address.port != 0 else {
-            throw DistributedImagingError(
-                code: .invalidArgument,
-                message: "node '\(node.name)' advertised \(address), which cannot be called: pass --advertise HOST:PORT")
-        }
-        var advertisement = node
-        advertisement.source = .registered
-        advertisement.address = "\(address)"
-        return (advertisement, address)
     }
 
-    /// Adds or refreshes a node that registered over the wire, after checking that it answers
-    /// its health check at the address it advertised (a node already listed at that address, and
-    /// answering, is refreshed without a check).
+    /// Opens a connection for a registration; an address the transport refuses is `invalidArgument`.
+    private func open(_ node: NodeAdvertisement) throws -> any MemberConnection {
+        var node = node
+        node.source = .registered
+        do {
+            return try self.connect(node)
+        } catch let error as DistributedImagingError {
+            throw DistributedImagingError(code: .invalidArgument, message: error.message, cause: error.cause)
+        }
+    }
+
+    /// Adds or refreshes a node that registered over the transport, after checking that it
+    /// answers its health check at the address it advertised, on a connection of its own (a node
+    /// already listed at that address, and answering, is refreshed without a check).
     ///
-    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `unavailable` naming the
-    ///   address when the node does not answer within ``admissionTimeout``, and as ``register(_:)``.
+    /// - Throws: ``DistributedImagingError`` with code `unavailable` naming the address when the
+    ///   node does not answer within ``admissionTimeout``, and as ``register(_:)``.
     public func admit(_ node: NodeAdvertisement) async throws {
-        _ = try Self.validate(node)
+        try Self.validate(node)
         let known = self.state.withLock { state in
-            state.entries[node.name].map { "\($0.connection.address)" == node.address && $0.answering } ?? false
+            state.entries[node.name].map { $0.connection.addressDescription == node.address && $0.answering } ?? false
         }
         if !known {
-            let address = try PeerAddress(parsing: node.address, key: "node '\(node.name)' advertised address")
+            let probe = try self.open(node)
             do {
-                _ = try await HealthClient.status(of: address, timeout: self.admissionTimeout, security: self.security)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await probe.runConnections() }
+                    defer { probe.close() }
+                    _ = try await probe.checkHealth(timeout: self.admissionTimeout)
+                }
             } catch let error as DistributedImagingError where !Self.isSilence(error) {
                 // It answered (with an error of its own): it is there.
             } catch {
                 throw DistributedImagingError(
                     code: .unavailable,
-                    message: "the server cannot reach node '\(node.name)' at \(address), the address it advertised: "
+                    message: "the server cannot reach node '\(node.name)' at \(probe.addressDescription), the address it advertised: "
                         + "\(DistributedImagingError.message(of: error)) (check --advertise and that the server can connect to it)",
                     cause: error)
             }
@@ -203,10 +207,13 @@ public final class NodeRegistry: NodeDirectory, Service, Sendable {
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidArgument` for a bad
     ///   name (the rule of configured names) or the name of a static node, a load outside 0…1, a
     ///   slot count below 0 or above 1 000 000 (0: not advertised), or an address that does not
-    ///   parse or cannot be called; `unavailable` once the registry shut down.
+    ///   parse or cannot be called (as the transport's `connect` says); `unavailable` once the
+    ///   membership shut down.
     public func register(_ node: NodeAdvertisement) throws {
-        let (advertisement, address) = try Self.validate(node)
-        let (replaced, new): (GRPCNodeConnection?, GRPCNodeConnection?) = try self.state.withLock { state in
+        try Self.validate(node)
+        var advertisement = node
+        advertisement.source = .registered
+        let (replaced, new): ((any MemberConnection)?, (any MemberConnection)?) = try self.state.withLock { state in
             guard !state.closed else {
                 throw DistributedImagingError(code: .unavailable, message: "the server is shutting down")
             }
@@ -215,16 +222,16 @@ public final class NodeRegistry: NodeDirectory, Service, Sendable {
                     code: .invalidArgument,
                     message: "node name '\(node.name)' is taken by a node in the server's configuration (server.nodes): choose another --name")
             }
-            if var entry = state.entries[node.name], entry.connection.address == address {
+            if var entry = state.entries[node.name], entry.connection.addressDescription == node.address {
+                advertisement.address = entry.connection.addressDescription
                 entry.advertisement = advertisement
                 entry.lastSeen = self.now()
                 entry.connection.updateSlots(node.maxConcurrentTasks)
                 state.entries[node.name] = entry
                 return (nil, nil)
             }
-            let connection = try GRPCNodeConnection(
-                node: node.name, address: address, timeout: self.taskTimeout, security: self.security,
-                slots: node.maxConcurrentTasks)
+            let connection = try self.open(advertisement)
+            advertisement.address = connection.addressDescription
             let old = state.entries[node.name]?.connection
             state.entries[node.name] = Entry(advertisement: advertisement, connection: connection, lastSeen: self.now())
             return (old, connection)
@@ -233,17 +240,17 @@ public final class NodeRegistry: NodeDirectory, Service, Sendable {
             self.starter.yield(new)
             self.logger.info(
                 "node registered",
-                metadata: ["dip.node.id": "\(node.name)", "address": "\(address)", "replaced": "\(replaced != nil)"])
+                metadata: ["dip.node.id": "\(node.name)", "address": "\(advertisement.address)", "replaced": "\(replaced != nil)"])
         }
         replaced?.close()
     }
 
     /// The most task slots a node may advertise.
-    static let maxSlots = 1_000_000
+    public static let maxSlots = 1_000_000
 
     /// Removes a registered node; static nodes and unknown names are left alone.
     public func deregister(_ name: NodeID) {
-        let removed: GRPCNodeConnection? = self.state.withLock { state in
+        let removed: (any MemberConnection)? = self.state.withLock { state in
             guard let entry = state.entries[name], entry.advertisement.source == .registered else { return nil }
             state.entries[name] = nil
             return entry.connection
@@ -288,8 +295,8 @@ public final class NodeRegistry: NodeDirectory, Service, Sendable {
                 for connection in connections {
                     group.addTask {
                         do {
-                            let status = try await connection.status(timeout: self.heartbeatInterval)
-                            self.recordHealth(of: connection, answered: true, slots: status.node?.maxConcurrentTasks)
+                            let slots = try await connection.checkHealth(timeout: self.heartbeatInterval)
+                            self.recordHealth(of: connection, answered: true, slots: slots)
                         } catch let error as DistributedImagingError where !Self.isSilence(error) {
                             self.recordHealth(of: connection, answered: true, slots: nil)
                         } catch {
@@ -303,18 +310,18 @@ public final class NodeRegistry: NodeDirectory, Service, Sendable {
     }
 
     private enum HealthChange {
-        case none, answering, silent, dropped(GRPCNodeConnection, replacement: GRPCNodeConnection?)
+        case none, answering, silent, dropped(any MemberConnection, replacement: (any MemberConnection)?)
     }
 
     /// Whether a failed health check means the node did not answer at all (no connection, or no
     /// answer in time) rather than answering with an error of its own (an older node without
     /// `HealthService`, another token).
-    static func isSilence(_ error: DistributedImagingError) -> Bool {
+    package static func isSilence(_ error: DistributedImagingError) -> Bool {
         error.code == .unavailable || error.code == .timedOut
     }
 
     /// Records one health check of `connection`.
-    private func recordHealth(of connection: GRPCNodeConnection, answered: Bool, slots: Int?) {
+    private func recordHealth(of connection: any MemberConnection, answered: Bool, slots: Int?) {
         let node = connection.node
         if let slots { connection.updateSlots(slots) }
         let reason = "it missed \(Self.missedChecksBeforeDrop) health checks in a row (\(self.heartbeatInterval) apart)"
@@ -340,11 +347,10 @@ public final class NodeRegistry: NodeDirectory, Service, Sendable {
                 return .dropped(connection, replacement: nil)
             }
             // A static node stays configured: a fresh connection serves it once it answers.
-            guard
-                let replacement = try? GRPCNodeConnection(
-                    node: node, address: connection.address, timeout: self.taskTimeout, security: self.security,
-                    slots: connection.slots)
-            else {
+            var advertisement = entry.advertisement
+            advertisement.address = connection.addressDescription
+            advertisement.maxConcurrentTasks = connection.slots ?? 0
+            guard let replacement = try? self.connect(advertisement) else {
                 state.entries[node] = entry
                 return .dropped(connection, replacement: nil)
             }

@@ -1,0 +1,37 @@
+public import DistributedImaging
+
+extension GRPCNodeConnection: MemberConnection {
+    /// ``address`` as text.
+    public var addressDescription: String { "\(self.address)" }
+
+    /// A `HealthService` call: the slots the node advertises in its status, when it says.
+    public func checkHealth(timeout: Duration) async throws -> Int? {
+        try await self.status(timeout: timeout).node?.maxConcurrentTasks
+    }
+
+    /// The ``DistributedImaging/NodeMembership/Connect`` of the gRPC transport: a connection to
+    /// the node's `NodeService`.
+    ///
+    /// A registered node's address must be `HOST:PORT` with a host and port the server can call
+    /// (not a wildcard, not port 0); a configured node's is checked by ``ServerSettings``.
+    ///
+    /// - Parameters:
+    ///   - timeout: The longest one `RunTask` call may take; `nil` for no limit.
+    ///   - security: The token and TLS settings for calls to nodes (default none).
+    public static func connector(
+        timeout: Duration? = nil, security: PeerSecurity = .none
+    ) -> NodeMembership.Connect {
+        { node in
+            let registered = node.source == .registered
+            let key = registered ? "node '\(node.name)' advertised address" : "server.nodes[\(node.name)].address"
+            let address = try PeerAddress(parsing: node.address, key: key)
+            if registered, address.isWildcard || address.port == 0 {
+                throw DistributedImagingError(
+                    code: .invalidArgument,
+                    message: "node '\(node.name)' advertised \(address), which cannot be called: pass --advertise HOST:PORT")
+            }
+            return try GRPCNodeConnection(
+                node: node.name, address: address, timeout: timeout, security: security, slots: node.maxConcurrentTasks)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import DistributedImaging
+import DistributedImagingGRPC
+import Logging
+import Prometheus
+import ServiceLifecycle
+import Testing
+
+/// Serving types run once, as `GRPCServer` does: a second `run()` is an error, while the first
+/// runs and after it ended.
+@Suite("Serving lifecycles", .timeLimit(.minutes(1)))
+struct LifecycleTests {
+    static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// Starts `service.run()` twice at once: one of them must fail at once with `internalError`
+    /// naming the type; then the other is shut down, and a later `run()` fails the same way.
+    func expectRunsOnce(_ service: some Service, named name: String, stop: @escaping @Sendable () -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await service.run() }
+            group.addTask { try await service.run() }
+            var error: DistributedImagingError?
+            do {
+                try await group.next()
+            } catch let thrown as DistributedImagingError {
+                error = thrown
+            }
+            #expect(error?.code == .internalError)
+            #expect(error?.message.contains("\(name).run() called while it is running") == true, "\(String(describing: error))")
+            stop()
+            group.cancelAll()
+            while let _ = try? await group.next() {}
+        }
+        let again = await #expect(throws: DistributedImagingError.self) { try await service.run() }
+        #expect(again?.message.contains("\(name).run() called while it has finished") == true, "\(String(describing: again))")
+    }
+
+    @Test("GRPCEndpoint runs once")
+    func grpcEndpoint() async throws {
+        let endpoint = GRPCEndpoint(listen: PeerAddress(host: "127.0.0.1", port: 0), services: [])
+        try await self.expectRunsOnce(endpoint, named: "GRPCEndpoint") { endpoint.beginGracefulShutdown() }
+    }
+
+    @Test("MetricsEndpoint runs once")
+    func metricsEndpoint() async throws {
+        let endpoint = MetricsEndpoint(listen: PeerAddress(host: "127.0.0.1", port: 0), registry: PrometheusCollectorRegistry())
+        try await self.expectRunsOnce(endpoint, named: "MetricsEndpoint") {}
+    }
+
+    @Test("NodeRegistrar runs once")
+    func registrar() async throws {
+        // Nothing listens there: the running registrar retries until cancelled.
+        let registrar = try NodeRegistrar(server: PeerAddress(host: "127.0.0.1", port: 1), logger: Self.logger) {
+            NodeAdvertisement(name: NodeID("n"), address: "127.0.0.1:2")
+        }
+        try await self.expectRunsOnce(registrar, named: "NodeRegistrar") {}
+    }
+}
