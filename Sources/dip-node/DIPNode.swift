@@ -110,7 +110,7 @@ struct DIPNode: AsyncParsableCommand {
             node = try ImagingNode(configuration: configuration, storage: storage, codec: try settings.codec(), logger: logger)
             host = try GRPCNodeHost(
                 settings: settings, executor: MeteredTaskExecutor(node, factory: PrometheusMetricsFactory(registry: registry)),
-                activeTasks: { node.activeTasks },
+                activeTasks: { node.activeTasks }, state: { node.advertisedState },
                 security: try self.security.resolve(settings.security, section: "node"), logger: logger,
                 onListening: { address in
                     Console.announce("dip-node '\(configuration.name)' listening on \(address) (storage root \(storage.root))")
