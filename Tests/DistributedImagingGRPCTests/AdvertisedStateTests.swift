@@ -87,4 +87,32 @@ struct AdvertisedStateTests {
             }
         }
     }
+
+    @Test("a configured node that never registers advertises its state through the server's health checks")
+    func staticNode() async throws {
+        try await HostingTests().withStorage { root in
+            let settings = NodeSettings(
+                name: "s1", listen: "127.0.0.1:0", storageRoot: root, policy: .optional, load: 0.4, delay: 0, maxConcurrentTasks: 2)
+            let node = try ImagingNode(
+                configuration: try settings.nodeConfiguration(), storage: try settings.storage(), logger: self.logger)
+            let nodeHost = try GRPCNodeHost(
+                settings: settings, executor: node, state: { node.advertisedState }, logger: self.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await nodeHost.endpoint.run() }
+                defer { nodeHost.endpoint.beginGracefulShutdown() }
+                let nodeAddress = try await nodeHost.endpoint.listeningAddress
+                var serverSettings = ServerSettings(listen: "127.0.0.1:0", storageRoot: root, seed: 1, heartbeatInterval: 0.1)
+                serverSettings.nodes = [.init(name: "s1", address: "\(nodeAddress)")]
+                let serverHost = try GRPCServerHost(settings: serverSettings, logger: self.logger)
+                let connection = try #require(serverHost.membership.connections().first)
+                #expect(connection.advertisedState == nil, "nothing known before the first health check")
+                group.addTask { try await serverHost.membership.run() }
+                defer { serverHost.membership.beginGracefulShutdown() }
+                let deadline = ContinuousClock.now + .seconds(20)
+                while connection.advertisedState == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                let state = try #require(connection.advertisedState, "no health check answered within 20 s")
+                #expect(state == NodeState(policy: .optional, load: 0.4, loadMode: .fixed, slots: 2, busySlots: 0, queueLength: 0))
+            }
+        }
+    }
 }

@@ -3,9 +3,12 @@
 /// read it; ``RandomPlacement`` ignores it.
 ///
 /// In process, ``ImagingNode`` reports it on every placement (through
-/// ``InProcessTransport/Connection``). A connection that cannot tell — a gRPC node today —
-/// reports `nil` (``NodeConnection/advertisedState``), and a load-aware placement then treats
-/// that node as unknown: among unknown nodes it picks uniformly at random, like ``RandomPlacement``.
+/// ``InProcessTransport/Connection``). Over a network transport a node sends it in its
+/// registration and heartbeats, and ``NodeMembership`` hands it to the node's connection
+/// (``MemberConnection/updateAdvertisedState(_:)``), so busy slots and queue are as of the last
+/// heartbeat. A connection that cannot tell (a configured node that never registered) reports
+/// `nil` (``NodeConnection/advertisedState``), and a load-aware placement then treats that node
+/// as unknown: among unknown nodes it picks uniformly at random, like ``RandomPlacement``.
 public struct NodeState: Sendable, Hashable {
     /// The node's scheduling policy.
     public var policy: SchedulingPolicy?

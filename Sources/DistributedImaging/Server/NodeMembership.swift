@@ -161,6 +161,17 @@ public final class NodeMembership: NodeDirectory, Service, Sendable {
         }
     }
 
+    /// The state `node` advertised, when its load, slots and counts are in range (as a
+    /// registration must have them); `nil` otherwise. For a transport that learns a node's state
+    /// outside a registration (a health check's answer, say).
+    public static func checkedState(_ node: NodeAdvertisement) -> NodeState? {
+        guard node.load.isFinite, (0...1).contains(node.load), (0...Self.maxSlots).contains(node.maxConcurrentTasks),
+            (0...Self.maxSlots).contains(node.activeTasks), (node.queuedTasks ?? 0) >= 0,
+            (node.queuedTasks ?? 0) <= Self.maxQueuedTasks
+        else { return nil }
+        return node.nodeState
+    }
+
     /// Opens a connection for a registration; an address the transport refuses is `invalidArgument`.
     private func open(_ node: NodeAdvertisement) throws -> any MemberConnection {
         var node = node
