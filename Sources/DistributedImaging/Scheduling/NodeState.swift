@@ -6,7 +6,8 @@
 /// ``InProcessTransport/Connection``). Over a network transport a node sends it in its
 /// registration and heartbeats, and ``NodeMembership`` hands it to the node's connection
 /// (``MemberConnection/updateAdvertisedState(_:)``), so busy slots and queue are as of the last
-/// heartbeat. A connection that cannot tell (a configured node that never registered) reports
+/// heartbeat (the gRPC transport also takes it from each health-check answer, so configured
+/// nodes advertise too). A connection that cannot tell (a node that has not told yet) reports
 /// `nil` (``NodeConnection/advertisedState``), and a load-aware placement then treats that node
 /// as unknown: among unknown nodes it picks uniformly at random, like ``RandomPlacement``.
 public struct NodeState: Sendable, Hashable {

@@ -98,10 +98,9 @@ public final class GRPCNodeConnection: NodeConnection {
         self.state.withLock { $0.slots = slots }
     }
 
-    /// What the node advertised of itself in its registration or latest heartbeat (policy, load
-    /// and its mode, slots, busy slots, queue), as ``DistributedImaging/NodeMembership`` checked
-    /// and recorded it; `nil` for a node that never registered (a configured one) until then.
-    /// Busy slots and queue are as of that heartbeat.
+    /// What the node advertised of itself in its registration, latest heartbeat or latest answer
+    /// to a health check (policy, load and its mode, slots, busy slots, queue), range-checked;
+    /// `nil` until it told. Busy slots and queue are as of that moment.
     public var advertisedState: NodeState? { self.state.withLock { $0.advertised } }
 
     /// Records what the node advertised (see ``advertisedState``).
