@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import Prometheus
 import ServiceLifecycle
+import UnixSignals
 
 /// `dip-node`: runs the tasks a server places on it, over gRPC.
 @main
@@ -19,9 +20,11 @@ struct DIPNode: AsyncParsableCommand {
             Task paths are relative to the storage root and resolved under --storage-root; paths \
             outside it are refused. Policy 'mandatory' accepts every task; 'optional' rejects one \
             with probability --load. Either way an accepted task waits --delay seconds with \
-            probability --load first. SIGINT or SIGTERM deregisters, finishes tasks in flight, \
-            then exits. Exit codes: 0 after a clean shutdown, 2 for a usage or configuration \
-            error (a server speaking another protocol version included), 1 otherwise.
+            probability --load first; --load auto uses the node's measured occupancy instead. \
+            SIGHUP re-reads --config and applies its node.load (a bad file keeps the old load and \
+            logs an error). SIGINT or SIGTERM deregisters, finishes tasks in flight, then exits. \
+            Exit codes: 0 after a clean shutdown, 2 for a usage or configuration error (a server \
+            speaking another protocol version included), 1 otherwise.
             """,
         version: WireProtocol.versionDescription
     )
@@ -55,8 +58,8 @@ struct DIPNode: AsyncParsableCommand {
     @Option(name: .long, help: "Scheduling policy: mandatory (accept every task) or optional (reject with probability --load).")
     var policy: String?
 
-    @Option(name: .long, help: "Simulated load 0...1 (default 0).")
-    var load: Double?
+    @Option(name: .long, help: "Simulated load 0...1, or 'auto' for the node's measured occupancy (default 0).")
+    var load: String?
 
     @Option(name: .long, help: "Seconds an accepted task waits first, with probability --load (default 3).")
     var delay: Double?
@@ -95,7 +98,7 @@ struct DIPNode: AsyncParsableCommand {
                 FlagOverride(\.name, ifGiven: self.name), FlagOverride(\.listen, self.listen),
                 FlagOverride(\.metricsListen, ifGiven: self.metricsListen), FlagOverride(\.advertise, ifGiven: self.advertise),
                 FlagOverride(\.server, ifGiven: self.server), FlagOverride(\.storageRoot, ifGiven: self.storageRoot),
-                FlagOverride(self.policy) { try $0.setPolicy($1, key: "--policy") }, FlagOverride(\.load, self.load),
+                FlagOverride(self.policy) { try $0.setPolicy($1, key: "--policy") }, FlagOverride(self.load) { try $0.setLoad($1, key: "--load") },
                 FlagOverride(\.delay, self.delay), FlagOverride(\.maxConcurrentTasks, self.maxConcurrent),
                 FlagOverride(\.seed, ifGiven: self.seed), FlagOverride(\.maxPixels, self.maxPixels),
                 FlagOverride(\.maxFileBytes, self.maxFileBytes), FlagOverride(\.maxConcurrentStreams, self.maxConcurrentStreams),
@@ -107,7 +110,7 @@ struct DIPNode: AsyncParsableCommand {
             node = try ImagingNode(configuration: configuration, storage: storage, codec: try settings.codec(), logger: logger)
             host = try GRPCNodeHost(
                 settings: settings, executor: MeteredTaskExecutor(node, factory: PrometheusMetricsFactory(registry: registry)),
-                activeTasks: { node.activeTasks },
+                activeTasks: { node.activeTasks }, state: { node.advertisedState },
                 security: try self.security.resolve(settings.security, section: "node"), logger: logger,
                 onListening: { address in
                     Console.announce("dip-node '\(configuration.name)' listening on \(address) (storage root \(storage.root))")
@@ -120,9 +123,12 @@ struct DIPNode: AsyncParsableCommand {
         } catch let error as DistributedImagingError {
             throw CommandExit.ConfigurationError(error)
         }
+        // Trapped before anything listens, so a SIGHUP never finds the default action (exit).
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let reloader = LoadReloader(path: self.config, loadFlag: self.load, node: node, hangups: hangups, logger: logger)
         do {
             try await ServiceGroup(
-                services: (endpoint.map { [$0] } ?? []) + host.services(around: node), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+                services: (endpoint.map { [$0] } ?? []) + [reloader] + host.services(around: node), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             ).run()
         } catch let error as DistributedImagingError {
             Console.fail("dip-node", error)
@@ -130,6 +136,55 @@ struct DIPNode: AsyncParsableCommand {
         } catch {
             Console.fail("dip-node", DistributedImagingError(code: .unavailable, message: DistributedImagingError.message(of: error), cause: error))
             throw ExitCode(1)
+        }
+    }
+}
+
+/// Re-reads the configuration file on each SIGHUP and applies its `node.load` to the running
+/// node (`--load`, when given, still overrides it). Other keys need a restart. A file that cannot
+/// be read or holds a bad value changes nothing: the node keeps its load and logs an error naming
+/// the file and the key.
+struct LoadReloader: Service {
+    let path: String?
+    let loadFlag: String?
+    let node: ImagingNode
+    let hangups: UnixSignalsSequence
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in self.hangups.cancelOnGracefulShutdown() {
+            self.reload()
+        }
+    }
+
+    func reload() {
+        guard let path = self.path else {
+            self.logger.warning(
+                "SIGHUP: no configuration file (--config) to re-read; load unchanged",
+                metadata: ["dip.node.load": "\(self.node.load)"])
+            return
+        }
+        do {
+            var settings = try DeploymentConfiguration.load(path: path).node
+            if let flag = self.loadFlag { try settings.setLoad(flag, key: "--load") }
+            let load = settings.nodeLoad
+            do {
+                try load.validate(key: "node.load")
+            } catch let error as DistributedImagingError {
+                throw DistributedImagingError(code: error.code, message: "\(path): \(error.message)")
+            }
+            let previous = self.node.load
+            try self.node.setLoad(load)
+            self.logger.info(
+                "SIGHUP: configuration re-read; load \(load)",
+                metadata: [
+                    "dip.node.load": "\(load)", "dip.node.previousLoad": "\(previous)", "dip.config.path": "\(path)",
+                    "dip.node.loadOverriddenByFlag": "\(self.loadFlag != nil)",
+                ])
+        } catch {
+            self.logger.error(
+                "SIGHUP: configuration not applied, keeping load \(self.node.load): \(DistributedImagingError.message(of: error))",
+                metadata: ["dip.config.path": "\(path)"])
         }
     }
 }

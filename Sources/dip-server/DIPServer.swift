@@ -66,7 +66,7 @@ struct DIPServer: AsyncParsableCommand {
     @Option(name: .long, help: "Calls one client connection may have open at once (default 256); announced as HTTP/2 MAX_CONCURRENT_STREAMS, so a busier client waits.")
     var maxConcurrentStreams: Int?
 
-    @Option(name: .long, help: "How to pick the node for each attempt: random (the seed's rule, default), p2c (power of two choices on advertised load and queue), least-loaded or untried-first. gRPC nodes advertise nothing yet: among them p2c and least-loaded pick at random.")
+    @Option(name: .long, help: "How to pick the node for each attempt: random (the seed's rule, default), p2c (power of two choices on advertised load and queue), least-loaded or untried-first. Nodes advertise their state in registrations, heartbeats and health checks.")
     var placement: String?
 
     @Option(name: .long, help: "Placements tried per task before it fails (default: none, keep searching until a node accepts, the job is cancelled or --job-timeout passes).")

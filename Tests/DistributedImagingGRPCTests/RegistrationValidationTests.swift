@@ -19,6 +19,8 @@ struct RegistrationValidationTests {
         var maxConcurrentTasks: Int32 = 4
         var activeTasks: Int32 = 0
         var policy: Dip_V1_SchedulingPolicy = .optional
+        var loadMode: Dip_V1_LoadMode = .fixed
+        var queuedTasks: Int32? = 0
         var expected: String
         var testDescription: String { self.expected }
     }
@@ -30,7 +32,11 @@ struct RegistrationValidationTests {
         Case(load: 1e308, expected: "load must be in 0…1, not 1e+308"),
         Case(maxConcurrentTasks: -1, expected: "max_concurrent_tasks must be in 1…1000000 (0 when not advertised), not -1"),
         Case(maxConcurrentTasks: Int32.max, expected: "max_concurrent_tasks must be in 1…1000000 (0 when not advertised), not 2147483647"),
-        Case(activeTasks: -1, expected: "active_tasks must be ≥ 0, not -1"),
+        Case(activeTasks: -1, expected: "active_tasks must be in 0…1000000, not -1"),
+        Case(activeTasks: Int32.max, expected: "active_tasks must be in 0…1000000, not 2147483647"),
+        Case(queuedTasks: -3, expected: "queued_tasks must be in 0…100000000, not -3"),
+        Case(queuedTasks: Int32.max, expected: "queued_tasks must be in 0…100000000, not 2147483647"),
+        Case(loadMode: .UNRECOGNIZED(7), expected: "load_mode must be LOAD_MODE_FIXED (1) or LOAD_MODE_AUTO (2), not 7"),
         Case(policy: .UNRECOGNIZED(99), expected: "policy must be SCHEDULING_POLICY_MANDATORY (1) or SCHEDULING_POLICY_OPTIONAL (2), not 99"),
         Case(name: String(repeating: "n", count: 1 << 20), expected: "it must be at most 128 bytes, not 1048576"),
         Case(name: "", expected: "it must be non-empty"),
@@ -59,6 +65,8 @@ struct RegistrationValidationTests {
                                 node.maxConcurrentTasks = testCase.maxConcurrentTasks
                                 node.activeTasks = testCase.activeTasks
                                 node.policy = testCase.policy
+                                node.loadMode = testCase.loadMode
+                                if let queued = testCase.queuedTasks { node.queuedTasks = queued }
                             }
                         })
                 }

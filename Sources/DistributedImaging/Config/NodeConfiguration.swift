@@ -13,8 +13,11 @@ public struct NodeConfiguration: Sendable, Hashable, Codable {
     /// How the node admits tasks.
     public var policy: SchedulingPolicy
     /// The simulated load, 0...1: the probability of rejecting a task (Optional policy) and of
-    /// delaying an accepted one (both policies).
+    /// delaying an accepted one (both policies). Not used while ``autoLoad`` is set.
     public var load: Double
+    /// Whether the node uses its measured occupancy as its load instead of ``load`` (key
+    /// `load: "auto"`; default `false`). See ``NodeLoad/auto`` and ``MeasuredLoad``.
+    public var autoLoad = false
     /// The injected delay in seconds (the seed's 3 s by default).
     public var delay: Double
     /// How many accepted tasks the node holds at once (waiting out a delay or processing).
@@ -56,6 +59,19 @@ public struct NodeConfiguration: Sendable, Hashable, Codable {
         var configuration = Self(name: name)
         configure(&configuration)
         return configuration
+    }
+
+    /// ``load`` and ``autoLoad`` as one value.
+    public var nodeLoad: NodeLoad {
+        get { self.autoLoad ? .auto : .fixed(self.load) }
+        set {
+            switch newValue {
+            case .auto: self.autoLoad = true
+            case .fixed(let load):
+                self.autoLoad = false
+                self.load = load
+            }
+        }
     }
 
     /// The node's ``NodeID``.
@@ -113,12 +129,25 @@ public struct NodeConfiguration: Sendable, Hashable, Codable {
         self.init(
             name: try container.decode(String.self, forKey: .name),
             policy: try container.decodeIfPresent(SchedulingPolicy.self, forKey: .policy) ?? .mandatory,
-            load: try container.decodeIfPresent(Double.self, forKey: .load) ?? 0,
+            load: 0,
             delay: try container.decodeIfPresent(Double.self, forKey: .delay) ?? Self.defaultDelay,
             maxConcurrentTasks: try container.decodeIfPresent(Int.self, forKey: .maxConcurrentTasks)
                 ?? Self.defaultMaxConcurrentTasks,
             seed: try container.decodeIfPresent(UInt64.self, forKey: .seed),
             durableWrites: try container.decodeIfPresent(Bool.self, forKey: .durableWrites) ?? false
         )
+        if let load = try container.decodeIfPresent(NodeLoad.self, forKey: .load) { self.nodeLoad = load }
+    }
+
+    /// Encodes every key; `load` is a number, or `"auto"`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.name, forKey: .name)
+        try container.encode(self.policy, forKey: .policy)
+        try container.encode(self.nodeLoad, forKey: .load)
+        try container.encode(self.delay, forKey: .delay)
+        try container.encode(self.maxConcurrentTasks, forKey: .maxConcurrentTasks)
+        try container.encodeIfPresent(self.seed, forKey: .seed)
+        try container.encode(self.durableWrites, forKey: .durableWrites)
     }
 }

@@ -16,12 +16,17 @@ public struct NodeAdvertisement: Sendable, Hashable, Codable {
     public var address: String
     /// The node's policy, when known.
     public var policy: SchedulingPolicy?
-    /// The simulated load, 0...1.
+    /// The load, 0...1: the configured number, or under ``NodeLoad/Mode/auto`` the node's
+    /// measured occupancy when it sent this.
     public var load: Double
+    /// Whether ``load`` is fixed or measured; `nil`: not told (an older node).
+    public var loadMode: NodeLoad.Mode?
     /// Accepted tasks held at once.
     public var maxConcurrentTasks: Int
-    /// Tasks in flight (status only).
+    /// Accepted tasks holding a slot on the node (its busy slots) when it sent this.
     public var activeTasks: Int
+    /// Accepted tasks waiting for a slot on the node when it sent this; `nil`: not told.
+    public var queuedTasks: Int?
     /// The node's software version.
     public var softwareVersion: String
     /// Static or registered.
@@ -36,8 +41,11 @@ public struct NodeAdvertisement: Sendable, Hashable, Codable {
     public init(
         name: NodeID, address: String, policy: SchedulingPolicy? = nil, load: Double = 0, maxConcurrentTasks: Int = 0,
         activeTasks: Int = 0, softwareVersion: String = DistributedImagingVersion.current, source: Source = .registered,
-        activity: ClusterActivity.NodeActivity? = nil, suspect: Bool? = nil
+        activity: ClusterActivity.NodeActivity? = nil, suspect: Bool? = nil, loadMode: NodeLoad.Mode? = nil,
+        queuedTasks: Int? = nil
     ) {
+        self.loadMode = loadMode
+        self.queuedTasks = queuedTasks
         self.name = name
         self.address = address
         self.policy = policy
@@ -48,5 +56,24 @@ public struct NodeAdvertisement: Sendable, Hashable, Codable {
         self.source = source
         self.activity = activity
         self.suspect = suspect
+    }
+
+    /// A node's own advertisement, its policy, load and occupancy taken from `state`.
+    public init(
+        name: NodeID, address: String, state: NodeState, softwareVersion: String = DistributedImagingVersion.current
+    ) {
+        self.init(
+            name: name, address: address, policy: state.policy, load: state.load, maxConcurrentTasks: state.slots ?? 0,
+            activeTasks: state.busySlots, softwareVersion: softwareVersion, loadMode: state.loadMode,
+            queuedTasks: state.queueLength)
+    }
+
+    /// What placements read of the node: its policy, load, slots, busy slots and queue as it
+    /// advertised them (``NodeState/slots`` `nil` when it did not say).
+    public var nodeState: NodeState {
+        NodeState(
+            policy: self.policy, load: self.load, loadMode: self.loadMode,
+            slots: self.maxConcurrentTasks > 0 ? self.maxConcurrentTasks : nil, busySlots: self.activeTasks,
+            queueLength: self.queuedTasks ?? 0)
     }
 }

@@ -39,6 +39,9 @@ public final class ImagingNode: TaskExecutor, Service {
     /// The clock the injected delay runs on (``ContinuousClock`` unless a test injects another).
     private let clock: any Clock<Duration>
     private let pipelines = Mutex<[String: Pipeline]>([:])
+    /// The load setting and the measured occupancy (sampled in every mode, so that switching
+    /// to `auto` starts from a current estimate).
+    private let loadState: Mutex<(setting: NodeLoad, measured: MeasuredLoad)>
 
     /// Creates a node.
     ///
@@ -79,6 +82,52 @@ public final class ImagingNode: TaskExecutor, Service {
         logger[metadataKey: "dip.node.id"] = "\(configuration.name)"
         self.logger = logger
         self.admission = Mutex(AdmissionStateMachine(capacity: configuration.maxConcurrentTasks))
+        self.loadState = Mutex((configuration.nodeLoad, MeasuredLoad()))
+    }
+
+    // MARK: - Load
+
+    /// The load setting now: the configuration's, until ``setLoad(_:)`` changes it.
+    public var load: NodeLoad { self.loadState.withLock { $0.setting } }
+
+    /// The load decisions use now, 0…1: the fixed number, or under ``NodeLoad/auto`` the
+    /// measured occupancy (``MeasuredLoad``).
+    public var currentLoad: Double {
+        self.loadState.withLock { state in
+            switch state.setting {
+            case .fixed(let load): load
+            case .auto: state.measured.estimate
+            }
+        }
+    }
+
+    /// Changes the load while the node runs; the next task offered is decided with it (tasks
+    /// already decided keep their decision and delay).
+    ///
+    /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` when a fixed load
+    ///   is not a finite number in 0…1 (the setting is then unchanged).
+    public func setLoad(_ load: NodeLoad) throws {
+        try load.validate(key: "node '\(self.node)': load")
+        let previous = self.loadState.withLock { state in
+            defer { state.setting = load }
+            return state.setting
+        }
+        if previous != load {
+            self.logger.debug("load changed", metadata: ["dip.node.load": "\(load)", "dip.node.previousLoad": "\(previous)"])
+        }
+    }
+
+    /// Samples the occupancy now into the measured load; returns the load to decide with.
+    private func sampleLoad() -> Double {
+        let busy = self.admission.withLock { $0.active }
+        let slots = self.configuration.maxConcurrentTasks
+        return self.loadState.withLock { state in
+            state.measured.sample(busy: busy, slots: slots)
+            switch state.setting {
+            case .fixed(let load): return load
+            case .auto: return state.measured.estimate
+            }
+        }
     }
 
     /// Decides on `task` and, when it is accepted, runs it to completion.
@@ -100,7 +149,7 @@ public final class ImagingNode: TaskExecutor, Service {
         }
         var generator = self.generator(for: task)
         let delay: Duration
-        switch self.scheduler.decide(on: task, load: self.configuration.load, using: &generator) {
+        switch self.scheduler.decide(on: task, load: self.sampleLoad(), using: &generator) {
         case .reject(let reason):
             logger.debug("rejected task", metadata: ["reason": "\(reason)"])
             return receipt(.rejected, error: reason)
@@ -122,7 +171,11 @@ public final class ImagingNode: TaskExecutor, Service {
                 return receipt(.rejected, error: "task cancelled while queued on node '\(self.node)'")
             }
         }
-        defer { self.releaseSlot() }
+        _ = self.sampleLoad()  // a task took a slot
+        defer {
+            self.releaseSlot()
+            _ = self.sampleLoad()  // and released it
+        }
         let queueSeconds = (ContinuousClock.now - queued).seconds
         var answer = await self.run(admitted: task, delay: delay, logger: logger, receipt: receipt)
         answer.queueSeconds = queueSeconds
@@ -252,9 +305,10 @@ public final class ImagingNode: TaskExecutor, Service {
     /// The node's policy, load, slots, busy slots and queue now: what load-aware placements read.
     public var advertisedState: NodeState? {
         let (busy, queued) = self.admission.withLock { ($0.active, $0.queued) }
+        let setting = self.load
         return NodeState(
-            policy: self.configuration.policy, load: self.configuration.load, slots: self.configuration.maxConcurrentTasks,
-            busySlots: busy, queueLength: queued)
+            policy: self.configuration.policy, load: self.currentLoad, loadMode: setting.mode,
+            slots: self.configuration.maxConcurrentTasks, busySlots: busy, queueLength: queued)
     }
 
     // MARK: - Internals

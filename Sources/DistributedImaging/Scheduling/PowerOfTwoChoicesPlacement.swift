@@ -2,7 +2,7 @@
 /// advertised ``NodeState/pressure`` (load plus busy and queued tasks per slot) is lower; a tie
 /// is broken at random.
 ///
-/// A node that advertises nothing (``PlacementCandidate/state`` `nil`, a gRPC node today) cannot
+/// A node that advertises nothing (``PlacementCandidate/state`` `nil`: a node that has not told yet) cannot
 /// be compared: when either drawn node is unknown the first draw is taken, so among unknown
 /// nodes the choice is uniform, exactly ``RandomPlacement``.
 ///

@@ -437,7 +437,7 @@ extension ImagingServer {
     static func noNodeCanAccept(_ connections: [any NodeConnection]) -> String? {
         guard !connections.isEmpty else { return nil }
         for connection in connections {
-            guard let state = connection.advertisedState, state.policy == .optional, state.load >= 1 else { return nil }
+            guard let state = connection.advertisedState, state.rejectsEverything else { return nil }
         }
         return "no node can ever accept the task: all \(connections.count) nodes run the Optional policy at load 1, "
             + "which rejects every task"

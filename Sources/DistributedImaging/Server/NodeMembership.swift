@@ -151,9 +151,25 @@ public final class NodeMembership: NodeDirectory, Service, Sendable {
                 code: .invalidArgument,
                 message: "max_concurrent_tasks must be in 1…\(Self.maxSlots) (0 when not advertised), not \(node.maxConcurrentTasks)")
         }
-        guard node.activeTasks >= 0 else {
-            throw DistributedImagingError(code: .invalidArgument, message: "active_tasks must be ≥ 0, not \(node.activeTasks)")
+        guard (0...Self.maxSlots).contains(node.activeTasks) else {
+            throw DistributedImagingError(
+                code: .invalidArgument, message: "active_tasks must be in 0…\(Self.maxSlots), not \(node.activeTasks)")
         }
+        if let queued = node.queuedTasks, !(0...Self.maxQueuedTasks).contains(queued) {
+            throw DistributedImagingError(
+                code: .invalidArgument, message: "queued_tasks must be in 0…\(Self.maxQueuedTasks), not \(queued)")
+        }
+    }
+
+    /// The state `node` advertised, when its load, slots and counts are in range (as a
+    /// registration must have them); `nil` otherwise. For a transport that learns a node's state
+    /// outside a registration (a health check's answer, say).
+    public static func checkedState(_ node: NodeAdvertisement) -> NodeState? {
+        guard node.load.isFinite, (0...1).contains(node.load), (0...Self.maxSlots).contains(node.maxConcurrentTasks),
+            (0...Self.maxSlots).contains(node.activeTasks), (node.queuedTasks ?? 0) >= 0,
+            (node.queuedTasks ?? 0) <= Self.maxQueuedTasks
+        else { return nil }
+        return node.nodeState
     }
 
     /// Opens a connection for a registration; an address the transport refuses is `invalidArgument`.
@@ -227,10 +243,12 @@ public final class NodeMembership: NodeDirectory, Service, Sendable {
                 entry.advertisement = advertisement
                 entry.lastSeen = self.now()
                 entry.connection.updateSlots(node.maxConcurrentTasks)
+                entry.connection.updateAdvertisedState(advertisement.nodeState)
                 state.entries[node.name] = entry
                 return (nil, nil)
             }
             let connection = try self.open(advertisement)
+            connection.updateAdvertisedState(advertisement.nodeState)
             advertisement.address = connection.addressDescription
             let old = state.entries[node.name]?.connection
             state.entries[node.name] = Entry(advertisement: advertisement, connection: connection, lastSeen: self.now())
@@ -245,8 +263,10 @@ public final class NodeMembership: NodeDirectory, Service, Sendable {
         replaced?.close()
     }
 
-    /// The most task slots a node may advertise.
+    /// The most task slots a node may advertise (and tasks it may say hold one).
     public static let maxSlots = 1_000_000
+    /// The longest queue a node may advertise.
+    public static let maxQueuedTasks = 100_000_000
 
     /// Removes a registered node; static nodes and unknown names are left alone.
     public func deregister(_ name: NodeID) {

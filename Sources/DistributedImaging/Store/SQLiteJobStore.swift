@@ -31,8 +31,10 @@ import Synchronization
 /// - Important: Call ``close()`` before the store is released: it waits for the write under way,
 ///   closes the database and releases the lock.
 public final class SQLiteJobStore: JobStore {
-    /// The schema version this build reads and writes (`PRAGMA user_version`).
-    static let schemaVersion = 1
+    /// The schema version this build reads and writes (`PRAGMA user_version`). Version 2 added
+    /// the tasks' node timings (`o_queue_seconds`, `o_delay_seconds`, `o_processing_seconds`); a
+    /// version-1 database is upgraded in place when opened.
+    static let schemaVersion = 2
     /// Rows per multi-row `INSERT` or `UPDATE` statement.
     static let rowsPerStatement = 500
 
@@ -213,10 +215,23 @@ extension SQLiteJobStore {
             do {
                 // Read again inside the transaction: the lock makes this the only writer, but
                 // the version decides what is created.
-                if try await Self.userVersion(connection) == 0 {
+                let found = try await Self.userVersion(connection)
+                if found == 0 {
                     for statement in Self.schema { _ = try await connection.query(statement) }
+                }
+                // Each version's upgrade, from the one found (a new database starts at 1).
+                for (index, statements) in Self.migrations.enumerated() where max(found, 1) < index + 2 {
+                    for statement in statements { _ = try await connection.query(statement) }
+                }
+                if found < Self.schemaVersion {
                     _ = try await connection.query("PRAGMA user_version = \(Self.schemaVersion)")
-                    logger.info("job store created", metadata: ["dip.store.path": "\(databasePath)"])
+                    if found == 0 {
+                        logger.info("job store created", metadata: ["dip.store.path": "\(databasePath)"])
+                    } else {
+                        logger.info(
+                            "job store upgraded",
+                            metadata: ["dip.store.path": "\(databasePath)", "dip.store.from": "\(found)", "dip.store.to": "\(Self.schemaVersion)"])
+                    }
                 }
                 _ = try await connection.query("COMMIT")
             } catch {
@@ -232,8 +247,8 @@ extension SQLiteJobStore {
         try await connection.query("PRAGMA user_version").first?.columns.first?.data.integer ?? 0
     }
 
-    /// Version 1.
-    private static let schema = [
+    /// Version 1; ``migrations`` take it to ``schemaVersion``.
+    static let schema = [
         """
         CREATE TABLE jobs (
             id TEXT PRIMARY KEY NOT NULL,
@@ -280,6 +295,16 @@ extension SQLiteJobStore {
         """,
         // Counts by status without reading the tasks.
         "CREATE INDEX tasks_status ON tasks (job, status) WHERE status IS NOT NULL",
+    ]
+
+    /// The statements that upgrade the schema by one version: element 0 takes version 1 to 2,
+    /// and so on. They run in the open's transaction, then `user_version` is set.
+    private static let migrations = [
+        [
+            "ALTER TABLE tasks ADD COLUMN o_queue_seconds REAL",
+            "ALTER TABLE tasks ADD COLUMN o_delay_seconds REAL",
+            "ALTER TABLE tasks ADD COLUMN o_processing_seconds REAL",
+        ]
     ]
 
     /// A one-line error for a failed open, naming the file and what to do.
@@ -601,8 +626,8 @@ extension SQLiteJobStore {
     /// empty. Columns rather than one JSON blob per task: Foundation's JSON coders cost ~20 µs a
     /// task, the bulk of applying or loading a large job.
     private static let outcomeColumns =
-        "status, o_input, o_output, o_node, o_attempts, o_rejections, o_delayed, o_elapsed, o_error, o_lost_attempts, o_input_size, o_input_mtime_ns, o_output_size"
-    private static let outcomeColumnCount = 13
+        "status, o_input, o_output, o_node, o_attempts, o_rejections, o_delayed, o_elapsed, o_error, o_lost_attempts, o_input_size, o_input_mtime_ns, o_output_size, o_queue_seconds, o_delay_seconds, o_processing_seconds"
+    private static let outcomeColumnCount = 16
     /// Binds per completed task: job and index, then the outcome's columns.
     private static let outcomeBindCount = 2 + outcomeColumnCount
     /// `status = v.column3, o_input = v.column4, …`, for an update from rows of
@@ -623,6 +648,8 @@ extension SQLiteJobStore {
             task.inputSize.map { .integer(SQLiteInt64($0)) } ?? .null,
             task.inputModifiedNanoseconds.map { .integer(SQLiteInt64($0)) } ?? .null,
             task.outputSize.map { .integer(SQLiteInt64($0)) } ?? .null,
+            task.queueSeconds.map { .float($0) } ?? .null, task.delaySeconds.map { .float($0) } ?? .null,
+            task.processingSeconds.map { .float($0) } ?? .null,
         ]
     }
 
@@ -634,11 +661,25 @@ extension SQLiteJobStore {
             let elapsed = values[7].double
         else { throw self.corrupt(what) }
         let lostAttempts = values[9].isNull ? [] : try self.decode([String].self, values[9], decoder, what)
-        return JobReceipt.Task(
+        // The timings are NULL when unknown (and in rows written before schema version 2).
+        var seconds: [Double?] = []
+        for value in values[13...15] {
+            if value.isNull {
+                seconds.append(nil)
+            } else {
+                guard let number = value.double, number.isFinite, number >= 0 else { throw self.corrupt(what) }
+                seconds.append(number)
+            }
+        }
+        var task = JobReceipt.Task(
             input: input, output: values[2].string, status: status, node: values[3].string.map(NodeID.init(_:)),
             attempts: attempts, rejections: rejections, delayed: delayed != 0, elapsed: elapsed, error: values[8].string,
             lostAttempts: lostAttempts, inputSize: values[10].integer.map(Int64.init),
             inputModifiedNanoseconds: values[11].integer.map(Int64.init), outputSize: values[12].integer.map(Int64.init))
+        task.queueSeconds = seconds[0]
+        task.delaySeconds = seconds[1]
+        task.processingSeconds = seconds[2]
+        return task
     }
 
     /// `count` rows of `columns` placeholders: `(?, ?), (?, ?)`.

@@ -21,6 +21,10 @@ public protocol MemberConnection: NodeConnection, AnyObject {
     /// Records the slots the node advertised (ignored unless positive).
     func updateSlots(_ slots: Int)
 
+    /// Records what the node advertised of itself (its registration or latest heartbeat), which
+    /// ``NodeConnection/advertisedState`` then returns; `nil` forgets it.
+    func updateAdvertisedState(_ state: NodeState?)
+
     /// Fails every call in flight and every later call with `unavailable` naming `reason`, so
     /// that the server places those tasks again at once.
     func drop(reason: String)

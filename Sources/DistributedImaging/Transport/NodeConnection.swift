@@ -15,7 +15,7 @@ public protocol NodeConnection: Sendable {
 
     /// What the node says about itself now — policy, load, busy slots, queue — read by the server
     /// on every placement for load-aware placements; `nil` when the connection cannot tell (the
-    /// default, and gRPC nodes today).
+    /// default; a ``MemberConnection`` reports what its node last advertised).
     var advertisedState: NodeState? { get }
 
     /// Asks the node to run `task` and waits for its answer.

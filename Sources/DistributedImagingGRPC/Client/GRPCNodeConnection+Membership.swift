@@ -5,8 +5,13 @@ extension GRPCNodeConnection: MemberConnection {
     public var addressDescription: String { "\(self.address)" }
 
     /// A `HealthService` call: the slots the node advertises in its status, when it says.
+    /// Its answer's node state, when in range (``DistributedImaging/NodeMembership/checkedState(_:)``),
+    /// is recorded as the ``advertisedState``: so a configured node that never registers
+    /// advertises its state too, as of the last health check.
     public func checkHealth(timeout: Duration) async throws -> Int? {
-        try await self.status(timeout: timeout).node?.maxConcurrentTasks
+        let node = try await self.status(timeout: timeout).node
+        if let node, let state = NodeMembership.checkedState(node) { self.updateAdvertisedState(state) }
+        return node?.maxConcurrentTasks
     }
 
     /// The ``DistributedImaging/NodeMembership/Connect`` of the gRPC transport: a connection to

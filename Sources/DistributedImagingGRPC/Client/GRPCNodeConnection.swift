@@ -44,6 +44,7 @@ public final class GRPCNodeConnection: NodeConnection {
 
     private struct State {
         var slots: Int?
+        var advertised: NodeState?
         /// Why the node was dropped; set once, never cleared (a node that comes back gets a
         /// new connection).
         var dropped: String?
@@ -155,6 +156,16 @@ public final class GRPCNodeConnection: NodeConnection {
     public func updateSlots(_ slots: Int) {
         guard slots > 0 else { return }
         self.state.withLock { $0.slots = slots }
+    }
+
+    /// What the node advertised of itself in its registration, latest heartbeat or latest answer
+    /// to a health check (policy, load and its mode, slots, busy slots, queue), range-checked;
+    /// `nil` until it told. Busy slots and queue are as of that moment.
+    public var advertisedState: NodeState? { self.state.withLock { $0.advertised } }
+
+    /// Records what the node advertised (see ``advertisedState``).
+    public func updateAdvertisedState(_ state: NodeState?) {
+        self.state.withLock { $0.advertised = state }
     }
 
     /// Fails every call in flight and every later call with `unavailable` and `reason`: the

@@ -20,8 +20,11 @@ public struct NodeSettings: Sendable, Hashable, Codable {
     public var storageRoot: String?
     /// `mandatory` or `optional` (flag `--policy`; default `mandatory`).
     public var policy: SchedulingPolicy
-    /// Simulated load 0...1 (flag `--load`; default 0).
+    /// Simulated load 0...1 (flag `--load`; default 0). Not used while ``autoLoad`` is set.
     public var load: Double
+    /// Whether the node measures its load (`"load": "auto"`, `--load auto`; default `false`):
+    /// see ``DistributedImaging/NodeLoad/auto``.
+    public var autoLoad = false
     /// Injected delay in seconds (flag `--delay`; default 3, the seed's).
     public var delay: Double
     /// Accepted tasks held at once (flag `--max-concurrent`; default 8).
@@ -85,7 +88,7 @@ public struct NodeSettings: Sendable, Hashable, Codable {
         self.server = try container.decodeIfPresent(String.self, forKey: .server)
         self.storageRoot = try container.decodeIfPresent(String.self, forKey: .storageRoot)
         self.policy = defaults.policy
-        self.load = try container.decodeIfPresent(Double.self, forKey: .load) ?? defaults.load
+        self.load = defaults.load
         self.delay = try container.decodeIfPresent(Double.self, forKey: .delay) ?? defaults.delay
         self.maxConcurrentTasks =
             try container.decodeIfPresent(Int.self, forKey: .maxConcurrentTasks) ?? defaults.maxConcurrentTasks
@@ -99,6 +102,35 @@ public struct NodeSettings: Sendable, Hashable, Codable {
         if let policy = try container.decodeIfPresent(String.self, forKey: .policy) {
             try self.setPolicy(policy, key: "node.policy")
         }
+        if let number = try? container.decodeIfPresent(Double.self, forKey: .load) {
+            self.load = number
+        } else if let text = try? container.decodeIfPresent(String.self, forKey: .load) {
+            try self.setLoad(text, key: "key 'node.load'")
+        } else if container.contains(.load), try !container.decodeNil(forKey: .load) {
+            throw DistributedImagingError(
+                code: .invalidConfiguration, message: "key 'node.load': expected a number in 0…1 or \"auto\"")
+        }
+    }
+
+    /// The load setting: ``load``, or `auto` when ``autoLoad`` is set.
+    public var nodeLoad: NodeLoad {
+        get { self.autoLoad ? .auto : .fixed(self.load) }
+        set {
+            switch newValue {
+            case .auto: self.autoLoad = true
+            case .fixed(let load):
+                self.autoLoad = false
+                self.load = load
+            }
+        }
+    }
+
+    /// Sets the load from text: a number in 0…1, or `auto`.
+    ///
+    /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration`
+    ///   naming `key` and the value.
+    public mutating func setLoad(_ text: String, key: String) throws {
+        self.nodeLoad = try NodeLoad(parsing: text, key: key)
     }
 
     /// Sets ``policy`` from its name.
@@ -121,9 +153,11 @@ public struct NodeSettings: Sendable, Hashable, Codable {
         guard let name = self.name, !name.isEmpty else {
             throw DistributedImagingError(code: .invalidConfiguration, message: "node.name (--name): required, not set")
         }
-        let configuration = NodeConfiguration(
+        try self.nodeLoad.validate(key: "node.load (--load)")
+        var configuration = NodeConfiguration(
             name: name, policy: self.policy, load: self.load, delay: self.delay,
             maxConcurrentTasks: self.maxConcurrentTasks, seed: self.seed, durableWrites: self.durableWrites)
+        configuration.autoLoad = self.autoLoad
         try configuration.validate()
         return configuration
     }

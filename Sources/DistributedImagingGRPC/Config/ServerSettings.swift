@@ -67,8 +67,10 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     /// How the server picks the node for each attempt (key `placement`, flag `--placement`):
     /// `random` (the seed's rule, the default), `p2c` (power of two choices on the nodes'
     /// advertised load and queue), `least-loaded` or `untried-first` (see
-    /// ``DistributedImaging/PlacementStrategy``). Nodes registered over gRPC advertise nothing
-    /// yet, so among them `p2c` and `least-loaded` pick uniformly at random.
+    /// ``DistributedImaging/PlacementStrategy``). gRPC nodes advertise their state in their
+    /// registrations and heartbeats (configured ones in their answers to the server's health
+    /// checks); among nodes that have told nothing yet `p2c` and `least-loaded` pick uniformly
+    /// at random.
     public var placement: String = PlacementStrategy.defaultStrategy.rawValue
 
     /// The shared token and TLS files (key `security`; default: no token, plaintext).

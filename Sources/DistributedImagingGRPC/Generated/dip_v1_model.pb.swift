@@ -263,6 +263,45 @@ public nonisolated enum Dip_V1_SchedulingPolicy: SwiftProtobuf.Enum, Swift.CaseI
 
 }
 
+/// How a node's load is set.
+public nonisolated enum Dip_V1_LoadMode: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case fixed // = 1
+  case auto // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .fixed
+    case 2: self = .auto
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .fixed: return 1
+    case .auto: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Dip_V1_LoadMode] = [
+    .unspecified,
+    .fixed,
+    .auto,
+  ]
+
+}
+
 /// How outputs are encoded.
 public nonisolated struct Dip_V1_OutputFormat: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -1070,12 +1109,28 @@ public nonisolated struct Dip_V1_NodeInfo: Sendable {
   /// Clears the value of `suspect`. Subsequent reads from it will return its default value.
   public mutating func clearSuspect() {self._suspect = nil}
 
+  /// How `load` is set: LOAD_MODE_FIXED (a configured number) or LOAD_MODE_AUTO (the node's
+  /// measured occupancy, smoothed; `load` is then its value now). Unset: not told (an older node).
+  public var loadMode: Dip_V1_LoadMode = .unspecified
+
+  /// Accepted tasks waiting for a slot on the node now (`active_tasks` are those holding a
+  /// slot). Unset: not told (an older node).
+  public var queuedTasks: Int32 {
+    get {_queuedTasks ?? 0}
+    set {_queuedTasks = newValue}
+  }
+  /// Returns true if `queuedTasks` has been explicitly set.
+  public var hasQueuedTasks: Bool {self._queuedTasks != nil}
+  /// Clears the value of `queuedTasks`. Subsequent reads from it will return its default value.
+  public mutating func clearQueuedTasks() {self._queuedTasks = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _activity: Dip_V1_NodeActivity? = nil
   fileprivate var _suspect: Bool? = nil
+  fileprivate var _queuedTasks: Int32? = nil
 }
 
 /// What a server saw of one node since it started (its own placements, not other servers').
@@ -1151,6 +1206,10 @@ nonisolated extension Dip_V1_TaskStatus: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Dip_V1_SchedulingPolicy: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SCHEDULING_POLICY_UNSPECIFIED\0\u{1}SCHEDULING_POLICY_MANDATORY\0\u{1}SCHEDULING_POLICY_OPTIONAL\0")
+}
+
+nonisolated extension Dip_V1_LoadMode: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LOAD_MODE_UNSPECIFIED\0\u{1}LOAD_MODE_FIXED\0\u{1}LOAD_MODE_AUTO\0")
 }
 
 nonisolated extension Dip_V1_OutputFormat: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -2225,7 +2284,7 @@ nonisolated extension Dip_V1_TaskReceipt: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Dip_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".NodeInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}address\0\u{1}policy\0\u{1}load\0\u{3}max_concurrent_tasks\0\u{3}active_tasks\0\u{3}software_version\0\u{1}source\0\u{1}activity\0\u{1}suspect\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}address\0\u{1}policy\0\u{1}load\0\u{3}max_concurrent_tasks\0\u{3}active_tasks\0\u{3}software_version\0\u{1}source\0\u{1}activity\0\u{1}suspect\0\u{3}load_mode\0\u{3}queued_tasks\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2243,6 +2302,8 @@ nonisolated extension Dip_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 8: try { try decoder.decodeSingularStringField(value: &self.source) }()
       case 9: try { try decoder.decodeSingularMessageField(value: &self._activity) }()
       case 10: try { try decoder.decodeSingularBoolField(value: &self._suspect) }()
+      case 11: try { try decoder.decodeSingularEnumField(value: &self.loadMode) }()
+      case 12: try { try decoder.decodeSingularInt32Field(value: &self._queuedTasks) }()
       default: break
       }
     }
@@ -2283,6 +2344,12 @@ nonisolated extension Dip_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._Mes
     try { if let v = self._suspect {
       try visitor.visitSingularBoolField(value: v, fieldNumber: 10)
     } }()
+    if self.loadMode != .unspecified {
+      try visitor.visitSingularEnumField(value: self.loadMode, fieldNumber: 11)
+    }
+    try { if let v = self._queuedTasks {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 12)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2297,6 +2364,8 @@ nonisolated extension Dip_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.source != rhs.source {return false}
     if lhs._activity != rhs._activity {return false}
     if lhs._suspect != rhs._suspect {return false}
+    if lhs.loadMode != rhs.loadMode {return false}
+    if lhs._queuedTasks != rhs._queuedTasks {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -19,7 +19,11 @@ public final class GRPCNodeHost: Sendable {
     /// - Parameters:
     ///   - settings: The `node` section (listen, advertise, server, policy, load, ...).
     ///   - executor: The node role.
-    ///   - activeTasks: Tasks in flight now, for status and heartbeats.
+    ///   - activeTasks: Tasks in flight now, for status and heartbeats (when `state` is not given).
+    ///   - state: The node's state now — policy, load and its mode, slots, busy slots, queue
+    ///     (``DistributedImaging/ImagingNode/advertisedState``) — sent in every registration and
+    ///     heartbeat and shown in status; `nil` (or a closure answering `nil`) advertises the
+    ///     settings' policy and load with `activeTasks`.
     ///   - security: The shared token and TLS, for calls in and out (default none).
     ///   - logger: Where it logs.
     ///   - onListening: Called with the bound address.
@@ -28,6 +32,7 @@ public final class GRPCNodeHost: Sendable {
         settings: NodeSettings,
         executor: any TaskExecutor,
         activeTasks: @escaping @Sendable () -> Int = { 0 },
+        state: (@Sendable () -> NodeState?)? = nil,
         security: PeerSecurity = .none,
         logger: Logger,
         onListening: @escaping @Sendable (PeerAddress) -> Void = { _ in }
@@ -36,6 +41,9 @@ public final class GRPCNodeHost: Sendable {
         let listen = try settings.listenAddress()
         let describe: @Sendable (PeerAddress?) -> NodeAdvertisement = { bound in
             let address = (try? settings.advertisedAddress(bound: bound)).map { "\($0)" } ?? settings.listen
+            if let current = state?() {
+                return NodeAdvertisement(name: executor.node, address: address, state: current)
+            }
             return NodeAdvertisement(
                 name: executor.node, address: address, policy: settings.policy, load: settings.load,
                 maxConcurrentTasks: settings.maxConcurrentTasks, activeTasks: activeTasks())

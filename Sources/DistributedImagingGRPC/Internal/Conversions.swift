@@ -431,6 +431,12 @@ extension Dip_V1_NodeInfo {
             }
         }
         if let suspect = node.suspect { self.suspect = suspect }
+        switch node.loadMode {
+        case .fixed?: self.loadMode = .fixed
+        case .auto?: self.loadMode = .auto
+        case nil: self.loadMode = .unspecified
+        }
+        if let queued = node.queuedTasks { self.queuedTasks = Int32(clamping: queued) }
     }
 }
 
@@ -452,7 +458,19 @@ extension NodeAdvertisement {
                     inFlight: Int(wire.activity.inFlight), done: Int(wire.activity.done), failed: Int(wire.activity.failed),
                     rejected: Int(wire.activity.rejected))
                 : nil,
-            suspect: wire.hasSuspect ? wire.suspect : nil)
+            suspect: wire.hasSuspect ? wire.suspect : nil, loadMode: NodeLoad.Mode(wire.loadMode),
+            queuedTasks: wire.hasQueuedTasks ? Int(wire.queuedTasks) : nil)
+    }
+}
+
+extension NodeLoad.Mode {
+    /// The wire's mode; `nil` when unset or unknown (a newer peer's mode is shown as not told).
+    init?(_ wire: Dip_V1_LoadMode) {
+        switch wire {
+        case .fixed: self = .fixed
+        case .auto: self = .auto
+        case .unspecified, .UNRECOGNIZED: return nil
+        }
     }
 }
 
@@ -465,6 +483,9 @@ extension NodeAdvertisement {
         if case .UNRECOGNIZED(let value) = wire.policy {
             throw WireRange.refused(
                 "policy must be SCHEDULING_POLICY_MANDATORY (1) or SCHEDULING_POLICY_OPTIONAL (2), not \(value)")
+        }
+        if case .UNRECOGNIZED(let value) = wire.loadMode {
+            throw WireRange.refused("load_mode must be LOAD_MODE_FIXED (1) or LOAD_MODE_AUTO (2), not \(value)")
         }
         self.init(wire)
         if let address = try? PeerAddress(parsing: wire.address) { self.address = "\(address)" }

@@ -3,8 +3,9 @@ public import DistributedImaging
 extension PeerStatus {
     /// The status as an aligned text table for people: `dip-client status`.
     ///
-    /// A server's status lists its nodes (name, policy, load, health, tasks in flight, done,
-    /// failed, rejected) and its running jobs (id, input, done/total); a node's lists itself.
+    /// A server's status lists its nodes (name, policy, load — with `auto` after a measured one —,
+    /// busy slots of slots and queue as the node last advertised them, health, tasks in flight,
+    /// done, failed, rejected) and its running jobs (id, input, done/total); a node's lists itself.
     public var table: String {
         var lines: [String] = []
         let role = self.role == .server ? "dip-server" : "dip-node"
@@ -14,11 +15,18 @@ extension PeerStatus {
         if nodes.isEmpty {
             lines.append("nodes: none")
         } else {
-            var rows = [["NODE", "ADDRESS", "POLICY", "LOAD", "HEALTH", "IN FLIGHT", "DONE", "FAILED", "REJECTED"]]
+            var rows = [
+                ["NODE", "ADDRESS", "POLICY", "LOAD", "BUSY", "QUEUED", "HEALTH", "IN FLIGHT", "DONE", "FAILED", "REJECTED"]
+            ]
             for node in nodes {
                 let activity = node.activity
+                let load = Self.decimal(node.load) + (node.loadMode == .auto ? " auto" : "")
+                // A node that did not advertise its occupancy (a configured one, an older one): "-".
+                let told = node.queuedTasks != nil
+                let busy = !told ? "-" : node.maxConcurrentTasks > 0 ? "\(node.activeTasks)/\(node.maxConcurrentTasks)" : "\(node.activeTasks)"
                 rows.append([
-                    node.name.rawValue, node.address, node.policy?.rawValue ?? "-", Self.decimal(node.load), node.suspect == true ? "suspect" : "alive",
+                    node.name.rawValue, node.address, node.policy?.rawValue ?? "-", load, busy,
+                    node.queuedTasks.map { "\($0)" } ?? "-", node.suspect == true ? "suspect" : "alive",
                     activity.map { "\($0.inFlight)" } ?? "\(node.activeTasks)", activity.map { "\($0.done)" } ?? "-",
                     activity.map { "\($0.failed)" } ?? "-", activity.map { "\($0.rejected)" } ?? "-",
                 ])

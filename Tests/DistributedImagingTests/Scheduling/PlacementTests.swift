@@ -132,7 +132,7 @@ struct PlacementTests {
         let transport = InProcessTransport()
         transport.register(node)
         let state = try #require(transport.connection(to: NodeID("a")).advertisedState)
-        #expect(state == NodeState(policy: .mandatory, load: 0.3, slots: 3, busySlots: 0, queueLength: 0))
+        #expect(state == NodeState(policy: .mandatory, load: 0.3, loadMode: .fixed, slots: 3, busySlots: 0, queueLength: 0))
         #expect(transport.connection(to: NodeID("missing")).advertisedState == nil)
     }
 

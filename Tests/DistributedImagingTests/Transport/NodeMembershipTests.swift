@@ -9,7 +9,7 @@ import Testing
 final class FakeMemberConnection: MemberConnection {
     let node: NodeID
     let addressDescription: String
-    private let state = Mutex<(slots: Int?, dropped: String?, closed: Bool)>((nil, nil, false))
+    private let state = Mutex<(slots: Int?, dropped: String?, closed: Bool, advertised: NodeState?)>((nil, nil, false, nil))
     private let answering: @Sendable () -> Bool
 
     init(_ advertisement: NodeAdvertisement, answering: @escaping @Sendable () -> Bool) {
@@ -36,6 +36,8 @@ final class FakeMemberConnection: MemberConnection {
     }
 
     func updateSlots(_ slots: Int) { if slots > 0 { self.state.withLock { $0.slots = slots } } }
+    var advertisedState: NodeState? { self.state.withLock { $0.advertised } }
+    func updateAdvertisedState(_ state: NodeState?) { self.state.withLock { $0.advertised = state } }
     func drop(reason: String) { self.state.withLock { $0.dropped = $0.dropped ?? reason } }
     func close() { self.state.withLock { $0.closed = true } }
 }
