@@ -47,10 +47,40 @@ struct LifecycleTests {
 
     @Test("NodeRegistrar runs once")
     func registrar() async throws {
-        // Nothing listens there: the running registrar retries until cancelled.
+        // A live registry and node, so the running registrar registers and heartbeats: a
+        // registrar retrying an address where nothing listens sits in the client's connection
+        // back-off, and stopping it there once hung this test on a loaded machine.
+        let membership = try NodeMembership(heartbeatInterval: .seconds(2), logger: Self.logger, connect: GRPCNodeConnection.connector())
+        let executor = FakeExecutor(node: NodeID("n"))
+        try await withThrowingDiscardingTaskGroup { outer in
+            outer.addTask { try await membership.run() }
+            defer { membership.beginGracefulShutdown() }
+            try await withEndpoint([RegistryServiceProvider(membership: membership)]) { serverAddress in
+                try await withEndpoint([NodeServiceProvider(executor: executor)]) { nodeAddress in
+                    let registrar = try NodeRegistrar(server: serverAddress, logger: Self.logger) {
+                        NodeAdvertisement(name: executor.node, address: "\(nodeAddress)")
+                    }
+                    try await self.expectRunsOnce(registrar, named: "NodeRegistrar") {}
+                }
+            }
+        }
+    }
+
+    @Test("A NodeRegistrar cancelled before it starts returns without a call (it once waited forever)")
+    func registrarCancelledAtOnce() async throws {
         let registrar = try NodeRegistrar(server: PeerAddress(host: "127.0.0.1", port: 1), logger: Self.logger) {
             NodeAdvertisement(name: NodeID("n"), address: "127.0.0.1:2")
         }
-        try await self.expectRunsOnce(registrar, named: "NodeRegistrar") {}
+        let started = await withTaskGroup(of: Bool.self) { group in
+            group.cancelAll()
+            // Starts cancelled: its client's connections never run.
+            group.addTask {
+                let cancelled = Task.isCancelled
+                try? await registrar.run()
+                return cancelled
+            }
+            return await group.next() ?? false
+        }
+        #expect(started, "the run began cancelled")
     }
 }

@@ -112,12 +112,16 @@ public final class NodeRegistrar: Service {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.client.runConnections() }
             defer { self.client.beginGracefulShutdown() }
-            try await self.heartbeat()
-            await self.deregister()
+            // Deregister only after a registration: a run cancelled before its first call has
+            // nothing to take back, and its client may never have started (a call on it would
+            // wait for a connection that never comes).
+            if try await self.heartbeat() { await self.deregister() }
         }
     }
 
-    private func heartbeat() async throws {
+    /// Registers until cancelled or graceful shutdown; returns whether any registration succeeded.
+    private func heartbeat() async throws -> Bool {
+        var everRegistered = false
         var registered = false
         var wait = self.retryInterval
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -126,6 +130,7 @@ public final class NodeRegistrar: Service {
                 if !registered {
                     self.logger.info("registered with the server", metadata: ["server": "\(self.server)"])
                     registered = true
+                    everRegistered = true
                 }
             } catch let error as DistributedImagingError where error.code == .unavailable || error.code == .timedOut {
                 self.logger.info(
@@ -137,8 +142,9 @@ public final class NodeRegistrar: Service {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
             } catch {
-                return
+                return everRegistered
             }
         }
+        return everRegistered
     }
 }
