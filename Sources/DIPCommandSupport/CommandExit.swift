@@ -14,6 +14,16 @@ public enum CommandExit {
         }
     }
 
+    /// Writes the error that ended a running service (`dip-server`, `dip-node`) as one line on
+    /// standard error and gives its code: 2 when its settings or credentials are at fault (a bad
+    /// configuration or argument, a refused token), 1 otherwise.
+    public static func serviceFailure(_ command: String, _ error: any Error) -> ExitCode {
+        let error = error as? DistributedImagingError
+            ?? DistributedImagingError(code: .unavailable, message: DistributedImagingError.message(of: error), cause: error)
+        Console.fail(command, error)
+        return ExitCode([.invalidConfiguration, .invalidArgument, .unauthenticated].contains(error.code) ? 2 : 1)
+    }
+
     /// A library error met while reading settings and flags: exits 2 whatever its code.
     public struct ConfigurationError: Error {
         /// The error.

@@ -27,11 +27,7 @@ struct Apply: AsyncParsableCommand {
     var output: String
 
     func run() async throws {
-        guard self.maxMegapixels.isFinite, self.maxMegapixels > 0, self.maxMegapixels <= 1_000_000 else {
-            throw DistributedImagingError(
-                code: .invalidConfiguration, message: "--max-megapixels must be 0 < megapixels <= 1000000, not \(self.maxMegapixels)")
-        }
-        let codec = ImageCodec(limits: .init(maxPixels: Int(self.maxMegapixels * 1_000_000)))
+        let codec = ImageCodec(limits: try .init(maxMegapixels: self.maxMegapixels, key: "--max-megapixels"))
         let processor = try ImageProcessor(pipeline: self.pipeline, codec: codec)
         try processor.process(input: self.input, output: self.output, format: try OutputFormat(forPath: self.output, quality: self.quality))
     }

@@ -8,16 +8,12 @@ struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a dip-server's nodes and running jobs.",
         discussion: """
-            Lists every node the server places tasks on — name, policy, load, health, tasks in \
-            flight, done, failed and rejected (this server's placements since it started) — and \
-            every running job with its progress. A node is listed while it is configured or its \
-            registration is fresh, and while it has tasks in flight; HEALTH is 'alive', or 'suspect' \
-            while the server skips the node: it missed its last health check, its registration \
-            lapsed, or a call to it failed as unreachable less than a heartbeat interval ago. With --json, the status as JSON on stdout. \
-            The security flags are submit's: the shared token by --auth-token-file, DIP_AUTH_TOKEN \
-            or the config's client.security.authTokenFile; TLS by --tls-trust-roots or \
-            client.security.tlsTrustRoots. \
-            Exit codes: 0 shown; 2 usage error; 3 the server cannot be reached or refused the token.
+            Lists every node the server places tasks on — name, address, policy, load ('auto' when \
+            measured), busy slots, queued tasks, HEALTH ('alive', or 'suspect' while the server \
+            skips it after a missed health check, a lapsed registration or a failed call), and \
+            this server's tasks in flight, done, failed and rejected on it — and every running job \
+            with its progress. With --json, the status as JSON on stdout. Exit codes: 0 shown; 2 \
+            usage error; 3 the server cannot be reached or refused the token.
             """
     )
 

@@ -130,12 +130,8 @@ struct DIPNode: AsyncParsableCommand {
             try await ServiceGroup(
                 services: (endpoint.map { [$0] } ?? []) + [reloader] + host.services(around: node), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             ).run()
-        } catch let error as DistributedImagingError {
-            Console.fail("dip-node", error)
-            throw ExitCode(error.code == .invalidConfiguration || error.code == .invalidArgument || error.code == .unauthenticated ? 2 : 1)
         } catch {
-            Console.fail("dip-node", DistributedImagingError(code: .unavailable, message: DistributedImagingError.message(of: error), cause: error))
-            throw ExitCode(1)
+            throw CommandExit.serviceFailure("dip-node", error)
         }
     }
 }

@@ -132,8 +132,7 @@ struct DIPServer: AsyncParsableCommand {
             ).run()
         } catch {
             try? await store.close()
-            Console.fail("dip-server", DistributedImagingError(code: .unavailable, message: DistributedImagingError.message(of: error), cause: error))
-            throw ExitCode(1)
+            throw CommandExit.serviceFailure("dip-server", error)
         }
         try? await store.close()
     }

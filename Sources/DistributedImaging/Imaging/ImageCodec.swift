@@ -27,6 +27,17 @@ public struct ImageCodec: Sendable {
             self.maxFileBytes = maxFileBytes
         }
 
+        /// Limits that accept up to `megapixels` million pixels (the file size limit as default).
+        ///
+        /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` naming `key` unless
+        ///   0 < `megapixels` ≤ 1,000,000.
+        public init(maxMegapixels megapixels: Double, key: String = "maxMegapixels") throws {
+            guard megapixels.isFinite, megapixels > 0, megapixels <= 1_000_000 else {
+                throw DistributedImagingError.invalidConfiguration("\(key) must be 0 < megapixels <= 1000000, not \(megapixels)")
+            }
+            self.init(maxPixels: Int(megapixels * 1_000_000))
+        }
+
         public static var defaults: Limits { Limits() }
     }
 
