@@ -52,11 +52,11 @@ extension LocalCluster {
             if let seconds = self.jobTimeout {
                 guard seconds.isFinite, seconds > 0, seconds <= 31_536_000 else {
                     throw DistributedImagingError.invalidConfiguration(
-                        "jobTimeout: must be more than 0 and at most 31536000 seconds, not \(seconds)")
+                        "jobTimeout (--job-timeout): must be more than 0 and at most 31536000 seconds, not \(seconds)")
                 }
                 server.jobTimeout = .seconds(seconds)
             }
-            server.dispatchOrder = try DispatchOrder(parsing: self.dispatchOrder, key: "dispatchOrder")
+            server.dispatchOrder = try DispatchOrder(parsing: self.dispatchOrder, key: "dispatchOrder (--dispatch-order)")
             try server.validate()
             return server
         }
@@ -80,7 +80,7 @@ extension LocalCluster {
     ) throws {
         try self.init(
             storageRoot: storageRoot, nodes: try options.nodeConfigurations(), server: try options.serverConfiguration(),
-            seed: options.seed, placement: try PlacementStrategy(parsing: options.placement, key: "placement").makePlacement(),
+            seed: options.seed, placement: try PlacementStrategy(parsing: options.placement, key: "placement (--placement)").makePlacement(),
             store: store, logger: logger)
     }
 }
