@@ -284,22 +284,25 @@ public final class NodeMembership: NodeDirectory, Service, Sendable {
     /// Runs the nodes' connections until graceful shutdown (or ``beginGracefulShutdown()``).
     public func run() async throws {
         await withDiscardingTaskGroup { group in
-            group.addTask {
-                try? await cancelWhenGracefulShutdown { try await self.checkNodes() }
-            }
-            await withGracefulShutdownHandler {
-                for await connection in self.started {
-                    group.addTask {
-                        do {
-                            try await connection.runConnections()
-                        } catch {
-                            self.logger.debug(
-                                "node connection ended", metadata: ["dip.node.id": "\(connection.node)", "error": "\(error)"])
+            await withTaskGroup(of: Void.self) { checks in
+                checks.addTask { try? await self.checkNodes() }
+                await withGracefulShutdownHandler {
+                    for await connection in self.started {
+                        group.addTask {
+                            do {
+                                try await connection.runConnections()
+                            } catch {
+                                self.logger.debug(
+                                    "node connection ended", metadata: ["dip.node.id": "\(connection.node)", "error": "\(error)"])
+                            }
                         }
                     }
+                } onGracefulShutdown: {
+                    self.beginGracefulShutdown()
                 }
-            } onGracefulShutdown: {
-                self.beginGracefulShutdown()
+                // Shutting down (`started` ended): no more health checks, and no waiting out the
+                // pause between them.
+                checks.cancelAll()
             }
         }
     }

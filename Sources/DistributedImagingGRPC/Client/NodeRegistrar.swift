@@ -4,9 +4,11 @@ import GRPCNIOTransportHTTP2
 public import Logging
 public import ServiceLifecycle
 import SwiftProtobuf
+import Synchronization
 
 /// The node side of `dip.v1.RegistryService`: registers a node with its server, registers again
-/// every heartbeat, and deregisters on graceful shutdown.
+/// every heartbeat, and deregisters on graceful shutdown (of its service group, or
+/// ``beginGracefulShutdown()``). Cancelling ``run()`` stops it abruptly, without deregistering.
 ///
 /// While the server cannot be reached the registrar retries (every second, then every
 /// heartbeat), logging at `info`; a server that speaks another protocol revision, or refuses the
@@ -22,6 +24,13 @@ public final class NodeRegistrar: Service {
     private let logger: Logger
     private let peer: String
     private let lifecycle = RunOnce("NodeRegistrar")
+    /// Set by ``beginGracefulShutdown()``, which also wakes the heartbeat's pause.
+    private let stopState = Mutex(StopState())
+
+    private struct StopState {
+        var stopped = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
 
     /// Creates a registrar.
     ///
@@ -45,6 +54,16 @@ public final class NodeRegistrar: Service {
         self.advertisement = advertisement
         self.retryInterval = retryInterval
         self.logger = logger
+    }
+
+    /// Stops heartbeating: ``run()`` deregisters (when it registered) and returns once the call
+    /// in flight ends. The same as a graceful shutdown of the registrar's service group.
+    public func beginGracefulShutdown() {
+        self.stopState.withLock { state in
+            state.stopped = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }?.resume()
     }
 
     /// Runs the connection to the server until ``close()`` (``run()`` does this itself).
@@ -112,10 +131,10 @@ public final class NodeRegistrar: Service {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.client.runConnections() }
             defer { self.client.beginGracefulShutdown() }
-            // Deregister only after a registration: a run cancelled before its first call has
-            // nothing to take back, and its client may never have started (a call on it would
-            // wait for a connection that never comes).
-            if try await self.heartbeat() { await self.deregister() }
+            // Deregister only after a registration: a run stopped before its first call has
+            // nothing to take back. Not when cancelled either: cancelling is the abrupt stop,
+            // and a call in a cancelled task has no deadline (it ends only when its stream does).
+            if try await self.heartbeat(), !Task.isCancelled { await self.deregister() }
         }
     }
 
@@ -124,7 +143,7 @@ public final class NodeRegistrar: Service {
         var everRegistered = false
         var registered = false
         var wait = self.retryInterval
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully && !self.isStopping {
             do {
                 wait = try await self.register()
                 if !registered {
@@ -138,13 +157,44 @@ public final class NodeRegistrar: Service {
                 registered = false
                 wait = self.retryInterval
             }
-            let pause = wait
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
-            } catch {
-                return everRegistered
-            }
+            guard await self.pause(for: wait) else { return everRegistered }
         }
         return everRegistered
+    }
+
+    /// Whether ``beginGracefulShutdown()`` was called.
+    private var isStopping: Bool { self.stopState.withLock { $0.stopped } }
+
+    /// Waits `duration`; false when stopped, shut down gracefully or cancelled first.
+    private func pause(for duration: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }) != nil }
+            group.addTask {
+                await self.untilStopped()
+                return false
+            }
+            let slept = await group.next() ?? false
+            group.cancelAll()
+            return slept
+        }
+    }
+
+    /// Returns once ``beginGracefulShutdown()`` was called, or the task is cancelled.
+    private func untilStopped() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = self.stopState.withLock { state in
+                    guard !state.stopped && !Task.isCancelled else { return true }
+                    state.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            self.stopState.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }?.resume()
+        }
     }
 }

@@ -3,6 +3,7 @@ public import GRPCCore
 import GRPCNIOTransportHTTP2
 public import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// A gRPC server on HTTP/2 serving some of the `dip.v1` services: the listening half of
 /// `dip-server` and `dip-node`. Plaintext by default; TLS and a required token come from
@@ -25,6 +26,14 @@ public final class GRPCEndpoint: ListeningEndpoint {
     private let onListening: @Sendable (PeerAddress) -> Void
     private let listen: PeerAddress
     private let lifecycle = RunOnce("GRPCEndpoint")
+    /// The server is told to shut down only once it listens: stopped before (`notStarted`), a
+    /// `GRPCServer` never binds, and whoever awaits its transport's listening address waits
+    /// forever.
+    private let serving = Mutex(Serving.idle)
+
+    private enum Serving {
+        case idle, binding, stopRequested, listening
+    }
     /// Services with long-lived calls to end on graceful shutdown (`RunTasks` streams).
     private let participants: [any GracefulShutdownParticipant]
 
@@ -98,6 +107,11 @@ public final class GRPCEndpoint: ListeningEndpoint {
     public func run() async throws {
         try self.lifecycle.start()
         defer { self.lifecycle.finish() }
+        // Shut down before it started, it still binds, then stops at once: the transport's
+        // listening address settles only once it has tried to bind.
+        self.serving.withLock { state in
+            if state == .idle { state = .binding }
+        }
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {
@@ -109,7 +123,16 @@ public final class GRPCEndpoint: ListeningEndpoint {
                     }
                 }
                 // Fails only when binding failed, which serve() reports itself.
-                if let address = try? await self.listeningAddress { self.onListening(address) }
+                let address = try? await self.listeningAddress
+                let stopRequested = self.serving.withLock { state in
+                    defer { state = .listening }
+                    return state == .stopRequested
+                }
+                if stopRequested {
+                    self.server.beginGracefulShutdown()
+                } else if let address {
+                    self.onListening(address)
+                }
             }
         } onGracefulShutdown: {
             self.beginGracefulShutdown()
@@ -119,7 +142,14 @@ public final class GRPCEndpoint: ListeningEndpoint {
     /// Stops accepting calls; ``run()`` returns once calls in flight finish (a `RunTasks` stream
     /// ends once the tasks it carries are answered).
     public func beginGracefulShutdown() {
-        self.server.beginGracefulShutdown()
+        let listening = self.serving.withLock { state in
+            guard state == .listening else {
+                state = .stopRequested
+                return false
+            }
+            return true
+        }
+        if listening { self.server.beginGracefulShutdown() }
         for participant in self.participants { participant.beginGracefulShutdown() }
     }
 }
