@@ -142,6 +142,9 @@ public final class GRPCEndpoint: ListeningEndpoint {
     /// Stops accepting calls; ``run()`` returns once calls in flight finish (a `RunTasks` stream
     /// ends once the tasks it carries are answered).
     public func beginGracefulShutdown() {
+        // Participants first: gRPC's quiescing cancels every call in flight, and they must know
+        // that it is a shutdown, not the caller, whose work in flight still completes.
+        for participant in self.participants { participant.beginGracefulShutdown() }
         let listening = self.serving.withLock { state in
             guard state == .listening else {
                 state = .stopRequested
@@ -150,6 +153,5 @@ public final class GRPCEndpoint: ListeningEndpoint {
             return true
         }
         if listening { self.server.beginGracefulShutdown() }
-        for participant in self.participants { participant.beginGracefulShutdown() }
     }
 }

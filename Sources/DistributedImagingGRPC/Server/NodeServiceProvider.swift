@@ -39,9 +39,10 @@ public struct NodeServiceProvider: Dip_V1_NodeService.SimpleServiceProtocol, Gra
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 // The caller went away or its deadline passed: stop the tasks (their answers are
-                // dropped). Throws once the handler ended first and this task is cancelled.
+                // dropped). Throws once the handler ended first and this task is cancelled. gRPC
+                // cancels calls on a graceful shutdown too: then the tasks read are answered.
                 try? await context.cancellation.cancelled
-                running.cancelAll()
+                if !shutdown.isSignalled { running.cancelAll() }
             }
             group.addTask {
                 defer { running.endReading() }
@@ -90,8 +91,9 @@ public struct NodeServiceProvider: Dip_V1_NodeService.SimpleServiceProtocol, Gra
         try WireProtocol.check(request.protocolVersion, by: "dip-node '\(self.executor.node)'")
         let executor = self.executor
         // The server gave up on the call (deadline, cancelled job): stop waiting for a slot or
-        // the delay. Work already on the thread pool completes; its write is atomic.
-        let receipt = try await cancellingWithRPC(context) { await executor.execute(task) }
+        // the delay. Work already on the thread pool completes; its write is atomic. Not when
+        // this endpoint shuts down gracefully: the task in flight completes.
+        let receipt = try await cancellingWithRPC(context, unlessShuttingDown: self.shutdown) { await executor.execute(task) }
         return .with { $0.receipt = Dip_V1_TaskReceipt(receipt) }
     }
 }
@@ -242,6 +244,9 @@ final class ShutdownSignal: Sendable {
         var nextID: UInt64 = 0
     }
     private let state = Mutex(State())
+
+    /// Whether ``signal()`` was called.
+    var isSignalled: Bool { self.state.withLock { $0.signalled } }
 
     func signal() {
         let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
