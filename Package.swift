@@ -142,6 +142,8 @@ let package = Package(
                 "DistributedImaging",
                 "DistributedImagingGRPC",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ],
             path: "Benchmarks/grpc-bench",
             swiftSettings: swiftSettings

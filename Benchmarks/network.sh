@@ -4,7 +4,8 @@
 #   1. one task's round trip, node half and server half in separate processes:
 #        dip-grpc-bench --serve 127.0.0.1:0            (a node that answers at once)
 #        dip-grpc-bench --connect ADDRESS [--unary]    (sequential, then 16 in flight)
-#      the RunTasks stream (what dip-server uses) and the unary RunTask call, alternated ROUNDS times;
+#      the RunTasks stream (what dip-server uses), the unary RunTask call, and the floor under both
+#      (--raw: the same stream echoing bare ids, nothing of ours), alternated ROUNDS times;
 #   2. the network cost per task in a job: (wall of a N-image `identity` job over gRPC − the same
 #      job embedded) / N, with N random 8×8 PNGs on tmpfs, alternated ROUNDS times, medians:
 #        dip-server --storage-root ROOT --state-dir S1 + 2 × dip-node --policy mandatory --load 0 --delay 0
@@ -49,10 +50,16 @@ echo "== 1. round trip, separate processes (dip-grpc-bench --serve / --connect),
 "$BIN/dip-grpc-bench" --serve 127.0.0.1:0 >"$WORK/bench.out" 2>"$WORK/bench.err" &
 PIDS+=($!)
 ADDRESS=$(wait_for_line "$WORK/bench.out" "listening on" | awk '{print $4}')
+# The floor: the same stream carrying bare ids, grpc-swift's generated code and nothing of ours.
+"$BIN/dip-grpc-bench" --serve 127.0.0.1:0 --raw >"$WORK/raw.out" 2>"$WORK/raw.err" &
+PIDS+=($!)
+RAW_ADDRESS=$(wait_for_line "$WORK/raw.out" "listening on" | awk '{print $4}')
 for round in $(seq 1 "$ROUNDS"); do
-    for mode in stream unary; do
-        flag=""; [[ $mode == unary ]] && flag="--unary"
-        echo "round $round, load $(load): $("$BIN/dip-grpc-bench" --connect "$ADDRESS" --tasks "$TASKS" --concurrency 16 $flag)"
+    for mode in stream unary raw; do
+        flag=""; address="$ADDRESS"
+        [[ $mode == unary ]] && flag="--unary"
+        [[ $mode == raw ]] && flag="--raw" && address="$RAW_ADDRESS"
+        echo "round $round, load $(load): $("$BIN/dip-grpc-bench" --connect "$address" --tasks "$TASKS" --concurrency 16 $flag)"
     done
 done
 

@@ -4,6 +4,7 @@
 //   swift run -c release dip-grpc-bench [--tasks N] [--concurrency C] [--image PATH --storage-root DIR] [--unary]
 //   dip-grpc-bench --serve 127.0.0.1:PORT [--image PATH --storage-root DIR]     # the node half only
 //   dip-grpc-bench --connect 127.0.0.1:PORT [--tasks N] [--concurrency C] [--unary] # the server half only
+//   dip-grpc-bench --serve 127.0.0.1:PORT --raw / --connect ADDRESS --raw [--tasks N]  # the floor (RawEcho.swift)
 //
 // Without --image the node answers at once (pure transport overhead). With --image the node is a
 // real `ImagingNode` running the `identity` pipeline on that image (decode + encode included), and
@@ -99,6 +100,7 @@ let concurrency = Int(argument("--concurrency") ?? "") ?? 16
 let streaming = !CommandLine.arguments.contains("--unary")
 let serve = argument("--serve")
 let connect = argument("--connect")
+let raw = CommandLine.arguments.contains("--raw")
 let logger = Logger(label: "dip-grpc-bench", factory: { _ in SwiftLogNoOpLogHandler() })
 let path = streaming ? "RunTasks stream" : "unary RunTask"
 
@@ -141,13 +143,22 @@ func measureRemote(_ label: String, address: PeerAddress) async throws {
     }
 }
 
-if let connect {
+if raw, let connect {
+    let address = try PeerAddress(parsing: connect)
+    let (latencies, perSecond) = try await rawPingPong(host: address.host, port: address.port, count: count, window: concurrency)
+    let mean = latencies.reduce(0, +) / Double(max(latencies.count, 1))
+    print(
+        "gRPC loopback, separate processes, raw RunTasks echo (the floor), \(address): \(latencies.count) messages; "
+            + "sequential mean \(format(mean)) µs, p50 \(format(latencies[latencies.count / 2])) µs, "
+            + "p99 \(format(latencies[min(latencies.count - 1, latencies.count * 99 / 100)])) µs; "
+            + "\(concurrency) in flight: \(format(perSecond)) messages/s")
+} else if let connect {
     let address = try PeerAddress(parsing: connect)
     try await measureRemote("gRPC loopback, separate processes, \(path), \(address)", address: address)
 } else {
     let endpoint = GRPCEndpoint(
         listen: try serve.map { try PeerAddress(parsing: $0) } ?? PeerAddress(host: "127.0.0.1", port: 0),
-        services: [NodeServiceProvider(executor: executor)])
+        services: raw ? [EchoNodeService()] : [NodeServiceProvider(executor: executor)])
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await endpoint.run() }
         defer { endpoint.beginGracefulShutdown() }

@@ -1,0 +1,72 @@
+// The floor under our network path: the same `RunTasks` stream, carrying only an id each way,
+// with grpc-swift's generated code and nothing of ours around it — no task conversion, no task
+// spawned per message, no queue between the caller and the writer. `--raw` on both halves.
+import DistributedImagingGRPC
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Synchronization
+
+/// What the request producer measured, for the response handler to return.
+private final class Recorded: Sendable {
+    let result = Mutex<(latencies: [Double], perSecond: Double)>(([], 0))
+}
+
+/// Answers each `RunTasks` message with its id, in the handler's own loop.
+struct EchoNodeService: Dip_V1_NodeService.SimpleServiceProtocol {
+    func runTask(request: Dip_V1_RunTaskRequest, context: ServerContext) async throws -> Dip_V1_RunTaskResponse {
+        throw RPCError(code: .unimplemented, message: "raw echo: RunTasks only")
+    }
+
+    func runTasks(
+        request: RPCAsyncSequence<Dip_V1_RunTasksRequest, any Error>,
+        response: RPCWriter<Dip_V1_RunTasksResponse>,
+        context: ServerContext
+    ) async throws {
+        for try await message in request {
+            try await response.write(.with { $0.id = message.id })
+        }
+    }
+}
+
+/// Sequential ping-pong of `count` ids on one stream (microseconds per round trip, sorted), then
+/// `count` ids with up to `window` unanswered (messages per second).
+func rawPingPong(host: String, port: Int, count: Int, window: Int) async throws -> (latencies: [Double], perSecond: Double) {
+    let client = GRPCClient(transport: try .http2NIOPosix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext))
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await client.runConnections() }
+        defer { client.beginGracefulShutdown() }
+        let (acks, ack) = AsyncStream.makeStream(of: Void.self)
+        let node = Dip_V1_NodeService.Client(wrapping: client)
+        let recorded = Recorded()
+        try await node.runTasks(
+            requestProducer: { writer in
+                var iterator = acks.makeAsyncIterator()
+                let clock = ContinuousClock()
+                var latencies: [Double] = []
+                for id in 0..<(count + 50) {
+                    let start = clock.now
+                    try await writer.write(.with { $0.id = UInt64(id) })
+                    guard await iterator.next() != nil else { return }
+                    if id >= 50 { latencies.append(microseconds(clock.now - start)) }
+                }
+                let start = clock.now
+                var unanswered = 0
+                for id in 0..<count {
+                    if unanswered == window {
+                        guard await iterator.next() != nil else { return }
+                        unanswered -= 1
+                    }
+                    try await writer.write(.with { $0.id = UInt64(id) })
+                    unanswered += 1
+                }
+                while unanswered > 0, await iterator.next() != nil { unanswered -= 1 }
+                let perSecond = Double(count) / (microseconds(clock.now - start) / 1e6)
+                recorded.result.withLock { $0 = (latencies.sorted(), perSecond) }
+            },
+            onResponse: { response in
+                for try await _ in response.messages { ack.yield() }
+                ack.finish()
+            })
+        return recorded.result.withLock { $0 }
+    }
+}
