@@ -7,7 +7,7 @@
 /// let node = NodeConfiguration(name: "node-1", policy: .optional, load: 0.5)
 /// try node.validate()
 /// ```
-public struct NodeConfiguration: Sendable, Hashable, Codable {
+public struct NodeConfiguration: Sendable, Hashable, Codable, NodeLoadSettings {
     /// The node's name, unique in its cluster.
     public var name: String
     /// How the node admits tasks.
@@ -59,19 +59,6 @@ public struct NodeConfiguration: Sendable, Hashable, Codable {
         var configuration = Self(name: name)
         configure(&configuration)
         return configuration
-    }
-
-    /// ``load`` and ``autoLoad`` as one value.
-    public var nodeLoad: NodeLoad {
-        get { self.autoLoad ? .auto : .fixed(self.load) }
-        set {
-            switch newValue {
-            case .auto: self.autoLoad = true
-            case .fixed(let load):
-                self.autoLoad = false
-                self.load = load
-            }
-        }
     }
 
     /// The node's ``NodeID``.

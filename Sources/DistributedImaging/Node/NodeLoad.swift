@@ -120,3 +120,27 @@ public struct MeasuredLoad: Sendable, Hashable {
         self.estimate = min(1, max(0, self.estimate))
     }
 }
+
+/// Settings that keep a node's load as a number and an `auto` flag (``NodeConfiguration``, and
+/// the gRPC target's `NodeSettings`): ``nodeLoad`` reads and writes the two as one ``NodeLoad``.
+public protocol NodeLoadSettings {
+    /// The fixed load in 0…1 (used while ``autoLoad`` is false).
+    var load: Double { get set }
+    /// Whether the load is measured (`"auto"`) instead of fixed.
+    var autoLoad: Bool { get set }
+}
+
+extension NodeLoadSettings {
+    /// ``load`` and ``autoLoad`` as one value.
+    public var nodeLoad: NodeLoad {
+        get { self.autoLoad ? .auto : .fixed(self.load) }
+        set {
+            switch newValue {
+            case .auto: self.autoLoad = true
+            case .fixed(let load):
+                self.autoLoad = false
+                self.load = load
+            }
+        }
+    }
+}

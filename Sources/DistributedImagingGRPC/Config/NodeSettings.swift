@@ -2,7 +2,7 @@ public import DistributedImaging
 
 /// The `node` section of a ``DeploymentConfiguration``: what `dip-node` listens on, what it tells
 /// the server, where the shared storage is mounted, and how it admits tasks.
-public struct NodeSettings: Sendable, Hashable, Codable {
+public struct NodeSettings: Sendable, Hashable, Codable, NodeLoadSettings {
     /// The node's name, unique in its cluster (flag `--name`; required).
     public var name: String?
     /// Where to listen (flag `--listen`; default `0.0.0.0:7100`).
@@ -109,19 +109,6 @@ public struct NodeSettings: Sendable, Hashable, Codable {
         } else if container.contains(.load), try !container.decodeNil(forKey: .load) {
             throw DistributedImagingError(
                 code: .invalidConfiguration, message: "key 'node.load': expected a number in 0…1 or \"auto\"")
-        }
-    }
-
-    /// The load setting: ``load``, or `auto` when ``autoLoad`` is set.
-    public var nodeLoad: NodeLoad {
-        get { self.autoLoad ? .auto : .fixed(self.load) }
-        set {
-            switch newValue {
-            case .auto: self.autoLoad = true
-            case .fixed(let load):
-                self.autoLoad = false
-                self.load = load
-            }
         }
     }
 
