@@ -32,21 +32,7 @@ else
 fi
 
 WORK="$(mktemp -d /tmp/dip-e2e-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]:-}"; do [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]:-}"; do [[ -n "$pid" ]] && wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-wait_for_line() { # FILE MARKER
-    for _ in $(seq 1 200); do
-        if grep -q "$2" "$1" 2>/dev/null; then grep -m1 "$2" "$1"; return 0; fi
-        sleep 0.05
-    done
-    echo "e2e: '$2' not seen in $1" >&2; cat "${1%.out}.err" >&2 || true; return 1
-}
+source "$ROOT/Benchmarks/lib.sh"
 
 echo "== machine: $(nproc) cores, $(uname -sr); $(date -u +%FT%TZ)"
 echo "== 1. per-task overhead over gRPC loopback"

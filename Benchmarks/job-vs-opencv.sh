@@ -30,21 +30,8 @@ if [[ -z "${SKIP_BUILD:-}" ]]; then swift build -c release >&2; fi
 BIN="$(swift build -c release --show-bin-path)"
 
 WORK="$(mktemp -d /tmp/dip-job-vs-opencv.XXXXXX)"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]:-}"; do [[ -n "$pid" ]] && kill -INT "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]:-}"; do [[ -n "$pid" ]] && wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-wait_for_line() { # FILE MARKER
-    for _ in $(seq 1 600); do
-        if grep -q "$2" "$1" 2>/dev/null; then grep -m1 "$2" "$1"; return 0; fi
-        sleep 0.05
-    done
-    echo "job-vs-opencv: '$2' not seen in $1" >&2; cat "${1%.out}.err" >&2 || true; return 1
-}
-load() { cut -d' ' -f1-3 /proc/loadavg; }
+STOP_SIGNAL=INT  # dip-client and the daemons shut down on SIGINT as on Ctrl-C
+source "$ROOT/Benchmarks/lib.sh"
 seconds() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$@"; }
 
 STORE="$WORK/store"

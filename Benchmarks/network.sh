@@ -27,23 +27,8 @@ WORK="${WORK:-/dev/shm/dip-network-bench}"
 if [[ -z "${SKIP_BUILD:-}" ]]; then swift build -c release >&2; fi
 BIN="$(swift build -c release --show-bin-path)"
 
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]:-}"; do [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]:-}"; do [[ -n "$pid" ]] && wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+source "$ROOT/Benchmarks/lib.sh"
 rm -rf "$WORK" && mkdir -p "$WORK"
-
-wait_for_line() { # FILE MARKER
-    for _ in $(seq 1 400); do
-        if grep -q "$2" "$1" 2>/dev/null; then grep -m1 "$2" "$1"; return 0; fi
-        sleep 0.05
-    done
-    echo "network: '$2' not seen in $1" >&2; cat "${1%.out}.err" >&2 || true; return 1
-}
-load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 echo "== machine: $(nproc) cores, $(uname -sr); $(date -u +%FT%TZ); load average $(load)"
 echo "== 1. round trip, separate processes (dip-grpc-bench --serve / --connect), $TASKS tasks, $ROUNDS rounds"

@@ -16,20 +16,7 @@ PIPELINE="${PIPELINE:-grayscale | gaussian(size: 5) | canny(low: 100, high: 200)
 if [[ -z "${SKIP_BUILD:-}" ]]; then swift build -c release >&2; fi
 BIN="$(swift build -c release --show-bin-path)"
 WORK="$(mktemp -d /tmp/dip-node-memory.XXXXXX)"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]:-}"; do [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]:-}"; do [[ -n "$pid" ]] && wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-wait_for_line() { # FILE MARKER
-    for _ in $(seq 1 600); do
-        if grep -q "$2" "$1" 2>/dev/null; then grep -m1 "$2" "$1"; return 0; fi
-        sleep 0.05
-    done
-    echo "node-memory: '$2' not seen in $1" >&2; return 1
-}
+source "$ROOT/Benchmarks/lib.sh"
 
 # 8 000 000 pixels each (4 000 × 2 000 RGB): smooth gradients plus noise, JPEG quality 90.
 python3 - "$IMAGES" "$WORK/store/input" <<'PY'
