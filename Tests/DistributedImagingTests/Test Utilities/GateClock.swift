@@ -3,13 +3,7 @@ import Synchronization
 /// A clock whose sleeps wait until the test opens the gate: an injected delay holds its slot
 /// exactly as long as the test wants, with no wall-clock time deciding anything.
 final class GateClock: Clock, Sendable {
-    struct Instant: InstantProtocol {
-        var offset: Duration
-
-        func advanced(by duration: Duration) -> Instant { Instant(offset: self.offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - self.offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-    }
+    typealias Instant = OffsetInstant
 
     private struct State {
         var isOpen = false

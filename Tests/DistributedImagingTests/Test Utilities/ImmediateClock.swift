@@ -4,13 +4,7 @@ import Synchronization
 /// records every sleep: code that backs off or waits out a delay on an injected clock runs
 /// without wall-clock waits, and a test can check what it waited.
 final class ImmediateClock: Clock, Sendable {
-    struct Instant: InstantProtocol {
-        var offset: Duration
-
-        func advanced(by duration: Duration) -> Instant { Instant(offset: self.offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - self.offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-    }
+    typealias Instant = OffsetInstant
 
     private struct State {
         var now = Instant(offset: .zero)
