@@ -8,7 +8,8 @@ import Testing
 
 private typealias F = JobStoreFixtures
 
-/// Schema version 2 (the tasks' node timings) and the in-place upgrade of a version-1 database.
+/// Schema versions 2 (the tasks' node timings) and 3 (the jobs' makespan), and the in-place
+/// upgrade of a version-1 database.
 @Suite("SQLiteJobStore schema upgrade")
 struct JobStoreMigrationTests {
     /// A task outcome with its node timings.
@@ -45,7 +46,7 @@ struct JobStoreMigrationTests {
     }
 
     /// A database written by a version-1 build (its DDL and rows run by hand) opens, is upgraded
-    /// to version 2 in place, keeps its rows, and then stores timings.
+    /// to the current version in place, keeps its rows, and then stores timings and a makespan.
     @Test func versionOneDatabaseIsUpgradedInPlace() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/jobs.sqlite"
@@ -66,9 +67,13 @@ struct JobStoreMigrationTests {
             // The upgraded table takes the new columns.
             try await store.apply([.completed(JobID("old"), taskIndex: 1, Self.timed("old", 1))])
             #expect(try await store.load(JobID("old"))?.outcomes[1] == Self.timed("old", 1))
+            #expect(stored.record.makespan == nil)
+            try await store.finish(
+                JobID("old"), state: .succeeded, message: "ok", finished: F.epoch.addingTimeInterval(9), elapsed: 9, makespan: 2.5)
+            #expect(try await store.load(JobID("old"))?.record.makespan == 2.5)
             try await store.close()
             #expect(try Self.userVersion(path) == SQLiteJobStore.schemaVersion)
-            #expect(SQLiteJobStore.schemaVersion == 2)
+            #expect(SQLiteJobStore.schemaVersion == 3)
 
             // Opening again does not upgrade twice (ADD COLUMN would fail on a second run).
             let again = try await SQLiteJobStore.open(stateDirectory: directory, logger: silentLogger)

@@ -164,15 +164,17 @@ struct JobStoreConformanceTests {
         try await kind.withStore { store in
             try await store.create(F.record("a"), tasks: F.tasks("a"), skipped: F.skipped("a"))
             let ended = F.epoch.addingTimeInterval(42.5)
-            try await store.finish(JobID("a"), state: .cancelled, message: "cancelled: 1 of 3 done", finished: ended, elapsed: 40.75)
+            try await store.finish(
+                JobID("a"), state: .cancelled, message: "cancelled: 1 of 3 done", finished: ended, elapsed: 40.75, makespan: 12.5)
             // Finishing a job the store does not hold does nothing.
-            try await store.finish(JobID("ghost"), state: .failed, message: "x", finished: ended, elapsed: 1)
+            try await store.finish(JobID("ghost"), state: .failed, message: "x", finished: ended, elapsed: 1, makespan: nil)
             let loaded = try #require(try await store.load(JobID("a")))
             var expected = F.record("a")
             expected.state = .cancelled
             expected.message = "cancelled: 1 of 3 done"
             expected.ended = ended
             expected.elapsed = 40.75
+            expected.makespan = 12.5
             #expect(loaded.record == expected)
             #expect(try await store.jobs() == [expected])
         }
@@ -214,9 +216,9 @@ struct JobStoreConformanceTests {
                 try await store.create(F.record(id), tasks: F.tasks(id), skipped: F.skipped(id))
                 try await store.apply([.completed(JobID(id), taskIndex: 0, F.outcome(id, 0, .succeeded))])
             }
-            try await store.finish(JobID("old"), state: .succeeded, message: "ok", finished: F.epoch.addingTimeInterval(10), elapsed: 10)
+            try await store.finish(JobID("old"), state: .succeeded, message: "ok", finished: F.epoch.addingTimeInterval(10), elapsed: 10, makespan: nil)
             try await store.finish(
-                JobID("recent"), state: .failed, message: "1 failed", finished: F.epoch.addingTimeInterval(30), elapsed: 30)
+                JobID("recent"), state: .failed, message: "1 failed", finished: F.epoch.addingTimeInterval(30), elapsed: 30, makespan: nil)
 
             #expect(try await store.prune(endedBefore: F.epoch.addingTimeInterval(10)) == 0)  // strictly before
             #expect(try await store.prune(endedBefore: F.epoch.addingTimeInterval(20)) == 1)
@@ -260,7 +262,7 @@ struct SQLiteJobStoreTests {
                 .completed(JobID("a"), taskIndex: 0, F.outcome("a", 0, .succeeded)),
                 .placed(JobID("a"), taskIndex: 1, node: NodeID("n1"), attempt: 2),
             ])
-            try await store.finish(JobID("b"), state: .failed, message: "no", finished: F.epoch.addingTimeInterval(5), elapsed: 4)
+            try await store.finish(JobID("b"), state: .failed, message: "no", finished: F.epoch.addingTimeInterval(5), elapsed: 4, makespan: nil)
             let before = (try await store.jobs(), try await store.load(JobID("a")), try await store.load(JobID("b")))
             try await store.close()
             try await store.close()  // again: nothing

@@ -211,7 +211,8 @@ extension ImagingServer {
             receipt.message += "; the server's job store could not record every task: \(failure)"
         }
         do {
-            try await self.store.finish(plan.id, state: receipt.status, message: receipt.message, finished: Date(), elapsed: elapsed)
+            try await self.store.finish(
+                plan.id, state: receipt.status, message: receipt.message, finished: Date(), elapsed: elapsed, makespan: receipt.makespan)
         } catch {
             logger.info("job store could not record the job's end", metadata: ["error": "\(error)"])
         }

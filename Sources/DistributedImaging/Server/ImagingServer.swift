@@ -371,7 +371,8 @@ public final class ImagingServer: JobSubmitter, Service {
             return true
         }
         guard admitted else {
-            try? await self.store.finish(jobID, state: .failed, message: "refused: the server was shutting down", finished: Date(), elapsed: 0)
+            try? await self.store.finish(
+                jobID, state: .failed, message: "refused: the server was shutting down", finished: Date(), elapsed: 0, makespan: nil)
             throw DistributedImagingError.unavailable("the server is shutting down and takes no new jobs")
         }
         self.launch(job, plan: plan)
@@ -451,6 +452,7 @@ public final class ImagingServer: JobSubmitter, Service {
         var receipt = JobReceipt(
             jobID: record.id, status: record.state, input: record.input, output: record.output, pipeline: record.pipeline,
             tasks: tasks, elapsed: record.elapsed, message: record.message)
+        receipt.makespan = record.makespan
         receipt.tasks.sort { $0.input < $1.input }
         return receipt
     }

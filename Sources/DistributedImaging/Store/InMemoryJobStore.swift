@@ -42,8 +42,11 @@ public final class InMemoryJobStore: JobStore {
         }
     }
 
-    public func finish(_ id: JobID, state: JobRecord.State, message: String, finished: Date, elapsed: Double) async throws {
+    public func finish(
+        _ id: JobID, state: JobRecord.State, message: String, finished: Date, elapsed: Double, makespan: Double?
+    ) async throws {
         self.state.withLock { store in
+            store.jobs[id]?.job.record.makespan = makespan
             store.jobs[id]?.job.record.state = state
             store.jobs[id]?.job.record.message = message
             store.jobs[id]?.job.record.ended = finished

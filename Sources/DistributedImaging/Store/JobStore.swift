@@ -22,8 +22,11 @@ public protocol JobStore: Sendable {
     /// are ignored.
     func apply(_ changes: [JobStoreChange]) async throws
 
-    /// Marks a job ended: its final status, message and elapsed running time.
-    func finish(_ id: JobID, state: JobRecord.State, message: String, finished: Date, elapsed: Double) async throws
+    /// Marks a job ended: its final status, message, elapsed running time and the makespan of
+    /// its last run (`nil` when nothing ran).
+    func finish(
+        _ id: JobID, state: JobRecord.State, message: String, finished: Date, elapsed: Double, makespan: Double?
+    ) async throws
 
     /// Every job, newest first, with its counts.
     func jobs() async throws -> [JobRecord]
@@ -75,6 +78,9 @@ public struct JobRecord: Sendable, Hashable, Codable {
     public var message: String
     /// Seconds it ran, once it ended (a restart's downtime is not counted).
     public var elapsed: Double
+    /// Seconds from its last run's first dispatch to its last task's end (`nil`: nothing ran,
+    /// not ended, or stored before the store kept it).
+    public var makespan: Double?
 
     public init(
         id: JobID, request: JobRequest, state: State = .running, input: String, output: String, pipeline: String,
@@ -101,7 +107,7 @@ public struct JobRecord: Sendable, Hashable, Codable {
 extension JobRecord {
     private enum CodingKeys: String, CodingKey {
         case jobID, request, status, input, output, pipeline, tasks, skipped, succeeded, failed, submitted, ended
-        case message, elapsed
+        case message, elapsed, makespan
     }
 
     public init(from decoder: any Decoder) throws {
@@ -116,6 +122,7 @@ extension JobRecord {
             submitted: Date(timeIntervalSince1970: try container.decode(Double.self, forKey: .submitted)),
             ended: try container.decodeIfPresent(Double.self, forKey: .ended).map(Date.init(timeIntervalSince1970:)),
             message: try container.decode(String.self, forKey: .message), elapsed: try container.decode(Double.self, forKey: .elapsed))
+        self.makespan = try container.decodeIfPresent(Double.self, forKey: .makespan)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -134,6 +141,7 @@ extension JobRecord {
         try container.encodeIfPresent(self.ended?.timeIntervalSince1970, forKey: .ended)
         try container.encode(self.message, forKey: .message)
         try container.encode(self.elapsed, forKey: .elapsed)
+        try container.encodeIfPresent(self.makespan, forKey: .makespan)
     }
 }
 

@@ -32,9 +32,9 @@ import Synchronization
 ///   closes the database and releases the lock.
 public final class SQLiteJobStore: JobStore {
     /// The schema version this build reads and writes (`PRAGMA user_version`). Version 2 added
-    /// the tasks' node timings (`o_queue_seconds`, `o_delay_seconds`, `o_processing_seconds`); a
-    /// version-1 database is upgraded in place when opened.
-    static let schemaVersion = 2
+    /// the tasks' node timings (`o_queue_seconds`, `o_delay_seconds`, `o_processing_seconds`),
+    /// version 3 the jobs' `makespan`; an older database is upgraded in place when opened.
+    static let schemaVersion = 3
     /// Rows per multi-row `INSERT` or `UPDATE` statement.
     static let rowsPerStatement = 500
 
@@ -304,7 +304,8 @@ extension SQLiteJobStore {
             "ALTER TABLE tasks ADD COLUMN o_queue_seconds REAL",
             "ALTER TABLE tasks ADD COLUMN o_delay_seconds REAL",
             "ALTER TABLE tasks ADD COLUMN o_processing_seconds REAL",
-        ]
+        ],
+        ["ALTER TABLE jobs ADD COLUMN makespan REAL"],
     ]
 
     /// A one-line error for a failed open, naming the file and what to do.
@@ -438,11 +439,16 @@ extension SQLiteJobStore {
         }
     }
 
-    public func finish(_ id: JobID, state: JobRecord.State, message: String, finished: Date, elapsed: Double) async throws {
+    public func finish(
+        _ id: JobID, state: JobRecord.State, message: String, finished: Date, elapsed: Double, makespan: Double?
+    ) async throws {
         try await self.write("finish job \(id)") { connection in
             _ = try await connection.query(
-                "UPDATE jobs SET state = ?, message = ?, ended = ?, elapsed = ? WHERE id = ?",
-                [.text(state.rawValue), .text(message), .float(finished.timeIntervalSince1970), .float(elapsed), .text(id.rawValue)])
+                "UPDATE jobs SET state = ?, message = ?, ended = ?, elapsed = ?, makespan = ? WHERE id = ?",
+                [
+                    .text(state.rawValue), .text(message), .float(finished.timeIntervalSince1970), .float(elapsed),
+                    makespan.map { .float($0) } ?? .null, .text(id.rawValue),
+                ])
         }
     }
 
@@ -594,8 +600,8 @@ extension SQLiteJobStore {
 
     /// The columns of a job's record, in the order ``record(_:decoder:)`` reads them.
     private static let jobColumns =
-        "id, request, state, input, output, pipeline, task_count, skipped_count, submitted, ended, message, elapsed"
-    private static let jobColumnCount = 12
+        "id, request, state, input, output, pipeline, task_count, skipped_count, submitted, ended, message, elapsed, makespan"
+    private static let jobColumnCount = 13
 
     private func record(_ row: SQLiteRow, decoder: JSONDecoder) throws -> JobRecord {
         let values = row.values
@@ -606,10 +612,13 @@ extension SQLiteJobStore {
             let message = values[10].string, let elapsed = values[11].double
         else { throw self.corrupt("job \(id)") }
         let request = try self.decode(JobRequest.self, values[1], decoder, "the request of job \(id)")
-        return JobRecord(
+        var record = JobRecord(
             id: JobID(id), request: request, state: state, input: input, output: output, pipeline: pipeline, tasks: tasks,
             skipped: skipped, submitted: Date(timeIntervalSince1970: submitted),
             ended: values[9].double.map { Date(timeIntervalSince1970: $0) }, message: message, elapsed: elapsed)
+        // Only a finite, non-negative number is a makespan (the file is not trusted).
+        record.makespan = values[12].double.flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }
+        return record
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ value: SQLiteData, _ decoder: JSONDecoder, _ what: String) throws -> T {

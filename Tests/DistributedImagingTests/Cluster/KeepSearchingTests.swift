@@ -155,6 +155,12 @@ struct KeepSearchingTests {
             let decoded = try JSONDecoder().decode(JobReceipt.self, from: try JSONEncoder().encode(receipt))
             #expect(decoded.makespan == receipt.makespan)
             #expect(decoded.tasks.map(\.processingSeconds) == receipt.tasks.map(\.processingSeconds))
+            // Read back from the job store (as after a restart), the receipt keeps its makespan.
+            var stored: JobReceipt?
+            for try await event in try await cluster.watch(receipt.jobID) {
+                if case .finished(let final) = event { stored = final }
+            }
+            #expect(stored?.makespan == makespan)
         }
     }
 
