@@ -129,7 +129,7 @@ struct TaskStreamTests {
                 node: NodeID("node"), address: try await endpoint.listeningAddress, streaming: streaming)
             group.addTask { try await connection.runConnections() }
             defer { connection.close() }
-            _ = try await connection.run(Self.task(0))  // the stream is open
+            _ = try await connection.run(Self.task(0))  // the stream (or, unary, the connection) is open
             let slow = Task { try await connection.run(Self.task(1, input: "photos/block.png")) }
             try await executor.waitUntil { $0.started == 2 }
             endpoint.beginGracefulShutdown()

@@ -4,7 +4,6 @@ import GRPCNIOTransportHTTP2
 public import Logging
 public import ServiceLifecycle
 import SwiftProtobuf
-import Synchronization
 
 /// The node side of `dip.v1.RegistryService`: registers a node with its server, registers again
 /// every heartbeat, and deregisters on graceful shutdown (of its service group, or
@@ -24,13 +23,8 @@ public final class NodeRegistrar: Service {
     private let logger: Logger
     private let peer: String
     private let lifecycle = RunOnce("NodeRegistrar")
-    /// Set by ``beginGracefulShutdown()``, which also wakes the heartbeat's pause.
-    private let stopState = Mutex(StopState())
-
-    private struct StopState {
-        var stopped = false
-        var waiter: CheckedContinuation<Void, Never>?
-    }
+    /// Signalled by ``beginGracefulShutdown()``; ends the heartbeat's pause.
+    private let stopping = ShutdownSignal()
 
     /// Creates a registrar.
     ///
@@ -59,11 +53,7 @@ public final class NodeRegistrar: Service {
     /// Stops heartbeating: ``run()`` deregisters (when it registered) and returns once the call
     /// in flight ends. The same as a graceful shutdown of the registrar's service group.
     public func beginGracefulShutdown() {
-        self.stopState.withLock { state in
-            state.stopped = true
-            defer { state.waiter = nil }
-            return state.waiter
-        }?.resume()
+        self.stopping.signal()
     }
 
     /// Runs the connection to the server until ``close()`` (``run()`` does this itself).
@@ -143,7 +133,7 @@ public final class NodeRegistrar: Service {
         var everRegistered = false
         var registered = false
         var wait = self.retryInterval
-        while !Task.isCancelled && !Task.isShuttingDownGracefully && !self.isStopping {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully && !self.stopping.isSignalled {
             do {
                 wait = try await self.register()
                 if !registered {
@@ -162,39 +152,17 @@ public final class NodeRegistrar: Service {
         return everRegistered
     }
 
-    /// Whether ``beginGracefulShutdown()`` was called.
-    private var isStopping: Bool { self.stopState.withLock { $0.stopped } }
-
     /// Waits `duration`; false when stopped, shut down gracefully or cancelled first.
     private func pause(for duration: Duration) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask { (try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }) != nil }
             group.addTask {
-                await self.untilStopped()
+                await self.stopping.wait()
                 return false
             }
             let slept = await group.next() ?? false
             group.cancelAll()
             return slept
-        }
-    }
-
-    /// Returns once ``beginGracefulShutdown()`` was called, or the task is cancelled.
-    private func untilStopped() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let now = self.stopState.withLock { state in
-                    guard !state.stopped && !Task.isCancelled else { return true }
-                    state.waiter = continuation
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        } onCancel: {
-            self.stopState.withLock { state in
-                defer { state.waiter = nil }
-                return state.waiter
-            }?.resume()
         }
     }
 }

@@ -15,24 +15,32 @@ func cancellingWithRPC<Result: Sendable>(
     _ context: ServerContext, unlessShuttingDown shutdown: ShutdownSignal? = nil,
     _ body: @escaping @Sendable () async throws -> Result
 ) async throws -> Result {
-    try await withThrowingTaskGroup(of: Result?.self) { group in
-        group.addTask { try await body() }
+    try await withThrowingTaskGroup(of: RPCOutcome<Result>.self) { group in
+        group.addTask { .finished(try await body()) }
         group.addTask {
             // Throws once `body` ended first and this task is cancelled.
             try? await context.cancellation.cancelled
-            if let shutdown, shutdown.isSignalled {
-                // Quiescing, not the caller: wait for `body` (this task is cancelled once it ends).
-                try? await Task.sleep(for: .seconds(86_400 * 365))
-            }
-            return nil
+            // Quiescing, not the caller: `body` goes on.
+            return shutdown?.isSignalled == true ? .shuttingDown : .cancelled
         }
         while let outcome = try await group.next() {
-            if let result = outcome {
+            switch outcome {
+            case .finished(let result):
                 group.cancelAll()
                 return result
+            case .cancelled:
+                group.cancelAll()  // the RPC was cancelled: stop `body`, then take what it returns
+            case .shuttingDown:
+                continue
             }
-            group.cancelAll()  // the RPC was cancelled: stop `body`, then take what it returns
         }
         throw DistributedImagingError(code: .internalError, message: "the call ended without a result")
     }
+}
+
+/// What ended first in ``cancellingWithRPC(_:unlessShuttingDown:_:)``.
+private enum RPCOutcome<Result: Sendable>: Sendable {
+    case finished(Result)
+    case cancelled
+    case shuttingDown
 }
