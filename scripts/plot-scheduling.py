@@ -10,7 +10,7 @@ Needs matplotlib (pip install matplotlib). Writes:
   model-match.png         measured against analytic, every cell that has a closed form
   latency.png             mean and p99 task latency, 100 images, 8 slots, per load vector
   makespan-bounded.png    mean job time (makespan) at 1,000 images with 8 and 1 slots per node
-                          and with heterogeneous node speeds
+                          and with heterogeneous node speeds (default node room and unbounded)
   tables.md               the tables Docs/Scheduling.md quotes: model match, placements against
                           random, bounded slots against the fluid bound
 """
@@ -38,6 +38,7 @@ def load(path):
         row["loads_list"] = [float(x) for x in row["loads"].split("/")]
         row["mean_load"] = sum(row["loads_list"]) / len(row["loads_list"])
         row["hetero"] = any(float(x) != 1 for x in row["node_speeds"].split("/"))
+        row["node_room"] = row.get("node_room") or "2"
         for key in ("mean_job_seconds", "ci95_seconds", "mean_task_latency_seconds", "p99_task_latency_seconds",
                     "mean_attempts", "makespan_seconds"):
             row[key] = float(row[key])
@@ -144,8 +145,9 @@ def makespan(rows, out):
             vectors.append(r["loads"])
     setups = [("8 slots", lambda r: r["slots"] == 8 and not r["hetero"]),
               ("1 slot", lambda r: r["slots"] == 1 and not r["hetero"]),
-              ("8 slots, speeds 1/1/0.5/0.5 (1 s work)", lambda r: r["hetero"])]
-    fig, axes = plt.subplots(2, 3, figsize=(16, 8))
+              ("8 slots, speeds 1/1/0.5/0.5 (1 s work)", lambda r: r["hetero"] and r["node_room"] == "2"),
+              ("as before, node room unbounded (seed's dispatch)", lambda r: r["hetero"] and r["node_room"] == "unbounded")]
+    fig, axes = plt.subplots(2, len(setups), figsize=(21, 8))
     width = 0.8 / len(PLACEMENTS)
     for row_index, policy in enumerate(POLICIES):
         for column, (title, keep) in enumerate(setups):
@@ -162,7 +164,7 @@ def makespan(rows, out):
             axis.grid(axis="y", alpha=0.3)
             if column == 0:
                 axis.set_ylabel("makespan (s)")
-    axes[0][2].legend(fontsize=8)
+    axes[0][len(setups) - 1].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(out, "makespan-bounded.png"), dpi=110)
     plt.close(fig)
@@ -191,18 +193,20 @@ def tables(rows, out, processing, hetero_processing):
                 change = "" if placement == "random" else f" ({100 * (c['mean_job_seconds'] / r['mean_job_seconds'] - 1):+.1f} %)"
                 cells.append(f"{c['mean_job_seconds']:.3f}{change}; {c['mean_attempts']:.2f}")
             lines.append(f"| {policy} | {r['loads']} | " + " | ".join(cells) + " |")
-    for slots, hetero, title in [(8, False, "8 slots"), (1, False, "1 slot"), (8, True, "8 slots, speeds 1/1/0.5/0.5")]:
+    for slots, hetero, room, title in [
+            (8, False, "2", "8 slots"), (1, False, "2", "1 slot"), (8, True, "2", "8 slots, speeds 1/1/0.5/0.5"),
+            (8, True, "unbounded", "8 slots, speeds 1/1/0.5/0.5, node room unbounded (the seed's dispatch)")]:
         lines += ["", f"## Bounded slots: 1,000 images, {title} (mean makespan, s)", "",
                   "| policy | loads | trials | capacity bound | " + " | ".join(PLACEMENTS) + " |",
                   "|---|---|---:|---:|" + "---:|" * len(PLACEMENTS)]
         for policy in POLICIES:
             for r in select(rows, images=1000, slots=slots, policy=policy, placement="random"):
-                if r["hetero"] != hetero:
+                if r["hetero"] != hetero or r["node_room"] != room:
                     continue
                 cells = []
                 for placement in PLACEMENTS:
                     o = [x for x in select(rows, images=1000, slots=slots, policy=policy, placement=placement, loads=r["loads"])
-                         if x["hetero"] == hetero][0]
+                         if x["hetero"] == hetero and x["node_room"] == room][0]
                     change = "" if placement == "random" else f" ({100 * (o['makespan_seconds'] / r['makespan_seconds'] - 1):+.1f} %)"
                     cells.append(f"{o['makespan_seconds']:.1f}{change}")
                 capacity = f"{r['capacity_bound']:.1f}" if r["capacity_bound"] is not None else "–"

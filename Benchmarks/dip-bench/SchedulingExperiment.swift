@@ -4,7 +4,8 @@
 //                                                  [--processing S] [--hetero-processing S] [--round-trip S]
 //
 // Runs the grid policy × placement × load vector × images × slots per node (plus heterogeneous
-// node speeds at 8 slots and 1,000 images) through the real `Placement` and `Scheduler` code on
+// node speeds at 8 slots and 1,000 images, with the server's default room per node and with the
+// seed's unbounded node queues, `--node-room unbounded`) through the real `Placement` and `Scheduler` code on
 // a virtual clock (`SchedulingSimulation`: a discrete-event simulation, no sleeps), with paired
 // seeds: trial k of every cell uses the same job id and node seeds, so policies and placements
 // see the same random streams. Writes DIR/results.csv (one row per cell) and DIR/summary.txt
@@ -27,6 +28,9 @@ enum SchedulingExperiment {
     static let slotCounts: [Int?] = [nil, 8, 1]
     static let heterogeneousSpeeds = [1.0, 1, 0.5, 0.5]
     static let placements: [PlacementStrategy] = [.random, .p2c, .leastLoaded, .untriedFirst]
+    /// The heterogeneous cells run with the server's default room per node (2 × slots) and with
+    /// the seed's dispatch (no room bound: a node queues whatever it is sent).
+    static let heterogeneousRooms: [NodeRoom] = [.default, .unbounded]
 
     struct Cell {
         var policy: SchedulingPolicy
@@ -36,6 +40,8 @@ enum SchedulingExperiment {
         var slots: Int?
         var speeds: [Double]
         var processing: Double
+        /// The server's room per node (``NodeRoom``): the default, or the seed's unbounded queues.
+        var nodeRoom: NodeRoom = .default
     }
 
     struct Row {
@@ -87,12 +93,14 @@ enum SchedulingExperiment {
                     }
                 }
             }
-            for policy in SchedulingPolicy.allCases {
-                for placement in Self.placements {
-                    cells.append(
-                        Cell(
-                            policy: policy, placement: placement, loads: loads, images: 1000, slots: 8,
-                            speeds: Self.heterogeneousSpeeds, processing: heteroProcessing))
+            for nodeRoom in Self.heterogeneousRooms {
+                for policy in SchedulingPolicy.allCases {
+                    for placement in Self.placements {
+                        cells.append(
+                            Cell(
+                                policy: policy, placement: placement, loads: loads, images: 1000, slots: 8,
+                                speeds: Self.heterogeneousSpeeds, processing: heteroProcessing, nodeRoom: nodeRoom))
+                    }
                 }
             }
         }
@@ -155,7 +163,8 @@ enum SchedulingExperiment {
         }
         let simulation = SchedulingSimulation(
             nodes: nodes, placement: cell.placement.makePlacement(), slots: cell.slots, processing: cell.processing,
-            serverSeed: SeededRandomNumberGenerator.derive(seed: seed, ["server"]), rejectionRoundTrip: roundTrip)
+            serverSeed: SeededRandomNumberGenerator.derive(seed: seed, ["server"]), rejectionRoundTrip: roundTrip,
+            nodeRoom: cell.nodeRoom)
         var jobs: [Double] = []
         var latencies: [Double] = []
         var attempts = 0
@@ -194,7 +203,7 @@ enum SchedulingExperiment {
     static func csv(_ rows: [Row]) -> String {
         var text =
             "policy,placement,loads,images,slots,node_speeds,trials,mean_job_seconds,ci95_seconds,analytic_seconds,"
-            + "mean_task_latency_seconds,p99_task_latency_seconds,mean_attempts,makespan_seconds,capacity_bound_seconds\n"
+            + "mean_task_latency_seconds,p99_task_latency_seconds,mean_attempts,makespan_seconds,capacity_bound_seconds,node_room\n"
         for row in rows {
             let cell = row.cell
             let fields = [
@@ -202,6 +211,7 @@ enum SchedulingExperiment {
                 Self.list(cell.speeds), String(row.trials), Self.number(row.meanJob), Self.number(row.ci95),
                 row.analytic.map(Self.number) ?? "", Self.number(row.meanLatency), Self.number(row.p99Latency),
                 Self.number(row.meanAttempts), Self.number(row.makespan), row.capacityBound.map(Self.number) ?? "",
+                cell.nodeRoom.description,
             ]
             text += fields.joined(separator: ",") + "\n"
         }
@@ -221,12 +231,13 @@ enum SchedulingExperiment {
             String(
                 format: "dip-bench experiment: %ld cells, --trials %ld, seed %llu, T = 3 s, processing %.3g s (heterogeneous cells %.3g s), wall %.1f s",
                 rows.count, trials, seed, processing, heteroProcessing, Double(seconds) + Double(attoseconds) / 1e18))
-        func find(_ policy: SchedulingPolicy, _ placement: PlacementStrategy, _ loads: [Double], images: Int, slots: Int?, hetero: Bool = false)
-            -> Row?
-        {
+        func find(
+            _ policy: SchedulingPolicy, _ placement: PlacementStrategy, _ loads: [Double], images: Int, slots: Int?, hetero: Bool = false,
+            nodeRoom: NodeRoom = .default
+        ) -> Row? {
             rows.first {
                 $0.cell.policy == policy && $0.cell.placement == placement && $0.cell.loads == loads && $0.cell.images == images
-                    && $0.cell.slots == slots && ($0.cell.speeds != $0.cell.loads.map { _ in 1 }) == hetero
+                    && $0.cell.slots == slots && ($0.cell.speeds != $0.cell.loads.map { _ in 1 }) == hetero && $0.cell.nodeRoom == nodeRoom
             }
         }
         lines.append("")
@@ -271,25 +282,29 @@ enum SchedulingExperiment {
                         + verdict)
             }
         }
-        lines.append("")
-        lines.append(
-            "3. Heterogeneous speeds 1/1/0.5/0.5, 8 slots, 1,000 images: makespan against random (goal ≥ 25 % lower)")
-        for loads in Self.loadVectors {
-            for policy in SchedulingPolicy.allCases {
-                guard let random = find(policy, .random, loads, images: 1000, slots: 8, hetero: true) else { continue }
-                var parts: [String] = []
-                for placement in Self.placements.dropFirst() {
-                    guard let other = find(policy, placement, loads, images: 1000, slots: 8, hetero: true) else { continue }
-                    let lower = 1 - other.makespan / random.makespan
-                    parts.append(
-                        String(format: "%@ %.1f s (%+.1f %%%@)", placement.rawValue as NSString, other.makespan, -100 * lower, (lower >= 0.25 ? ", goal met" : "") as NSString))
+        for nodeRoom in Self.heterogeneousRooms {
+            lines.append("")
+            lines.append(
+                "3\(nodeRoom == .default ? "a" : "b"). Heterogeneous speeds 1/1/0.5/0.5, 8 slots, 1,000 images, node room \(nodeRoom)"
+                    + (nodeRoom == .default ? " (the server's default: 2 × slots)" : " (the seed's dispatch: nodes queue whatever they are sent)")
+                    + ": makespan against random (goal ≥ 25 % lower)")
+            for loads in Self.loadVectors {
+                for policy in SchedulingPolicy.allCases {
+                    guard let random = find(policy, .random, loads, images: 1000, slots: 8, hetero: true, nodeRoom: nodeRoom) else { continue }
+                    var parts: [String] = []
+                    for placement in Self.placements.dropFirst() {
+                        guard let other = find(policy, placement, loads, images: 1000, slots: 8, hetero: true, nodeRoom: nodeRoom) else { continue }
+                        let lower = 1 - other.makespan / random.makespan
+                        parts.append(
+                            String(format: "%@ %.1f s (%+.1f %%%@)", placement.rawValue as NSString, other.makespan, -100 * lower, (lower >= 0.25 ? ", goal met" : "") as NSString))
+                    }
+                    let bound = random.capacityBound.map {
+                        String(format: "; capacity bound %.1f s: random is %.1f %% above it, so no placement can be more than about %.1f %% faster", $0,
+                            100 * (random.makespan / $0 - 1), 100 * (1 - $0 / random.makespan))
+                    } ?? ""
+                    lines.append(
+                        String(format: "   %@ %@: random %.1f s; ", policy.rawValue as NSString, Self.list(loads) as NSString, random.makespan) + parts.joined(separator: ", ") + bound)
                 }
-                let bound = random.capacityBound.map {
-                    String(format: "; capacity bound %.1f s: random is %.1f %% above it, so no placement can be more than about %.1f %% faster", $0,
-                        100 * (random.makespan / $0 - 1), 100 * (1 - $0 / random.makespan))
-                } ?? ""
-                lines.append(
-                    String(format: "   %@ %@: random %.1f s; ", policy.rawValue as NSString, Self.list(loads) as NSString, random.makespan) + parts.joined(separator: ", ") + bound)
             }
         }
         let failed = rows.filter { $0.failedTasks > 0 }

@@ -71,6 +71,9 @@ struct Submit: AsyncParsableCommand {
     @Option(name: .long, help: "With --embedded: the order tasks are dispatched in: submission (default) or largest-first (decreasing input size).")
     var dispatchOrder: String?
 
+    @Option(name: .long, help: "With --embedded: tasks the server keeps on one node, per slot (1...1000, default 2), or 'unbounded' (the seed's dispatch: a node queues whatever placement sends it).")
+    var nodeRoom: String?
+
     @Option(name: .long, help: "Seed for every random choice (placements, rejections, delays): the same seed, the same run.")
     var seed: UInt64?
 
@@ -129,8 +132,8 @@ struct Submit: AsyncParsableCommand {
             (self.detach && self.remote.server == nil && self.remote.config == nil, "--detach needs --server: an embedded job ends with this process"),
             (self.detach && self.report.events != nil, "--detach and --events exclude each other: follow the events with 'dip-client wait --events jsonl'"),
             (self.placement != nil && !self.embedded, "--placement applies to --embedded; a dip-server has its own --placement (server.placement)"),
-            (!self.embedded && (self.maxAttempts != nil || self.slots != nil || self.maxConcurrentTasks != nil || self.jobTimeout != nil || self.dispatchOrder != nil),
-             "--max-attempts, --job-timeout, --slots, --max-concurrent-tasks and --dispatch-order apply to --embedded; a dip-server and its nodes have their own settings"),
+            (!self.embedded && (self.maxAttempts != nil || self.slots != nil || self.maxConcurrentTasks != nil || self.jobTimeout != nil || self.dispatchOrder != nil || self.nodeRoom != nil),
+             "--max-attempts, --job-timeout, --slots, --max-concurrent-tasks, --dispatch-order and --node-room apply to --embedded; a dip-server and its nodes have their own settings"),
             (self.stateDir != nil && !self.embedded, "--state-dir applies to --embedded; a dip-server has its own --state-dir"),
             (self.input == nil && self.onlyFailed == nil, "missing INPUT_DIR (or --only-failed RECEIPT)"),
             (self.input != nil && self.onlyFailed != nil, "INPUT_DIR and --only-failed exclude each other"),
@@ -190,7 +193,8 @@ struct Submit: AsyncParsableCommand {
             FlagOverride(\.delay, self.delay), FlagOverride(\.slots, self.slots), FlagOverride(\.durableWrites, self.durableWrites),
             FlagOverride(\.placement, self.placement), FlagOverride(\.maxAttempts, ifGiven: self.maxAttempts),
             FlagOverride(\.maxConcurrentTasks, self.maxConcurrentTasks), FlagOverride(\.jobTimeout, ifGiven: self.jobTimeout),
-            FlagOverride(\.dispatchOrder, self.dispatchOrder), FlagOverride(\.seed, ifGiven: self.seed),
+            FlagOverride(\.dispatchOrder, self.dispatchOrder), FlagOverride(\.nodeRoom, self.nodeRoom),
+            FlagOverride(\.seed, ifGiven: self.seed),
         ], to: LocalCluster.Options())
         let rerun = try self.rerunRequest()
         let input = SharedStorage.absolutePath(rerun.map { $0.storageRoot + "/" + $0.request.inputDirectory } ?? self.input ?? "")

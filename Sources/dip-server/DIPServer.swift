@@ -78,6 +78,9 @@ struct DIPServer: AsyncParsableCommand {
     @Option(name: .long, help: "The order a job's tasks are dispatched in: submission (default) or largest-first (decreasing input size).")
     var dispatchOrder: String?
 
+    @Option(name: .long, help: "Tasks the server keeps on one node at once, per slot of the node (1...1000, default 2: its slots and a queue as long), or 'unbounded': the seed's dispatch, where a node queues whatever placement sends it.")
+    var nodeRoom: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -100,6 +103,7 @@ struct DIPServer: AsyncParsableCommand {
                 FlagOverride(\.jobRetention, self.jobRetention), FlagOverride(\.placement, self.placement),
                 FlagOverride(\.maxAttempts, ifGiven: self.maxAttempts), FlagOverride(\.jobTimeout, ifGiven: self.jobTimeout),
                 FlagOverride(\.dispatchOrder, self.dispatchOrder),
+                FlagOverride(self.nodeRoom) { settings, text in settings.nodeRoom = try NodeRoom(parsing: text) },
             ])
             logger = try Console.logger(label: "dip-server", level: self.logLevel)
             let root = settings.storageRoot ?? ""

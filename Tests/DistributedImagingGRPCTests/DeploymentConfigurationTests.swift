@@ -31,7 +31,7 @@ struct DeploymentConfigurationTests {
         #expect(Set(sections["client"]?.keys.map { $0 } ?? []) == ["server", "storageRoot", "pipeline", "format", "quality", "security"])
         #expect(
             Set(sections["server"]?.keys.map { $0 } ?? [])
-                == ["listen", "storageRoot", "maxAttempts", "maxConcurrentTasks", "seed", "heartbeatInterval", "taskTimeout", "nodes", "security", "maxImagesPerJob", "shutdownGracePeriod", "metricsListen", "maxConcurrentStreams", "stateDirectory", "jobRetention", "placement", "jobTimeout", "dispatchOrder"])
+                == ["listen", "storageRoot", "maxAttempts", "maxConcurrentTasks", "seed", "heartbeatInterval", "taskTimeout", "nodes", "security", "maxImagesPerJob", "shutdownGracePeriod", "metricsListen", "maxConcurrentStreams", "stateDirectory", "jobRetention", "placement", "jobTimeout", "dispatchOrder", "nodeRoom"])
         #expect(
             Set(sections["node"]?.keys.map { $0 } ?? [])
                 == ["name", "listen", "advertise", "server", "storageRoot", "policy", "load", "delay", "maxConcurrentTasks", "seed", "security", "maxPixels", "maxFileBytes", "metricsListen", "maxConcurrentStreams", "durableWrites"])
@@ -51,6 +51,15 @@ struct DeploymentConfigurationTests {
             try DeploymentConfiguration.decode(Data(#"{"node": {"durableWrites": "yes"}}"#.utf8), source: "test.json")
         }
         #expect(bad?.message.contains("node.durableWrites") == true, "\(bad?.message ?? "")")
+    }
+
+    @Test("server.nodeRoom: a number per slot or \"unbounded\" reaches the server's configuration")
+    func nodeRoom() throws {
+        let three = try DeploymentConfiguration.decode(Data(#"{"server": {"nodeRoom": 3}}"#.utf8))
+        #expect(try three.server.serverConfiguration().nodeRoom == .perSlot(3))
+        let unbounded = try DeploymentConfiguration.decode(Data(#"{"server": {"nodeRoom": "unbounded"}}"#.utf8))
+        #expect(try unbounded.server.serverConfiguration().nodeRoom == .unbounded)
+        #expect(try DeploymentConfiguration.decode(Data("{}".utf8)).server.serverConfiguration().nodeRoom == .perSlot(2))
     }
 
     @Test("An empty file takes every default")
@@ -73,6 +82,8 @@ struct DeploymentConfigurationTests {
             (#"{"server": {"maxConcurrentStreams": 0}}"#, ["server.maxConcurrentStreams", "not 0"]),
             (#"{"server": {"maxConcurrentStreams": -1}}"#, ["server.maxConcurrentStreams", "not -1"]),
             (#"{"server": {"maxConcurrentStreams": 1000000}}"#, ["server.maxConcurrentStreams", "not 1000000"]),
+            (#"{"server": {"nodeRoom": 0}}"#, ["test.json", "server.nodeRoom", "not 0"]),
+            (#"{"server": {"nodeRoom": "lots"}}"#, ["test.json", "server.nodeRoom", "'lots'"]),
         ])
     func bad(json: String, mentions: [String]) throws {
         let error = #expect(throws: DistributedImagingError.self) {

@@ -28,6 +28,8 @@ extension LocalCluster {
         public var jobTimeout: Double?
         /// The dispatch order's name (see ``DispatchOrder``).
         public var dispatchOrder = DispatchOrder.submission.rawValue
+        /// Tasks the server keeps on one node, per slot or `unbounded` (see ``NodeRoom``).
+        public var nodeRoom = NodeRoom.default.description
         /// Seeds every random choice; see ``LocalCluster/init(storageRoot:nodes:server:seed:placement:registry:codec:store:threadPool:logger:)``.
         public var seed: UInt64?
 
@@ -57,6 +59,7 @@ extension LocalCluster {
                 server.jobTimeout = .seconds(seconds)
             }
             server.dispatchOrder = try DispatchOrder(parsing: self.dispatchOrder, key: "dispatchOrder (--dispatch-order)")
+            server.nodeRoom = try NodeRoom(parsing: self.nodeRoom, key: "nodeRoom (--node-room)")
             try server.validate()
             return server
         }

@@ -16,6 +16,10 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
     public var dispatchOrder: DispatchOrder = .submission
     /// Tasks of one job in flight at once (the dispatch bound; default 64).
     public var maxConcurrentTasks: Int
+    /// How many tasks the server keeps on one node at once, over all its jobs (default 2 per
+    /// slot; ``NodeRoom/unbounded`` is the seed's dispatch). Config key `nodeRoom`: a number of
+    /// tasks per slot or `"unbounded"`.
+    public var nodeRoom: NodeRoom = .default
     /// Seeds placements and job ids; `nil` draws a seed from the system.
     public var seed: UInt64?
     /// Images one job may hold; a larger job is refused before any task runs (default 100 000).
@@ -104,6 +108,7 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
             throw DistributedImagingError.invalidConfiguration(
                 "server: jobRetention must be 0...315360000 seconds (10 years), not \(self.jobRetention)")
         }
+        try self.nodeRoom.validate(key: "server: nodeRoom")
         guard self.maxImagesPerJob >= 1 else {
             throw DistributedImagingError.invalidConfiguration(
                 "server: maxImagesPerJob must be at least 1, not \(self.maxImagesPerJob)")
@@ -111,7 +116,7 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case maxAttempts, maxConcurrentTasks, seed, maxImagesPerJob, jobTimeout, dispatchOrder
+        case maxAttempts, maxConcurrentTasks, seed, maxImagesPerJob, jobTimeout, dispatchOrder, nodeRoom
     }
 
     /// Decodes settings; omitted keys take their defaults.
@@ -135,6 +140,7 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
         if let order = try container.decodeIfPresent(String.self, forKey: .dispatchOrder) {
             self.dispatchOrder = try DispatchOrder(parsing: order, key: "server: dispatchOrder")
         }
+        self.nodeRoom = try container.decodeIfPresent(NodeRoom.self, forKey: .nodeRoom) ?? .default
     }
 
     /// Encodes the Codable keys (`jobTimeout` in seconds).
@@ -146,6 +152,7 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
         try container.encode(self.maxImagesPerJob, forKey: .maxImagesPerJob)
         try container.encodeIfPresent(self.jobTimeout?.seconds, forKey: .jobTimeout)
         try container.encode(self.dispatchOrder.rawValue, forKey: .dispatchOrder)
+        try container.encode(self.nodeRoom, forKey: .nodeRoom)
     }
 }
 

@@ -7,7 +7,8 @@
 /// registration and heartbeats, and ``NodeMembership`` hands it to the node's connection
 /// (``MemberConnection/updateAdvertisedState(_:)``), so busy slots and queue are as of the last
 /// heartbeat (the gRPC transport also takes it from each health-check answer, so configured
-/// nodes advertise too). A connection that cannot tell (a node that has not told yet) reports
+/// nodes advertise too); ``ImagingServer`` raises the queue to at least the tasks it holds on the
+/// node itself (``holding(atLeast:)``), which is current on every placement. A connection that cannot tell (a node that has not told yet) reports
 /// `nil` (``NodeConnection/advertisedState``), and a load-aware placement then treats that node
 /// as unknown: among unknown nodes it picks uniformly at random, like ``RandomPlacement``.
 public struct NodeState: Sendable, Hashable {
@@ -42,6 +43,16 @@ public struct NodeState: Sendable, Hashable {
         self.slots = slots
         self.busySlots = busySlots
         self.queueLength = queueLength
+    }
+
+    /// This state with at least `held` tasks on the node, busy or queued: the server places with
+    /// its own count of the tasks it sent the node and has no answer for yet, which is current on
+    /// every placement, where an advertised queue over a network is as old as the last heartbeat.
+    package func holding(atLeast held: Int) -> NodeState {
+        var state = self
+        let advertised = state.busySlots + state.queueLength
+        if held > advertised { state.queueLength += held - advertised }
+        return state
     }
 
     /// How unattractive the node is for one more task; lower is better.

@@ -49,7 +49,8 @@ public protocol Placement: Sendable {
 public struct PlacementCandidate: Sendable, Hashable {
     /// The node.
     public var node: NodeID
-    /// Its advertised state; `nil` when the node's connection does not report one.
+    /// Its advertised state, with at least the tasks the server holds on it counted as busy or
+    /// queued (``NodeState/holding(atLeast:)``); `nil` when the node's connection does not report one.
     public var state: NodeState?
 
     /// A candidate.

@@ -488,7 +488,12 @@ extension ImagingServer {
                 await occupancy.waitForRoom(after: generation)
                 continue
             }
-            let candidates = open.map { PlacementCandidate(node: nodeIDs[$0], state: nodes[$0].advertisedState) }
+            let held = occupancy.held
+            let candidates = open.map { position in
+                PlacementCandidate(
+                    node: nodeIDs[position],
+                    state: nodes[position].advertisedState?.holding(atLeast: held[nodeIDs[position]] ?? 0))
+            }
             let index = self.placement.choose(for: request, among: candidates, tried: tried, using: &generator)
             guard open.indices.contains(index) else { return .outOfRange(index: index, count: open.count) }
             let connection = nodes[open[index]]

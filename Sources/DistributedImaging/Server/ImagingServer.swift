@@ -60,7 +60,7 @@ public final class ImagingServer: JobSubmitter, Service {
     let observers: JobObservers
     let logger: Logger
     let share: FairShare
-    let occupancy = NodeOccupancy()
+    let occupancy: NodeOccupancy
     let writer: JobStoreWriter
     /// Whether the store outlives the process: decides what a shutdown does to running jobs.
     let durable: Bool
@@ -151,6 +151,7 @@ public final class ImagingServer: JobSubmitter, Service {
     ) throws {
         try configuration.validate()
         self.configuration = configuration
+        self.occupancy = NodeOccupancy(room: configuration.nodeRoom)
         self.clock = clock
         self.storage = storage
         self.directory = nodes
@@ -167,8 +168,15 @@ public final class ImagingServer: JobSubmitter, Service {
         self.logger = logger
         let directory = nodes
         let bound = configuration.maxConcurrentTasks
+        let room = configuration.nodeRoom
         self.share = FairShare(bound: {
-            min(bound, directory.connections().reduce(0) { $0 + NodeOccupancy.limit(slots: $1.slots) })
+            var held = 0
+            for connection in directory.connections() {
+                let (sum, overflow) = held.addingReportingOverflow(room.limit(slots: connection.slots))
+                guard !overflow else { return bound }
+                held = sum
+            }
+            return min(bound, held)
         })
         self.writer = JobStoreWriter(store: store, logger: logger)
     }

@@ -1,8 +1,9 @@
 import Synchronization
 
-/// How many tasks each node holds, for all of a server's jobs, bounded per node: at most
-/// `2 × slots` tasks on a node (the node's slots plus a queue as long), so a node that stops
-/// answering cannot swallow the whole dispatch window while healthy nodes idle.
+/// How many tasks each node holds, for all of a server's jobs, bounded per node by the
+/// server's ``NodeRoom``: by default at most `2 × slots` tasks on a node (the node's slots plus a
+/// queue as long), so a node that stops answering cannot swallow the whole dispatch window while
+/// healthy nodes idle.
 ///
 /// Tasks that find every node full wait in ``waitForRoom()`` until a task ends on some node.
 final class NodeOccupancy: Sendable {
@@ -15,21 +16,27 @@ final class NodeOccupancy: Sendable {
     }
 
     private let state = Mutex(State())
+    /// The bound per node.
+    let room: NodeRoom
+
+    init(room: NodeRoom = .default) {
+        self.room = room
+    }
 
     /// The most tasks a node with `slots` slots may hold.
-    static func limit(slots: Int?) -> Int {
-        2 * max(1, slots ?? NodeConfiguration.defaultMaxConcurrentTasks)
+    func limit(slots: Int?) -> Int {
+        self.room.limit(slots: slots)
     }
 
     /// Whether `node` has room for one more task.
     func hasRoom(_ node: NodeID, slots: Int?) -> Bool {
-        let limit = Self.limit(slots: slots)
+        let limit = self.limit(slots: slots)
         return self.state.withLock { ($0.held[node] ?? 0) < limit }
     }
 
     /// Takes room for one task on `node`; `false` when the node is full.
     func take(_ node: NodeID, slots: Int?) -> Bool {
-        let limit = Self.limit(slots: slots)
+        let limit = self.limit(slots: slots)
         return self.state.withLock { state in
             let held = state.held[node] ?? 0
             guard held < limit else { return false }

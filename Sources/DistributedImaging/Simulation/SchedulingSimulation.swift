@@ -9,7 +9,7 @@
 /// per-attempt stream. The server's back-off is followed too: once every node with room declined a
 /// task since its last back-off, it waits 1 ms, doubling per round up to 1 s. What is modelled: the clock (a priority queue of completion events, no
 /// sleeps), the server's dispatch bound and per-node room (as ``ImagingServer`` keeps them: at
-/// most `maxConcurrentTasks` in flight, at most twice a node's slots on one node), the nodes'
+/// most `maxConcurrentTasks` in flight, at most ``NodeRoom/limit(slots:)`` on one node), the nodes'
 /// slots and first-come-first-served queues, and processing (a constant divided by the node's
 /// speed). A rejection costs ``rejectionRoundTrip`` (the task holds its room on the node meanwhile)
 /// before the task is placed again; the other messages take no time.
@@ -48,6 +48,8 @@ package struct SchedulingSimulation: Sendable {
     package var placement: any Placement
     /// Slots per node; `nil` for unbounded (and then no dispatch bound).
     package var slots: Int?
+    /// How many tasks the server keeps on one node (``ServerConfiguration/nodeRoom``).
+    package var nodeRoom: NodeRoom
     /// Processing seconds of one task at speed 1.
     package var processing: Double
     /// Seeds the server's placements, as ``ServerConfiguration/seed`` does.
@@ -63,9 +65,10 @@ package struct SchedulingSimulation: Sendable {
     package init(
         nodes: [Node], placement: any Placement, slots: Int?, processing: Double, serverSeed: UInt64,
         maxConcurrentTasks: Int = ServerConfiguration.defaultMaxConcurrentTasks, maxAttempts: Int? = nil,
-        rejectionRoundTrip: Double = 0
+        rejectionRoundTrip: Double = 0, nodeRoom: NodeRoom = .default
     ) {
         self.rejectionRoundTrip = rejectionRoundTrip
+        self.nodeRoom = nodeRoom
         self.nodes = nodes
         self.placement = placement
         self.slots = slots
@@ -151,8 +154,9 @@ extension SchedulingSimulation {
             self.images = images
             let count = simulation.nodes.count
             if let slots = simulation.slots {
-                self.nodeLimit = NodeOccupancy.limit(slots: slots)
-                self.window = max(1, min(simulation.maxConcurrentTasks, count * self.nodeLimit))
+                self.nodeLimit = simulation.nodeRoom.limit(slots: slots)
+                let (held, overflow) = count.multipliedReportingOverflow(by: self.nodeLimit)
+                self.window = max(1, min(simulation.maxConcurrentTasks, overflow ? .max : held))
             } else {
                 self.nodeLimit = .max
                 self.window = .max
@@ -228,11 +232,11 @@ extension SchedulingSimulation {
                     for: request, amongCount: open.count,
                     candidate: { position in
                         let node = open[position]
-                        return PlacementCandidate(
-                            node: simulation.nodes[node].name,
-                            state: NodeState(
-                                policy: simulation.nodes[node].policy, load: simulation.nodes[node].load, slots: simulation.slots,
-                                busySlots: self.busy[node], queueLength: self.queues[node].count - self.queueHeads[node]))
+                        // As the server does: the node's state, with the tasks the server holds there.
+                        let state = NodeState(
+                            policy: simulation.nodes[node].policy, load: simulation.nodes[node].load, slots: simulation.slots,
+                            busySlots: self.busy[node], queueLength: self.queues[node].count - self.queueHeads[node])
+                        return PlacementCandidate(node: simulation.nodes[node].name, state: state.holding(atLeast: self.held[node]))
                     }, tried: self.tried[task], using: &generator)
                 self.generators[task] = generator
                 precondition(open.indices.contains(index), "placement chose \(index) among \(open.count)")

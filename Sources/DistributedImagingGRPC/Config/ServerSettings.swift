@@ -36,6 +36,10 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     public var dispatchOrder: String = DispatchOrder.submission.rawValue
     /// Tasks of one job in flight at once (default 64).
     public var maxConcurrentTasks: Int
+    /// How many tasks the server keeps on one node at once, over all its jobs (key `nodeRoom`,
+    /// flag `--node-room`): a number of tasks per slot, 1...1000 (default 2), or `"unbounded"`
+    /// for the seed's dispatch (a node queues whatever placement sends it).
+    public var nodeRoom: NodeRoom = .default
     /// Seeds placements and job ids; unset draws one from the system.
     public var seed: UInt64?
     /// Seconds between a registered node's heartbeats (default 5); a node silent for three
@@ -121,7 +125,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, storageRoot, maxAttempts, maxConcurrentTasks, seed, heartbeatInterval, taskTimeout, nodes, security
         case maxImagesPerJob, shutdownGracePeriod, metricsListen, maxConcurrentStreams, stateDirectory, jobRetention
-        case placement, jobTimeout, dispatchOrder
+        case placement, jobTimeout, dispatchOrder, nodeRoom
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -152,6 +156,7 @@ public struct ServerSettings: Sendable, Hashable, Codable {
             try container.decodeIfPresent(Int.self, forKey: .maxConcurrentStreams) ?? GRPCEndpoint.defaultMaxConcurrentStreams
         self.jobTimeout = try container.decodeIfPresent(Double.self, forKey: .jobTimeout)
         self.dispatchOrder = try container.decodeIfPresent(String.self, forKey: .dispatchOrder) ?? defaults.dispatchOrder
+        self.nodeRoom = try container.decodeIfPresent(NodeRoom.self, forKey: .nodeRoom) ?? defaults.nodeRoom
     }
 
     /// The placement settings for ``DistributedImaging/ImagingServer``, checked.
@@ -173,6 +178,8 @@ public struct ServerSettings: Sendable, Hashable, Codable {
             configuration.jobTimeout = .seconds(double: timeout)
         }
         configuration.dispatchOrder = try DispatchOrder(parsing: self.dispatchOrder, key: "server.dispatchOrder (--dispatch-order)")
+        try self.nodeRoom.validate()
+        configuration.nodeRoom = self.nodeRoom
         if let maxAttempts = self.maxAttempts, !(1...1_000_000).contains(maxAttempts) {
             throw DistributedImagingError(
                 code: .invalidConfiguration,

@@ -27,11 +27,15 @@ struct LocalClusterOptionsTests {
         options.maxConcurrentTasks = 7
         options.jobTimeout = 2.5
         options.dispatchOrder = "largest-first"
+        options.nodeRoom = "unbounded"
         let nodes = try options.nodeConfigurations()
         #expect(nodes.map(\.load) == [0.1, 0.1] && nodes.allSatisfy { $0.maxConcurrentTasks == 3 })
         let server = try options.serverConfiguration()
         #expect(server.maxAttempts == 5 && server.maxConcurrentTasks == 7)
         #expect(server.jobTimeout == .milliseconds(2500) && server.dispatchOrder == .largestFirst)
+        #expect(server.nodeRoom == .unbounded)
+        options.nodeRoom = "3"
+        #expect(try options.serverConfiguration().nodeRoom == .perSlot(3))
     }
 
     @Test("A bad value is an error naming it, not a trap", arguments: [-1, 0, .nan, .infinity, 1e300])
@@ -42,7 +46,7 @@ struct LocalClusterOptionsTests {
         #expect(error?.code == .invalidConfiguration && error?.message.contains("jobTimeout") == true)
     }
 
-    @Test("A bad dispatch order or placement names the key and the value")
+    @Test("A bad dispatch order, placement or node room names the key and the value")
     func badNames() throws {
         let directory = FileManager.default.temporaryDirectory.path
         var options = LocalCluster.Options()
@@ -53,5 +57,9 @@ struct LocalClusterOptionsTests {
         options.placement = "nearest"
         let placement = #expect(throws: DistributedImagingError.self) { try LocalCluster(storageRoot: directory, options: options) }
         #expect(placement?.message.contains("nearest") == true)
+        options = LocalCluster.Options()
+        options.nodeRoom = "0"
+        let room = #expect(throws: DistributedImagingError.self) { try options.serverConfiguration() }
+        #expect(room?.message.contains("nodeRoom (--node-room)") == true && room?.message.contains("'0'") == true)
     }
 }

@@ -5,7 +5,7 @@ import Testing
 @testable import DistributedImaging
 
 /// The per-task deadline counts only the node's own time on a task, and a job never piles more
-/// than twice a node's slots onto it.
+/// than the server's node room (by default twice a node's slots) onto it.
 @Suite("Task deadline and per-node bound")
 struct TaskDeadlineTests {
     /// Delays task 0 by `first`, every other task by nothing.
@@ -77,8 +77,10 @@ struct TaskDeadlineTests {
         }
     }
 
-    @Test("A job keeps at most 2 × slots of its tasks on a node that never answers; the others go elsewhere")
-    func boundedPerNode() async throws {
+    @Test(
+        "A job keeps at most the node room (default 2 × slots) of its tasks on a node that never answers; the others go elsewhere",
+        arguments: [NodeRoom.default, .perSlot(3), .unbounded])
+    func boundedPerNode(room: NodeRoom) async throws {
         try await withTemporaryDirectory { root in
             try TestImages.writePNGs(count: 40, into: "\(root)/in")
             let stuck = HangingExecutor(node: NodeID("stuck"), slots: 2)
@@ -88,8 +90,10 @@ struct TaskDeadlineTests {
             let transport = InProcessTransport()
             transport.register(stuck)
             transport.register(healthy)
+            var configuration = ServerConfiguration(maxConcurrentTasks: 64, seed: 3)
+            configuration.nodeRoom = room
             let server = try ImagingServer(
-                configuration: .init(maxConcurrentTasks: 64, seed: 3), storage: try SharedStorage(root: root),
+                configuration: configuration, storage: try SharedStorage(root: root),
                 nodes: transport.connections(), logger: silentLogger)
             let job = Task { try await server.submit(JobRequest(inputDirectory: "in", pipeline: "identity")) { _ in } }
             // All tasks but those held by the stuck node finish on the healthy one.
@@ -99,8 +103,14 @@ struct TaskDeadlineTests {
                 if (outputs?.count ?? 0) + stuck.held == 40 && stuck.held > 0 { break }
                 try await Task.sleep(for: .milliseconds(5))
             }
-            #expect(stuck.held == 4, "exactly 2 × 2 slots held by the stuck node")
-            #expect(stuck.mostHeld == 4)
+            switch room {
+            case .perSlot(let perSlot):
+                #expect(stuck.held == perSlot * 2, "exactly \(perSlot) × 2 slots held by the stuck node")
+                #expect(stuck.mostHeld == perSlot * 2)
+            case .unbounded:
+                // The seed's dispatch: the stuck node keeps every task placement sent it (about half).
+                #expect(stuck.held > 6, "held \(stuck.held)")
+            }
             // Unplug the stuck node: its calls fail, the tasks go to the healthy node.
             stuck.release()
             let receipt = try await job.value
@@ -109,12 +119,46 @@ struct TaskDeadlineTests {
         }
     }
 
+    @Test("Placement sees at least the tasks the server holds on a node, whatever the node last advertised")
+    func placementSeesHeldTasks() async throws {
+        try await withTemporaryDirectory { root in
+            try TestImages.writePNGs(count: 6, into: "\(root)/in")
+            // It advertises an idle node for good, as a heartbeat from before the job would.
+            let stuck = HangingExecutor(
+                node: NodeID("stuck"), slots: 2, advertising: NodeState(policy: .mandatory, load: 0, slots: 2))
+            let transport = InProcessTransport()
+            transport.register(stuck)
+            let placement = RecordingPlacement()
+            var configuration = ServerConfiguration(maxAttempts: 1, maxConcurrentTasks: 64, seed: 3)
+            configuration.nodeRoom = .unbounded
+            let server = try ImagingServer(
+                configuration: configuration, storage: try SharedStorage(root: root), nodes: transport.connections(),
+                placement: placement, logger: silentLogger)
+            let job = Task { try await server.submit(JobRequest(inputDirectory: "in", pipeline: "identity")) { _ in } }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline && stuck.held < 6 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(stuck.held == 6, "every task placed on the one node")
+            // Six placements, made concurrently: the later ones saw the tasks the server already
+            // held there (up to 5), not the advertised 0. Without the server's count all six see 0.
+            let seen = placement.held
+            #expect(seen.count == 6 && seen.allSatisfy { (0...5).contains($0) }, "\(seen)")
+            #expect((seen.max() ?? 0) >= 3, "\(seen)")
+            stuck.release()
+            let receipt = try await job.value
+            #expect(receipt.counts.failed == 6)
+        }
+    }
+
     @Test("NodeOccupancy: the limit, and waiters woken by a release")
     func occupancy() async throws {
         let occupancy = NodeOccupancy()
         let node = NodeID("a")
-        #expect(NodeOccupancy.limit(slots: 3) == 6)
-        #expect(NodeOccupancy.limit(slots: nil) == 2 * NodeConfiguration.defaultMaxConcurrentTasks)
+        #expect(occupancy.limit(slots: 3) == 6)
+        #expect(occupancy.limit(slots: nil) == 2 * NodeConfiguration.defaultMaxConcurrentTasks)
+        #expect(NodeOccupancy(room: .perSlot(5)).limit(slots: 3) == 15)
+        #expect(NodeOccupancy(room: .unbounded).limit(slots: 3) == .max)
+        // Slots come from the wire: a huge advertised count saturates instead of trapping.
+        #expect(NodeRoom.perSlot(1000).limit(slots: .max) == .max)
         for _ in 0..<2 { #expect(occupancy.take(node, slots: 1)) }
         #expect(!occupancy.take(node, slots: 1))
         let generation = occupancy.generation
@@ -142,6 +186,8 @@ private final class RecordingExecutor: TaskExecutor {
 private final class HangingExecutor: TaskExecutor {
     let node: NodeID
     let slots: Int?
+    /// What it advertises, whatever it holds (a heartbeat from before the tasks came).
+    let advertisedState: NodeState?
     private struct State {
         var held = 0
         var mostHeld = 0
@@ -149,9 +195,10 @@ private final class HangingExecutor: TaskExecutor {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
     private let state = Mutex(State())
-    init(node: NodeID, slots: Int) {
+    init(node: NodeID, slots: Int, advertising advertisedState: NodeState? = nil) {
         self.node = node
         self.slots = slots
+        self.advertisedState = advertisedState
     }
     var held: Int { self.state.withLock { $0.held } }
     var mostHeld: Int { self.state.withLock { $0.mostHeld } }
@@ -176,5 +223,25 @@ private final class HangingExecutor: TaskExecutor {
         }
         self.state.withLock { $0.held = max(0, $0.held - 1) }
         return TaskReceipt(for: task, status: .rejected, node: self.node, elapsed: 0, delayed: false, error: "came back empty")
+    }
+}
+
+/// Random placement that records, for every placement, the busy and queued tasks its one
+/// candidate was seen with.
+private final class RecordingPlacement: Placement {
+    private let seen = Mutex<[Int]>([])
+    var held: [Int] { self.seen.withLock { $0 } }
+    func choose(
+        for task: TaskRequest, among nodes: [NodeID], tried: [NodeID], using generator: inout some RandomNumberGenerator
+    ) -> Int {
+        Int.random(in: 0..<nodes.count, using: &generator)
+    }
+    func choose(
+        for task: TaskRequest, among candidates: [PlacementCandidate], tried: [NodeID],
+        using generator: inout some RandomNumberGenerator
+    ) -> Int {
+        let state = candidates.first?.state
+        self.seen.withLock { $0.append((state?.busySlots ?? -1) + (state?.queueLength ?? 0)) }
+        return self.choose(for: task, among: candidates.map(\.node), tried: tried, using: &generator)
     }
 }

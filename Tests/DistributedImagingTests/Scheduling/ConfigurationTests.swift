@@ -31,6 +31,31 @@ struct ConfigurationTests {
         #expect(try JSONDecoder().decode(NodeConfiguration.self, from: JSONEncoder().encode(full)) == full)
     }
 
+    @Test("server.nodeRoom: a number of tasks per slot or 'unbounded'; a bad value names the key and the value")
+    func nodeRoom() throws {
+        #expect(try NodeRoom(parsing: "3") == .perSlot(3))
+        #expect(try NodeRoom(parsing: "unbounded") == .unbounded)
+        for bad in ["0", "1001", "-2", "two", ""] {
+            let error = #expect(throws: DistributedImagingError.self) { try NodeRoom(parsing: bad) }
+            #expect(error?.code == .invalidConfiguration)
+            #expect(error?.message.contains("server.nodeRoom (--node-room)") == true, "\(error?.message ?? "")")
+            #expect(error?.message.contains("'\(bad)'") == true)
+        }
+        let decoded = try JSONDecoder().decode(ServerConfiguration.self, from: Data(#"{"nodeRoom": 4}"#.utf8))
+        #expect(decoded.nodeRoom == .perSlot(4))
+        #expect(try JSONDecoder().decode(ServerConfiguration.self, from: Data(#"{"nodeRoom": "unbounded"}"#.utf8)).nodeRoom == .unbounded)
+        #expect(try JSONDecoder().decode(ServerConfiguration.self, from: Data("{}".utf8)).nodeRoom == .perSlot(2))
+        #expect(throws: DistributedImagingError.self) {
+            try JSONDecoder().decode(ServerConfiguration.self, from: Data(#"{"nodeRoom": 0}"#.utf8))
+        }
+        var server = ServerConfiguration.defaults
+        server.nodeRoom = .unbounded
+        #expect(try JSONDecoder().decode(ServerConfiguration.self, from: JSONEncoder().encode(server)) == server)
+        server.nodeRoom = .perSlot(0)
+        let invalid = #expect(throws: DistributedImagingError.self) { try server.validate() }
+        #expect(invalid?.message.contains("nodeRoom") == true)
+    }
+
     @Test("nodeConfigurations: one load for all, or one per node")
     func quickNodes() throws {
         let four = try LocalCluster.nodeConfigurations(count: 4, policy: .optional, loads: [0.8, 0.6, 0.5, 0.2], delay: 0.5)

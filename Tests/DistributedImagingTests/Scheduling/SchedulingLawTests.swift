@@ -21,7 +21,7 @@ struct SchedulingLawTests {
 
     static func simulation(
         policy: SchedulingPolicy, loads: [Double], placement: any Placement = RandomPlacement(), slots: Int? = nil,
-        speeds: [Double]? = nil, processing: Double = Self.processing, seed: UInt64
+        speeds: [Double]? = nil, processing: Double = Self.processing, nodeRoom: NodeRoom = .default, seed: UInt64
     ) -> SchedulingSimulation {
         let nodes = loads.indices.map { index in
             SchedulingSimulation.Node(
@@ -30,7 +30,7 @@ struct SchedulingLawTests {
         }
         return SchedulingSimulation(
             nodes: nodes, placement: placement, slots: slots, processing: processing,
-            serverSeed: SeededRandomNumberGenerator.derive(seed: seed, ["server"]))
+            serverSeed: SeededRandomNumberGenerator.derive(seed: seed, ["server"]), nodeRoom: nodeRoom)
     }
 
     /// `trials` jobs of `images` tasks, their outcomes merged.
@@ -140,7 +140,7 @@ struct SchedulingLawTests {
         if policy == .mandatory { #expect(jobs.allSatisfy { $0.backOffs == 0 }) }
     }
 
-    @Test("Bounded slots: a node's queue is first come, first served, and the server keeps 2 × slots on it")
+    @Test("Bounded slots: a node's queue is first come, first served, and the server keeps 2 × slots on it (default node room)")
     func queueing() {
         // One node, one slot, no delays, 1 s per task: the server keeps 2 tasks on it (one
         // running, one queued), so the job takes 5 s and every task but the first waits 1 s.
@@ -151,6 +151,29 @@ struct SchedulingLawTests {
         // A node at half speed takes twice as long.
         let slow = Self.simulation(policy: .mandatory, loads: [0], slots: 1, speeds: [0.5], processing: 1, seed: 5)
         #expect(slow.run(job: JobID("queue"), images: 5).jobSeconds == 10)
+    }
+
+    /// Two of four nodes at half speed, 8 slots, 1,000 tasks of 1 s, no delays: the nodes can
+    /// finish at best in 1,000 / (8 + 8 + 4 + 4) = 41.7 s.
+    @Test("Heterogeneous nodes: the default node room keeps random placement near capacity; with the seed's unbounded queues p2c beats random by ≥ 25 %")
+    func heterogeneousNodeRoom() {
+        let speeds = [1.0, 1, 0.5, 0.5]
+        let bound = 1000.0 / 24
+        func makespan(_ placement: PlacementStrategy, _ room: NodeRoom) -> Double {
+            let simulation = Self.simulation(
+                policy: .mandatory, loads: [0, 0, 0, 0], placement: placement.makePlacement(), slots: 8, speeds: speeds,
+                processing: 1, nodeRoom: room, seed: 7)
+            return (0..<3).map { simulation.run(job: JobID("hetero-\($0)"), images: 1000).jobSeconds }.reduce(0, +) / 3
+        }
+        // Full nodes are passed over, so random placement sends the fast nodes more.
+        let bounded = makespan(.random, .default)
+        #expect(bounded >= bound && bounded < 1.1 * bound, "\(bounded) against the bound \(bound)")
+        // The seed's dispatch: every node gets a quarter of the tasks, the slow ones set the pace
+        // (250 tasks × 2 s / 8 slots = 62.5 s), unless placement reads the queues.
+        let blind = makespan(.random, .unbounded)
+        #expect(blind > 1.35 * bound, "\(blind)")
+        let p2c = makespan(.p2c, .unbounded)
+        #expect(p2c <= 0.75 * blind && p2c < 1.1 * bound, "p2c \(p2c) against random \(blind)")
     }
 
     @Test("The simulation is deterministic: the same seeds, the same job")
