@@ -84,6 +84,8 @@ struct DeploymentConfigurationTests {
             (#"{"server": {"maxConcurrentStreams": 1000000}}"#, ["server.maxConcurrentStreams", "not 1000000"]),
             (#"{"server": {"nodeRoom": 0}}"#, ["test.json", "server.nodeRoom", "not 0"]),
             (#"{"server": {"nodeRoom": "lots"}}"#, ["test.json", "server.nodeRoom", "'lots'"]),
+            (#"{"server": {"nodeRoom": 2.5}}"#, ["test.json", "server.nodeRoom", "not 2.5"]),
+            (#"{"server": {"nodeRoom": true}}"#, ["test.json", "server.nodeRoom", "whole number of tasks per slot"]),
         ])
     func bad(json: String, mentions: [String]) throws {
         let error = #expect(throws: DistributedImagingError.self) {

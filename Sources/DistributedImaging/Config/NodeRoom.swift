@@ -1,16 +1,20 @@
+import Foundation
+
 /// How many tasks the server keeps on one node at once, over all its jobs: the node's slots and
 /// a queue behind them (`server.nodeRoom`, `--node-room`; default 2 per slot).
 ///
 /// With a bound, a node that is full is passed over until one of its tasks ends. A slow node
 /// therefore fills up and is skipped, so even ``RandomPlacement`` sends more tasks to faster
 /// nodes, and a node that stops answering holds at most its room until its missed health
-/// checks drop it. ``unbounded`` is the seed's dispatch: the server sends each task where
-/// placement picks and the node queues whatever it is sent; only the dispatch bound
+/// checks drop it. ``unbounded`` is the seed's dispatch: each task goes where placement picks
+/// and waits for that node, however many it already has; only the dispatch bound
 /// (``ServerConfiguration/maxConcurrentTasks``) limits what is in flight, and how evenly the
-/// nodes finish depends on the placement alone.
+/// nodes finish depends on the placement alone. (Where the tasks wait depends on the transport:
+/// in process, in the node's queue; over gRPC at most 64 calls per node connection are open and
+/// the rest wait in the server, still bound to that node.)
 public enum NodeRoom: Sendable, Hashable, CustomStringConvertible {
-    /// At most this many tasks per slot of the node (1...1000; a node with unbounded slots
-    /// counts as ``NodeConfiguration/defaultMaxConcurrentTasks`` slots).
+    /// At most this many tasks per slot of the node (1...1000; a node with unbounded slots, or
+    /// one that has not told its slots, counts as ``NodeConfiguration/defaultMaxConcurrentTasks``).
     case perSlot(Int)
     /// No per-node bound.
     case unbounded
@@ -22,8 +26,9 @@ public enum NodeRoom: Sendable, Hashable, CustomStringConvertible {
     /// The key and flag errors name.
     public static let settingKey = "server.nodeRoom (--node-room)"
 
-    /// The most tasks a node with `slots` slots (`nil`: unbounded) may hold; `Int.max` for
-    /// ``unbounded``. Saturates rather than overflows for any `slots` a node may advertise.
+    /// The most tasks a node with `slots` slots (`nil`: unbounded or unknown) may hold;
+    /// `Int.max` for ``unbounded``. Saturates rather than overflows for any `slots` a node may
+    /// advertise.
     public func limit(slots: Int?) -> Int {
         switch self {
         case .unbounded:
@@ -35,6 +40,18 @@ public enum NodeRoom: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The most tasks nodes with `slots` may hold together: the sum of their limits, `Int.max`
+    /// when it does not fit (always with ``unbounded``).
+    public func capacity(slots: some Sequence<Int?>) -> Int {
+        var total = 0
+        for slots in slots {
+            let (sum, overflow) = total.addingReportingOverflow(self.limit(slots: slots))
+            if overflow { return .max }
+            total = sum
+        }
+        return total
+    }
+
     /// `2`, or `unbounded`.
     public var description: String {
         switch self {
@@ -43,18 +60,25 @@ public enum NodeRoom: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Parses a tasks-per-slot count (`1`...`1000`) or `unbounded`.
+    /// What a value must be, and what it was (`shown`) when that can be shown.
+    static func expected(not shown: String?) -> String {
+        "must be a whole number of tasks per slot in \(Self.perSlotRange.lowerBound)...\(Self.perSlotRange.upperBound), "
+            + "or \"unbounded\"" + (shown.map { ", not \($0)" } ?? "")
+    }
+
+    /// Parses a tasks-per-slot count (`1`...`1000`) or `unbounded` (either case, spaces around
+    /// ignored).
     ///
     /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` naming `key` and the
     ///   value.
     public init(parsing text: String, key: String = Self.settingKey) throws {
-        if text == "unbounded" {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.lowercased() == "unbounded" {
             self = .unbounded
-        } else if let perSlot = Int(text), Self.perSlotRange.contains(perSlot) {
+        } else if let perSlot = Int(trimmed), Self.perSlotRange.contains(perSlot) {
             self = .perSlot(perSlot)
         } else {
-            throw DistributedImagingError.invalidConfiguration(
-                "\(key): must be a number of tasks per slot, 1...1000, or 'unbounded', not '\(text)'")
+            throw DistributedImagingError.invalidConfiguration("\(key): \(Self.expected(not: "'\(Echo.excerpt(text, limit: 40))'"))")
         }
     }
 
@@ -63,21 +87,32 @@ public enum NodeRoom: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: ``DistributedImagingError`` with code `invalidConfiguration` naming `key`.
     public func validate(key: String = Self.settingKey) throws {
         if case .perSlot(let perSlot) = self, !Self.perSlotRange.contains(perSlot) {
-            throw DistributedImagingError.invalidConfiguration(
-                "\(key): must be a number of tasks per slot, 1...1000, or 'unbounded', not \(perSlot)")
+            throw DistributedImagingError.invalidConfiguration("\(key): \(Self.expected(not: String(perSlot)))")
         }
     }
 }
 
 extension NodeRoom: Codable {
-    /// Decodes a number of tasks per slot or the string `unbounded` (a number as a string, too).
+    /// Decodes a whole number of tasks per slot, or the string `unbounded` (a number written as
+    /// a string too).
+    ///
+    /// - Throws: `DecodingError.dataCorrupted` saying what the value must be, and what it was.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let perSlot = try? container.decode(Int.self) {
+        if let number = try? container.decode(Double.self) {
+            guard let perSlot = Int(exactly: number), Self.perSlotRange.contains(perSlot) else {
+                let shown = Int(exactly: number).map(String.init) ?? "\(number)"
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: Self.expected(not: shown))
+            }
             self = .perSlot(perSlot)
-            try self.validate()
+        } else if let text = try? container.decode(String.self) {
+            do {
+                self = try NodeRoom(parsing: text, key: "nodeRoom")
+            } catch let error as DistributedImagingError {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: error.message)
+            }
         } else {
-            self = try NodeRoom(parsing: try container.decode(String.self))
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: Self.expected(not: nil))
         }
     }
 

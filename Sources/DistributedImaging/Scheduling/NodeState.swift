@@ -48,10 +48,13 @@ public struct NodeState: Sendable, Hashable {
     /// This state with at least `held` tasks on the node, busy or queued: the server places with
     /// its own count of the tasks it sent the node and has no answer for yet, which is current on
     /// every placement, where an advertised queue over a network is as old as the last heartbeat.
+    /// (A state whose counts do not add up, which a third-party connection could report, is
+    /// left as it is.)
     package func holding(atLeast held: Int) -> NodeState {
+        let (advertised, overflow) = self.busySlots.addingReportingOverflow(self.queueLength)
+        guard !overflow, self.busySlots >= 0, self.queueLength >= 0, held > advertised else { return self }
         var state = self
-        let advertised = state.busySlots + state.queueLength
-        if held > advertised { state.queueLength += held - advertised }
+        state.queueLength = held - self.busySlots  // held > busySlots + queueLength ≥ busySlots ≥ 0
         return state
     }
 

@@ -423,7 +423,8 @@ extension ImagingServer {
     func roundDeclined(_ declined: Set<NodeID>) -> Bool {
         let nodes = self.directory.connections()
         let ids = nodes.map(\.node)
-        let placeable = self.health.available(among: ids).filter { self.occupancy.hasRoom(ids[$0], slots: nodes[$0].slots) }
+        let available = self.health.available(among: ids)
+        let placeable = self.occupancy.withRoom(available.map { (ids[$0], nodes[$0].slots) }).map { available[$0.index] }
         return !placeable.isEmpty && placeable.allSatisfy { declined.contains(ids[$0]) }
     }
 
@@ -482,21 +483,20 @@ extension ImagingServer {
                 continue
             }
             let available = self.health.available(among: nodeIDs)
-            let open = available.filter { occupancy.hasRoom(nodeIDs[$0], slots: nodes[$0].slots) }
-            let onlyTheRejecter = open.count == 1 && nodeIDs[open[0]] == rejectedBy && available.count > 1
+            let open = occupancy.withRoom(available.map { (nodeIDs[$0], nodes[$0].slots) })
+                .map { (position: available[$0.index], held: $0.held) }
+            let onlyTheRejecter = open.count == 1 && nodeIDs[open[0].position] == rejectedBy && available.count > 1
             guard !open.isEmpty, !onlyTheRejecter else {
                 await occupancy.waitForRoom(after: generation)
                 continue
             }
-            let held = occupancy.held
-            let candidates = open.map { position in
+            let candidates = open.map { node in
                 PlacementCandidate(
-                    node: nodeIDs[position],
-                    state: nodes[position].advertisedState?.holding(atLeast: held[nodeIDs[position]] ?? 0))
+                    node: nodeIDs[node.position], state: nodes[node.position].advertisedState?.holding(atLeast: node.held))
             }
             let index = self.placement.choose(for: request, among: candidates, tried: tried, using: &generator)
             guard open.indices.contains(index) else { return .outOfRange(index: index, count: open.count) }
-            let connection = nodes[open[index]]
+            let connection = nodes[open[index].position]
             if occupancy.take(connection.node, slots: connection.slots) { return .node(connection) }
         }
         return .cancelled

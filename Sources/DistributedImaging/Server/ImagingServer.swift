@@ -13,7 +13,8 @@ import Synchronization
 /// ``resumeJobs()`` picks up the jobs a previous process left running.
 ///
 /// Tasks are dispatched concurrently, at most ``ServerConfiguration/maxConcurrentTasks`` at a
-/// time for all jobs together (and no more than the nodes can hold: twice each node's slots),
+/// time for all jobs together (and no more than the nodes can hold: each node's
+/// ``ServerConfiguration/nodeRoom``, by default twice its slots),
 /// shared round-robin between the running jobs. Each attempt asks
 /// ``Placement`` for a node among those the ``NodeDirectory`` lists now; a rejected task, or one
 /// whose node cannot be reached, is placed again — on any node, the same one included — until
@@ -169,15 +170,7 @@ public final class ImagingServer: JobSubmitter, Service {
         let directory = nodes
         let bound = configuration.maxConcurrentTasks
         let room = configuration.nodeRoom
-        self.share = FairShare(bound: {
-            var held = 0
-            for connection in directory.connections() {
-                let (sum, overflow) = held.addingReportingOverflow(room.limit(slots: connection.slots))
-                guard !overflow else { return bound }
-                held = sum
-            }
-            return min(bound, held)
-        })
+        self.share = FairShare(bound: { min(bound, room.capacity(slots: directory.connections().map(\.slots))) })
         self.writer = JobStoreWriter(store: store, logger: logger)
     }
 

@@ -34,6 +34,17 @@ final class NodeOccupancy: Sendable {
         return self.state.withLock { ($0.held[node] ?? 0) < limit }
     }
 
+    /// Of `nodes` (each with its slots), the indices of those with room for one more task and
+    /// the tasks each holds now, read under one lock.
+    func withRoom(_ nodes: [(node: NodeID, slots: Int?)]) -> [(index: Int, held: Int)] {
+        self.state.withLock { state in
+            nodes.indices.compactMap { index in
+                let held = state.held[nodes[index].node] ?? 0
+                return held < self.limit(slots: nodes[index].slots) ? (index, held) : nil
+            }
+        }
+    }
+
     /// Takes room for one task on `node`; `false` when the node is full.
     func take(_ node: NodeID, slots: Int?) -> Bool {
         let limit = self.limit(slots: slots)

@@ -155,8 +155,7 @@ extension SchedulingSimulation {
             let count = simulation.nodes.count
             if let slots = simulation.slots {
                 self.nodeLimit = simulation.nodeRoom.limit(slots: slots)
-                let (held, overflow) = count.multipliedReportingOverflow(by: self.nodeLimit)
-                self.window = max(1, min(simulation.maxConcurrentTasks, overflow ? .max : held))
+                self.window = max(1, min(simulation.maxConcurrentTasks, simulation.nodeRoom.capacity(slots: repeatElement(slots, count: count))))
             } else {
                 self.nodeLimit = .max
                 self.window = .max

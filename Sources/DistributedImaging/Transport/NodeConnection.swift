@@ -9,8 +9,9 @@ public protocol NodeConnection: Sendable {
     /// How many tasks the node runs at once, when known (`nil` when not: the server then
     /// assumes ``NodeConfiguration/defaultMaxConcurrentTasks``).
     ///
-    /// A job keeps at most twice this many of its tasks on the node (its slots plus a queue as
-    /// long), so a node that stops answering cannot hold more of a job than that.
+    /// The server keeps at most its ``ServerConfiguration/nodeRoom`` per slot of the node's tasks
+    /// on it (by default twice this many: its slots plus a queue as long), so a node that stops
+    /// answering cannot hold more than that.
     var slots: Int? { get }
 
     /// What the node says about itself now — policy, load, busy slots, queue — read by the server

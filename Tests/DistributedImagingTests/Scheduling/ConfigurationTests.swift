@@ -34,8 +34,10 @@ struct ConfigurationTests {
     @Test("server.nodeRoom: a number of tasks per slot or 'unbounded'; a bad value names the key and the value")
     func nodeRoom() throws {
         #expect(try NodeRoom(parsing: "3") == .perSlot(3))
+        #expect(try NodeRoom(parsing: " 3 ") == .perSlot(3))
         #expect(try NodeRoom(parsing: "unbounded") == .unbounded)
-        for bad in ["0", "1001", "-2", "two", ""] {
+        #expect(try NodeRoom(parsing: "Unbounded") == .unbounded)
+        for bad in ["0", "1001", "-2", "two", "", "2.5"] {
             let error = #expect(throws: DistributedImagingError.self) { try NodeRoom(parsing: bad) }
             #expect(error?.code == .invalidConfiguration)
             #expect(error?.message.contains("server.nodeRoom (--node-room)") == true, "\(error?.message ?? "")")
@@ -45,8 +47,14 @@ struct ConfigurationTests {
         #expect(decoded.nodeRoom == .perSlot(4))
         #expect(try JSONDecoder().decode(ServerConfiguration.self, from: Data(#"{"nodeRoom": "unbounded"}"#.utf8)).nodeRoom == .unbounded)
         #expect(try JSONDecoder().decode(ServerConfiguration.self, from: Data("{}".utf8)).nodeRoom == .perSlot(2))
-        #expect(throws: DistributedImagingError.self) {
-            try JSONDecoder().decode(ServerConfiguration.self, from: Data(#"{"nodeRoom": 0}"#.utf8))
+        for bad in [#"{"nodeRoom": 0}"#, #"{"nodeRoom": 2.5}"#, #"{"nodeRoom": true}"#, #"{"nodeRoom": "lots"}"#] {
+            let error = #expect(throws: DecodingError.self) { try JSONDecoder().decode(ServerConfiguration.self, from: Data(bad.utf8)) }
+            guard case .dataCorrupted(let context) = error else {
+                Issue.record("\(bad): \(String(describing: error))")
+                continue
+            }
+            #expect(context.debugDescription.contains("whole number of tasks per slot"), "\(context.debugDescription)")
+            #expect(context.codingPath.map(\.stringValue) == ["nodeRoom"])
         }
         var server = ServerConfiguration.defaults
         server.nodeRoom = .unbounded

@@ -176,6 +176,42 @@ struct SchedulingLawTests {
         #expect(p2c <= 0.75 * blind && p2c < 1.1 * bound, "p2c \(p2c) against random \(blind)")
     }
 
+    /// The experiment runs the simulation in the server's place, so it must make the server's
+    /// choices: a seeded embedded job (the real `ImagingServer` and `ImagingNode`s over the
+    /// in-process transport, no node ever full) and the simulation given the same seeds and job id
+    /// agree on every task's attempts, accepting node and delay.
+    @Test("The simulation makes a real embedded job's choices, task by task", arguments: [SchedulingPolicy.mandatory, .optional])
+    func simulationMatchesServer(policy: SchedulingPolicy) async throws {
+        let count = 40
+        let seed: UInt64 = 77
+        try await withTemporaryDirectory { root in
+            try TestImages.writePNGs(count: count, into: "\(root)/in", size: 2)
+            let configurations = try LocalCluster.nodeConfigurations(
+                count: 4, policy: policy, loads: Self.loads, delay: 0.001, maxConcurrentTasks: 64)
+            let cluster = try LocalCluster(storageRoot: root, nodes: configurations, seed: seed)
+            let receipt = try await cluster.submit(JobRequest(inputDirectory: "in", pipeline: "identity"))
+            #expect(receipt.status == .succeeded, "\(receipt.message)")
+            let tasks = receipt.tasks.sorted { $0.input < $1.input }
+            try #require(tasks.count == count)
+            // LocalCluster derives the node and server seeds so.
+            let nodes = configurations.map { configuration in
+                SchedulingSimulation.Node(
+                    name: NodeID(configuration.name), policy: policy, load: configuration.load, delay: .milliseconds(1),
+                    seed: SeededRandomNumberGenerator.derive(seed: seed, ["node", configuration.name]))
+            }
+            let simulation = SchedulingSimulation(
+                nodes: nodes, placement: RandomPlacement(), slots: nil, processing: 0.001,
+                serverSeed: SeededRandomNumberGenerator.derive(seed: seed, ["server"]))
+            let simulated = simulation.run(job: receipt.jobID, images: count)
+            #expect(tasks.map(\.attempts) == simulated.attempts)
+            #expect(tasks.map { $0.node?.rawValue } == simulated.acceptedBy.map { $0.map { nodes[$0].name.rawValue } })
+            #expect(tasks.map(\.delayed) == simulated.delayed)
+            // The comparison has something to compare: delays, and under Optional rejections.
+            #expect(tasks.contains { $0.delayed })
+            if policy == .optional { #expect(tasks.contains { $0.attempts > 1 }) }
+        }
+    }
+
     @Test("The simulation is deterministic: the same seeds, the same job")
     func deterministic() {
         let simulation = Self.simulation(policy: .optional, loads: Self.loads, placement: PowerOfTwoChoicesPlacement(), slots: 8, seed: 6)
