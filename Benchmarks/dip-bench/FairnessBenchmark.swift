@@ -72,6 +72,12 @@ enum FairnessBenchmark {
             let besideStart = ContinuousClock.now
             let second = try await cluster.submit(again)
             beside.append((ContinuousClock.now - besideStart).seconds)
+            if let latency = second.taskLatency {
+                let queued = second.tasks.compactMap(\.queueSeconds).max() ?? 0
+                print(String(
+                    format: "  run %d beside: makespan %.3f s, task latency p50 %.3f s, p99 %.3f s, longest wait in a node's queue %.3f s",
+                    run + 1, second.makespan ?? 0, latency.p50, latency.p99, queued))
+            }
             let largeRecord = try await cluster.jobs().first { $0.id == largeID }
             guard second.status == .succeeded, largeRecord?.state == .running else {
                 throw BenchmarkError("the small job beside the large one: \(second.message); large job \(String(describing: largeRecord?.state))")

@@ -174,9 +174,14 @@ public struct JobReceipt: Sendable, Codable, Hashable {
 
         public init() {}
 
-        public init(_ tasks: [Task]) {
-            self.total = tasks.count
+        public init(_ tasks: some Sequence<Task>) {
+            self.add(tasks)
+        }
+
+        /// Counts `tasks` too.
+        public mutating func add(_ tasks: some Sequence<Task>) {
             for task in tasks {
+                self.total += 1
                 switch task.status {
                 case .succeeded: self.succeeded += 1
                 case .failed: self.failed += 1

@@ -35,7 +35,7 @@ public final class ImagingNode: TaskExecutor, Service {
     private let threadPool: NIOThreadPool
     private let seed: UInt64
     private let logger: Logger
-    private let admission: Mutex<AdmissionStateMachine>
+    private let admission: Mutex<AdmissionStateMachine<CheckedContinuation<Void, any Error>>>
     /// The clock the injected delay runs on (``ContinuousClock`` unless a test injects another).
     private let clock: any Clock<Duration>
     private let pipelines = Mutex<[String: Pipeline]>([:])
@@ -158,14 +158,14 @@ public final class ImagingNode: TaskExecutor, Service {
         }
 
         let queued = ContinuousClock.now
-        switch self.admission.withLock({ $0.tryAdmit() }) {
+        switch self.admission.withLock({ $0.tryAdmit(job: task.jobID) }) {
         case .admitted:
             break
         case .draining:
             return receipt(.rejected, error: "node is shutting down")
         case .full:
             do {
-                try await self.waitForSlot()
+                try await self.waitForSlot(job: task.jobID)
             } catch {
                 // Not run: the server may place it again (if the job still wants it).
                 return receipt(.rejected, error: "task cancelled while queued on node '\(self.node)'")
@@ -173,7 +173,7 @@ public final class ImagingNode: TaskExecutor, Service {
         }
         _ = self.sampleLoad()  // a task took a slot
         defer {
-            self.releaseSlot()
+            self.releaseSlot(job: task.jobID)
             _ = self.sampleLoad()  // and released it
         }
         let queueSeconds = (ContinuousClock.now - queued).seconds
@@ -329,11 +329,11 @@ public final class ImagingNode: TaskExecutor, Service {
                 seed: job, UInt64(truncatingIfNeeded: task.taskIndex), UInt64(truncatingIfNeeded: task.attempt)))
     }
 
-    private func waitForSlot() async throws {
+    private func waitForSlot(job: JobID) async throws {
         let id = self.admission.withLock { $0.makeWaiterID() }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                switch self.admission.withLock({ $0.enqueue(id, continuation: continuation) }) {
+                switch self.admission.withLock({ $0.enqueue(id, job: job, continuation: continuation) }) {
                 case .resume: continuation.resume()
                 case .cancel: continuation.resume(throwing: CancellationError())
                 case .wait: break
@@ -344,8 +344,8 @@ public final class ImagingNode: TaskExecutor, Service {
         }
     }
 
-    private func releaseSlot() {
-        switch self.admission.withLock({ $0.release() }) {
+    private func releaseSlot(job: JobID) {
+        switch self.admission.withLock({ $0.release(job: job) }) {
         case .none: break
         case .resumeWaiter(let waiter): waiter.resume()
         case .drained(let waiters): waiters.forEach { $0.resume() }

@@ -1,9 +1,10 @@
 import Synchronization
 
-/// The server's bound on tasks in flight, shared by every running job, round-robin: each job
-/// asks for one turn at a time, and the turns freed go to the waiting jobs in the order they
-/// asked, so a small job submitted behind a large one gets every other free turn instead of
-/// waiting for the large one to drain.
+/// The server's bound on tasks in flight, shared by every running job: each job asks for one
+/// turn at a time, and a freed turn goes to the waiting job that holds the fewest turns (the
+/// one that asked first among equals). A small job submitted behind a large one that holds
+/// every turn so gets each turn the large one frees until both hold as many, and then every
+/// other one, instead of waiting for the large one to drain.
 ///
 /// The bound is read on every request and release (the server's: the configured bound, but no
 /// more than its nodes can hold), so that tasks holding a turn find a node with room rather
@@ -16,12 +17,19 @@ final class FairShare: Sendable {
     }
 
     private struct State {
-        /// Turns held now.
+        /// Turns held now, in all and by job.
         var held = 0
+        var heldByJob: [JobID: Int] = [:]
         var waiters: [Waiter] = []
         var nextID: UInt64 = 0
         /// Turns granted, in order, by job (tests).
         var log: [JobID]? = nil
+
+        mutating func grant(to job: JobID) {
+            self.held += 1
+            self.heldByJob[job, default: 0] += 1
+            self.log?.append(job)
+        }
     }
 
     private let state: Mutex<State>
@@ -50,8 +58,7 @@ final class FairShare: Sendable {
                 let granted = self.state.withLock { state -> Bool? in
                     if Task.isCancelled { return false }
                     if state.held < bound && state.waiters.isEmpty {
-                        state.held += 1
-                        state.log?.append(job)
+                        state.grant(to: job)
                         return true
                     }
                     state.waiters.append(Waiter(id: id, job: job, continuation: continuation))
@@ -74,15 +81,22 @@ final class FairShare: Sendable {
     /// The jobs turns were granted to, in order (only when made with `recordingGrants`).
     var grants: [JobID] { self.state.withLock { $0.log ?? [] } }
 
-    /// Gives back a turn; the job that has waited longest gets it.
-    func release() {
+    /// Gives back a turn `job` held; the waiting job that holds the fewest turns gets it (of
+    /// those, the one that has waited longest).
+    func release(for job: JobID) {
         let bound = max(1, self.bound())
         let next = self.state.withLock { state -> Waiter? in
             state.held -= 1
+            let left = (state.heldByJob[job] ?? 1) - 1
+            state.heldByJob[job] = left > 0 ? left : nil
             guard !state.waiters.isEmpty, state.held < bound else { return nil }
-            state.held += 1
-            let next = state.waiters.removeFirst()
-            state.log?.append(next.job)
+            var chosen = 0
+            for index in state.waiters.indices.dropFirst()
+            where state.heldByJob[state.waiters[index].job, default: 0] < state.heldByJob[state.waiters[chosen].job, default: 0] {
+                chosen = index
+            }
+            let next = state.waiters.remove(at: chosen)
+            state.grant(to: next.job)
             return next
         }
         next?.continuation.resume(returning: true)

@@ -141,13 +141,16 @@ final class ReceiptRecorder: Sendable {
     /// flight; stops the rewrites. When the write fails, returns the receipt with the failure
     /// added to its message (the client's only way to learn that the output directory holds no
     /// receipt).
-    func finish(_ receipt: JobReceipt) async -> JobReceipt {
+    ///
+    /// Takes `receipt`, so that its tasks are sorted in place rather than copied first.
+    func finish(_ receipt: consuming JobReceipt) async -> JobReceipt {
         self.state.withLock { $0.finishing = true }
         await self.takeTurn()
+        let handoff = Handoff(consume receipt)
         return await withCheckedContinuation { (continuation: CheckedContinuation<JobReceipt, Never>) in
             self.environment.execute {
                 self.written.withLock { $0 = [] }
-                var sorted = receipt
+                guard var sorted = handoff.take() else { preconditionFailure("the receipt is taken once") }
                 sorted.tasks.sort { $0.input < $1.input }
                 let failure = self.write(sorted)
                 self.endTurn(cost: nil)
@@ -280,7 +283,6 @@ extension JobReceipt {
             return bytes
         }
         bytes.removeLast(emptyTasks.count)
-        bytes.reserveCapacity(bytes.count + receipt.tasks.count * 450)
         bytes += Array("\"tasks\" : [\n".utf8)
         var start = receipt.tasks.startIndex
         while start < receipt.tasks.endIndex {
@@ -289,6 +291,14 @@ extension JobReceipt {
             // `[\n  {…},\n  {…}\n]`: drop the brackets' lines and indent every line that is not
             // empty two more spaces, as at the receipt's depth.
             let chunk = try encoder.encode(Array(receipt.tasks[start..<end]))
+            if start == receipt.tasks.startIndex {
+                // Room for every task at the first chunk's size per task, plus an eighth for the
+                // indentation added below: growing the buffer later would hold the old and the
+                // new one at once (for 100,000 tasks, about 50 MB and twice that).
+                let perTask = chunk.count / (end - start) + chunk.count / (end - start) / 8 + 1
+                let (room, overflow) = perTask.multipliedReportingOverflow(by: receipt.tasks.count)
+                if !overflow { bytes.reserveCapacity(bytes.count + room + 16) }
+            }
             chunk.withUnsafeBytes { raw in
                 var lineStart = true
                 for byte in raw.dropFirst(2).dropLast(2) {
@@ -316,5 +326,20 @@ extension JobReceipt {
         } catch {
             throw DistributedImagingError.invalidArgument("'\(source)' is not a job receipt: \(error)")
         }
+    }
+}
+
+/// Hands a value to the one closure that takes it, so the value is not shared (and copied on
+/// its first mutation) while the caller waits.
+private final class Handoff<Value: Sendable>: Sendable {
+    private let value: Mutex<Value?>
+
+    init(_ value: consuming Value) {
+        self.value = Mutex(value)
+    }
+
+    /// The value, the first time; `nil` after.
+    func take() -> Value? {
+        self.value.withLock { $0.take() }
     }
 }

@@ -37,7 +37,7 @@ struct JobLifecycleTests {
         }
     }
 
-    @Test("Turns go to the waiting jobs in the order they asked: one at a time each, so round-robin")
+    @Test("Jobs holding as many turns get them in the order they asked: one at a time each, so round-robin")
     func fairShareIsRoundRobin() async throws {
         let share = FairShare(bound: 1, recordingGrants: true)
         let (a, b) = (JobID("a"), JobID("b"))
@@ -46,12 +46,32 @@ struct JobLifecycleTests {
         try await self.eventually("b waits") { share.waiting == 1 }
         let third = Task { await share.acquire(for: a) }
         try await self.eventually("a waits too") { share.waiting == 2 }
-        share.release()
+        share.release(for: a)
         #expect(await second.value)
-        share.release()
+        share.release(for: b)
         #expect(await third.value)
         #expect(share.grants == [a, b, a])
-        share.release()
+        share.release(for: a)
+    }
+
+    @Test("A freed turn goes to the waiting job that holds the fewest, before one that asked earlier")
+    func fairShareFavoursTheJobHoldingFewer() async throws {
+        let share = FairShare(bound: 3, recordingGrants: true)
+        let (a, b) = (JobID("a"), JobID("b"))
+        for _ in 0..<3 { #expect(await share.acquire(for: a)) }
+        let fourthOfA = Task { await share.acquire(for: a) }
+        try await self.eventually("a waits") { share.waiting == 1 }
+        let firstOfB = Task { await share.acquire(for: b) }
+        try await self.eventually("b waits too") { share.waiting == 2 }
+        // a holds 2 once it gives one back, b none: b gets it, though a asked first.
+        share.release(for: a)
+        #expect(await firstOfB.value)
+        #expect(share.grants == [a, a, a, b])
+        // Only a waits now: the turn b gives back goes to it.
+        share.release(for: b)
+        #expect(await fourthOfA.value)
+        #expect(share.grants == [a, a, a, b, a])
+        for _ in 0..<3 { share.release(for: a) }
     }
 
     @Test("A small job submitted behind a large one is dispatched alongside it, not after it")
