@@ -15,7 +15,8 @@ import Synchronization
 /// Tasks are dispatched concurrently, at most ``ServerConfiguration/maxConcurrentTasks`` at a
 /// time for all jobs together (and no more than the nodes can hold: each node's
 /// ``ServerConfiguration/nodeRoom``, by default twice its slots),
-/// shared round-robin between the running jobs. Each attempt asks
+/// shared between the running jobs (a freed turn goes to the waiting job holding the fewest).
+/// Each attempt asks
 /// ``Placement`` for a node among those the ``NodeDirectory`` lists now; a rejected task, or one
 /// whose node cannot be reached, is placed again — on any node, the same one included — until
 /// it is answered — the seed's "the server continues to search" — or the job is cancelled, or
