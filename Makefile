@@ -24,7 +24,7 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# Every table of Docs/Benchmarks.md with the peers side by side (about an hour on 2 cores).
+# Every table of Docs/Benchmarks.md with the peers side by side (about 15 minutes on a quiet 2-core machine).
 bench: deps
 	Benchmarks/all.sh $(CORPUS)
 
