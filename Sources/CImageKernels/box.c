@@ -1,5 +1,8 @@
 #include "CImageKernels.h"
 #include "internal.h"
+#ifdef CIK_X86
+#include <immintrin.h>
+#endif
 
 // Horizontal sums of k samples `cn` apart (k ≤ 257, so they fit UInt16).
 CIK_INLINE void box_h(const uint8_t *restrict p, uint16_t *restrict h, int len, int cn, const int k) {
@@ -69,6 +72,41 @@ CIK_INLINE void box_h16(const uint16_t *restrict colpad, uint8_t *restrict out, 
     }
 }
 
+#ifdef CIK_X86
+// The horizontal pass with the division kept in 16-bit lanes: a multiply-high and a shift. Written
+// with intrinsics because, from plain C, the compiler widens the multiply-high to 32-bit lanes
+// when a shift follows it (a third of the filter's time). Same results as box_h16.
+#define CIK_BOX_H16_SIMD(NAME, TARGET, VEC, WIDTH, LOADU, STOREU, SET1, ADD, MULHI, SRL, PACK)                     \
+    TARGET static void NAME(const uint16_t *restrict colpad, uint8_t *restrict out, int len, int cn, int k,            \
+                            uint16_t half, uint16_t m, int shift) {                                                  \
+        const VEC vhalf = SET1((short)half), vm = SET1((short)m);                                                    \
+        const __m128i count = _mm_cvtsi32_si128(shift);                                                              \
+        int j = 0;                                                                                                   \
+        for (; j + 2 * WIDTH <= len; j += 2 * WIDTH) {                                                               \
+            VEC a = vhalf, b = vhalf;                                                                                \
+            for (int i = 0; i < k; i++) {                                                                            \
+                a = ADD(a, LOADU((const VEC *)(colpad + (size_t)i * cn + j)));                                       \
+                b = ADD(b, LOADU((const VEC *)(colpad + (size_t)i * cn + j + WIDTH)));                               \
+            }                                                                                                        \
+            STOREU((VEC *)(out + j), PACK(SRL(MULHI(a, vm), count), SRL(MULHI(b, vm), count)));                      \
+        }                                                                                                            \
+        for (; j < len; j++) {                                                                                       \
+            uint16_t v = half;                                                                                       \
+            for (int i = 0; i < k; i++) v = (uint16_t)(v + colpad[(size_t)i * cn + j]);                              \
+            out[j] = (uint8_t)((uint16_t)(((uint32_t)v * m) >> 16) >> shift);                                        \
+        }                                                                                                            \
+    }
+
+// AVX2's 16→8-bit pack works within 128-bit halves: put the quarters back in order.
+#define CIK_PACK_AVX2(a, b) _mm256_permute4x64_epi64(_mm256_packus_epi16(a, b), 0xD8)
+CIK_BOX_H16_SIMD(box_h16_avx2, CIK_AVX2, __m256i, 16, _mm256_loadu_si256, _mm256_storeu_si256, _mm256_set1_epi16,
+                 _mm256_add_epi16, _mm256_mulhi_epu16, _mm256_srl_epi16, CIK_PACK_AVX2)
+CIK_BOX_H16_SIMD(box_h16_sse2, , __m128i, 8, _mm_loadu_si128, _mm_storeu_si128, _mm_set1_epi16, _mm_add_epi16,
+                 _mm_mulhi_epu16, _mm_srl_epi16, _mm_packus_epi16)
+#undef CIK_PACK_AVX2
+#undef CIK_BOX_H16_SIMD
+#endif
+
 /// Finds m < 2^16 and shift with ((v·m) >> 16) >> shift == v / d for every v ≤ vmax.
 static int box_magic(uint32_t d, uint32_t vmax, uint16_t *m_out, int *shift_out) {
     for (int shift = 0; shift < 16; shift++) {
@@ -87,7 +125,7 @@ static int box_magic(uint32_t d, uint32_t vmax, uint16_t *m_out, int *shift_out)
 }
 
 CIK_INLINE int box16_impl(const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k,
-                          uint16_t m, int shift) {
+                          uint16_t m, int shift, int avx2) {
     const int r = k / 2;
     const size_t len = (size_t)width * cn;
     const uint16_t half = (uint16_t)((k * k) / 2);
@@ -113,6 +151,12 @@ CIK_INLINE int box16_impl(const uint8_t *src, uint8_t *dst, int width, int heigh
             }
         }
         uint8_t *out = dst + (size_t)y * len;
+#ifdef CIK_X86
+        if (avx2) box_h16_avx2(colpad, out, (int)len, cn, k, half, m, shift);
+        else box_h16_sse2(colpad, out, (int)len, cn, k, half, m, shift);
+        continue;
+#endif
+        (void)avx2;
         switch (k) {
         case 3: box_h16(colpad, out, (int)len, cn, 3, half, m, shift); break;
         case 5: box_h16(colpad, out, (int)len, cn, 5, half, m, shift); break;
@@ -127,9 +171,29 @@ CIK_INLINE int box16_impl(const uint8_t *src, uint8_t *dst, int width, int heigh
     return 0;
 }
 
-CIK_DISPATCH(int, box16_run,
-             (const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k, uint16_t m, int shift),
-             box16_impl, (src, dst, width, height, cn, k, m, shift))
+// Dispatched by hand: each clone tells box16_impl which horizontal pass it may call.
+#ifdef CIK_X86
+static int box16_base(const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k, uint16_t m, int shift) {
+    return box16_impl(src, dst, width, height, cn, k, m, shift, 0);
+}
+CIK_AVX2 static int box16_avx2(const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k, uint16_t m,
+                               int shift) {
+    return box16_impl(src, dst, width, height, cn, k, m, shift, 1);
+}
+static int box16_run(const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k, uint16_t m, int shift) {
+    if (cik_avx2_enabled()) {
+        cik_count_path(1);
+        return box16_avx2(src, dst, width, height, cn, k, m, shift);
+    }
+    cik_count_path(0);
+    return box16_base(src, dst, width, height, cn, k, m, shift);
+}
+#else
+static int box16_run(const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k, uint16_t m, int shift) {
+    cik_count_path(0);
+    return box16_impl(src, dst, width, height, cn, k, m, shift, 0);
+}
+#endif
 
 CIK_INLINE int box_impl(const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k) {
     const int r = k / 2;

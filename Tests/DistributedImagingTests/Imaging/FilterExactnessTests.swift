@@ -97,6 +97,47 @@ struct FilterExactnessTests {
         }
     }
 
+    /// OpenCV's `blur` for 8-bit images: `(Σ k×k neighbours + k²/2) / k²`, border reflect-101
+    /// (`OPENCV-DEFINITIONS.md`), written plainly.
+    static func box(_ pixels: [UInt8], width: Int, height: Int, channels: Int, size k: Int) -> [UInt8] {
+        func reflect(_ p: Int, _ n: Int) -> Int {
+            guard n > 1 else { return 0 }
+            var p = p
+            while p < 0 || p >= n { p = p < 0 ? -p : 2 * (n - 1) - p }
+            return p
+        }
+        let r = k / 2
+        var out = [UInt8](repeating: 0, count: pixels.count)
+        for y in 0..<height {
+            for x in 0..<width {
+                for c in 0..<channels {
+                    var sum = 0
+                    for dy in -r...r {
+                        for dx in -r...r {
+                            sum += Int(pixels[(reflect(y + dy, height) * width + reflect(x + dx, width)) * channels + c])
+                        }
+                    }
+                    out[(y * width + x) * channels + c] = UInt8((sum + k * k / 2) / (k * k))
+                }
+            }
+        }
+        return out
+    }
+
+    @Test("box on every width up to 70, sizes 3, 5 and 15 (the vector loops' tails)", arguments: [1, 3, 4])
+    func boxKernelTails(channels: Int) throws {
+        for size in [3, 5, 15] {
+            let filter = try Pipeline(parsing: "box(size: \(size))")
+            for width in 1...70 {
+                let height = 1 + width % 5
+                let pixels = Self.samples(width: width, height: height, channels: channels, seed: UInt64(width * 31 + size))
+                let image = try Image(width: width, height: height, channels: channels, pixels: pixels)
+                let expected = Self.box(pixels, width: width, height: height, channels: channels, size: size)
+                #expect(try filter.apply(to: image).pixels == expected, "box(size: \(size)), \(width)×\(height)×\(channels)")
+            }
+        }
+    }
+
     @Test("A pipeline never changes its input, even when its stages work in place", arguments: [
         "invert | invert", "threshold(value: 100) | invert | threshold(value: 20)", "identity | invert",
         "identity | identity | threshold", "gaussian(size: 3) | invert | invert", "resize(scale: 0.5) | invert",
