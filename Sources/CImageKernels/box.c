@@ -90,6 +90,7 @@ CIK_INLINE void box_h16(const uint16_t *restrict colpad, uint8_t *restrict out, 
             }                                                                                                        \
             STOREU((VEC *)(out + j), PACK(SRL(MULHI(a, vm), count), SRL(MULHI(b, vm), count)));                      \
         }                                                                                                            \
+        /* The last pixels of the row, one at a time (box_h16 wants a constant k). */                              \
         for (; j < len; j++) {                                                                                       \
             uint16_t v = half;                                                                                       \
             for (int i = 0; i < k; i++) v = (uint16_t)(v + colpad[(size_t)i * cn + j]);                              \
@@ -154,8 +155,7 @@ CIK_INLINE int box16_impl(const uint8_t *src, uint8_t *dst, int width, int heigh
 #ifdef CIK_X86
         if (avx2) box_h16_avx2(colpad, out, (int)len, cn, k, half, m, shift);
         else box_h16_sse2(colpad, out, (int)len, cn, k, half, m, shift);
-        continue;
-#endif
+#else
         (void)avx2;
         switch (k) {
         case 3: box_h16(colpad, out, (int)len, cn, 3, half, m, shift); break;
@@ -166,34 +166,16 @@ CIK_INLINE int box16_impl(const uint8_t *src, uint8_t *dst, int width, int heigh
         case 13: box_h16(colpad, out, (int)len, cn, 13, half, m, shift); break;
         default: box_h16(colpad, out, (int)len, cn, 15, half, m, shift); break;
         }
+#endif
     }
     free(colpad);
     return 0;
 }
 
-// Dispatched by hand: each clone tells box16_impl which horizontal pass it may call.
-#ifdef CIK_X86
-static int box16_base(const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k, uint16_t m, int shift) {
-    return box16_impl(src, dst, width, height, cn, k, m, shift, 0);
-}
-CIK_AVX2 static int box16_avx2(const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k, uint16_t m,
-                               int shift) {
-    return box16_impl(src, dst, width, height, cn, k, m, shift, 1);
-}
-static int box16_run(const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k, uint16_t m, int shift) {
-    if (cik_avx2_enabled()) {
-        cik_count_path(1);
-        return box16_avx2(src, dst, width, height, cn, k, m, shift);
-    }
-    cik_count_path(0);
-    return box16_base(src, dst, width, height, cn, k, m, shift);
-}
-#else
-static int box16_run(const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k, uint16_t m, int shift) {
-    cik_count_path(0);
-    return box16_impl(src, dst, width, height, cn, k, m, shift, 0);
-}
-#endif
+// Each clone tells box16_impl which horizontal pass it may call.
+CIK_DISPATCH_TOLD(int, box16_run,
+                  (const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k, uint16_t m, int shift),
+                  box16_impl, (src, dst, width, height, cn, k, m, shift))
 
 CIK_INLINE int box_impl(const uint8_t *src, uint8_t *dst, int width, int height, int cn, int k) {
     const int r = k / 2;

@@ -23,18 +23,30 @@ void cik_count_path(int avx2);
 /// Defines `name(params)` that runs `impl(args)` compiled for AVX2 when the CPU has it and for the
 /// baseline otherwise, counting which one ran (CImageKernels_pathCalls). `impl` must be
 /// CIK_INLINE so that its loops are generated for each target.
+///
+/// CIK_DISPATCH_TOLD is the same for an `impl` that calls target-specific code of its own: it
+/// takes one more argument, 1 in the AVX2 clone and 0 in the baseline.
+#define CIK_UNPAREN(...) __VA_ARGS__
 #ifdef CIK_X86
-#define CIK_DISPATCH(ret, name, params, impl, args) \
-    static ret name##_base params { return impl args; } \
-    CIK_AVX2 static ret name##_avx2 params { return impl args; } \
+#define CIK_SELECT(ret, name, params, args) \
     static ret name params { \
         if (cik_avx2_enabled()) { cik_count_path(1); return name##_avx2 args; } \
         cik_count_path(0); \
         return name##_base args; \
     }
+#define CIK_DISPATCH(ret, name, params, impl, args) \
+    static ret name##_base params { return impl args; } \
+    CIK_AVX2 static ret name##_avx2 params { return impl args; } \
+    CIK_SELECT(ret, name, params, args)
+#define CIK_DISPATCH_TOLD(ret, name, params, impl, args) \
+    static ret name##_base params { return impl(CIK_UNPAREN args, 0); } \
+    CIK_AVX2 static ret name##_avx2 params { return impl(CIK_UNPAREN args, 1); } \
+    CIK_SELECT(ret, name, params, args)
 #else
 #define CIK_DISPATCH(ret, name, params, impl, args) \
     static ret name params { cik_count_path(0); return impl args; }
+#define CIK_DISPATCH_TOLD(ret, name, params, impl, args) \
+    static ret name params { cik_count_path(0); return impl(CIK_UNPAREN args, 0); }
 #endif
 
 /// OpenCV's borderInterpolate for BORDER_REFLECT_101 (…c b | a b c… ).

@@ -8,7 +8,8 @@
 /// (``MemberConnection/updateAdvertisedState(_:)``), so busy slots and queue are as of the last
 /// heartbeat (the gRPC transport also takes it from each health-check answer, so configured
 /// nodes advertise too); ``ImagingServer`` raises the queue to at least the tasks it holds on the
-/// node itself (``holding(atLeast:)``), which is current on every placement. A connection that cannot tell (a node that has not told yet) reports
+/// node itself (``holding(atLeast:)``), which is current on every placement. A connection that
+/// cannot tell (a node that has not told yet) reports
 /// `nil` (``NodeConnection/advertisedState``), and a load-aware placement then treats that node
 /// as unknown: among unknown nodes it picks uniformly at random, like ``RandomPlacement``.
 public struct NodeState: Sendable, Hashable {

@@ -30,8 +30,7 @@ final class NodeOccupancy: Sendable {
 
     /// Whether `node` has room for one more task.
     func hasRoom(_ node: NodeID, slots: Int?) -> Bool {
-        let limit = self.limit(slots: slots)
-        return self.state.withLock { ($0.held[node] ?? 0) < limit }
+        !self.withRoom([(node, slots)]).isEmpty
     }
 
     /// Of `nodes` (each with its slots), the indices of those with room for one more task and
@@ -92,6 +91,4 @@ final class NodeOccupancy: Sendable {
         }
     }
 
-    /// Tasks held per node now.
-    var held: [NodeID: Int] { self.state.withLock { $0.held } }
 }

@@ -155,7 +155,8 @@ extension SchedulingSimulation {
             let count = simulation.nodes.count
             if let slots = simulation.slots {
                 self.nodeLimit = simulation.nodeRoom.limit(slots: slots)
-                self.window = max(1, min(simulation.maxConcurrentTasks, simulation.nodeRoom.capacity(slots: repeatElement(slots, count: count))))
+                let capacity = simulation.nodeRoom.capacity(slots: repeatElement(slots, count: count))
+                self.window = max(1, min(simulation.maxConcurrentTasks, capacity))
             } else {
                 self.nodeLimit = .max
                 self.window = .max

@@ -178,7 +178,6 @@ public struct ServerSettings: Sendable, Hashable, Codable {
             configuration.jobTimeout = .seconds(double: timeout)
         }
         configuration.dispatchOrder = try DispatchOrder(parsing: self.dispatchOrder, key: "server.dispatchOrder (--dispatch-order)")
-        try self.nodeRoom.validate()
         configuration.nodeRoom = self.nodeRoom
         if let maxAttempts = self.maxAttempts, !(1...1_000_000).contains(maxAttempts) {
             throw DistributedImagingError(
