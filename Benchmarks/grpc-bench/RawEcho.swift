@@ -4,6 +4,8 @@
 import DistributedImagingGRPC
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// What the request producer measured, for the response handler to return.
@@ -26,12 +28,20 @@ struct EchoNodeService: Dip_V1_NodeService.SimpleServiceProtocol {
             try await response.write(.with { $0.id = message.id })
         }
     }
+
+    func runTaskBatches(
+        request: RPCAsyncSequence<Dip_V1_RunTasksRequestBatch, any Error>,
+        response: RPCWriter<Dip_V1_RunTasksResponseBatch>,
+        context: ServerContext
+    ) async throws {
+        throw RPCError(code: .unimplemented, message: "raw echo: RunTasks only")
+    }
 }
 
-/// Sequential ping-pong of `count` ids on one stream (microseconds per round trip, sorted), then
+/// Sequential ping-pong of `count` ids on one stream (connections on `group`) (microseconds per round trip, sorted), then
 /// `count` ids with up to `window` unanswered (messages per second).
-func rawPingPong(host: String, port: Int, count: Int, window: Int) async throws -> (latencies: [Double], perSecond: Double) {
-    let client = GRPCClient(transport: try .http2NIOPosix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext))
+func rawPingPong(host: String, port: Int, count: Int, window: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> (latencies: [Double], perSecond: Double) {
+    let client = GRPCClient(transport: try .http2NIOPosix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext, eventLoopGroup: group))
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await client.runConnections() }
         defer { client.beginGracefulShutdown() }
@@ -68,5 +78,44 @@ func rawPingPong(host: String, port: Int, count: Int, window: Int) async throws 
                 ack.finish()
             })
         return recorded.result.withLock { $0 }
+    }
+}
+
+// --pinned: the same floor with every handler, reader and writer on the one event loop its
+// connection lives on (a one-thread group, and a task executor preference for that loop that
+// grpc-swift's child tasks inherit), so no message changes threads inside a process.
+
+/// Runs jobs on one event loop: tasks that prefer it resume on the thread their channel lives on.
+final class EventLoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+    init(_ loop: any EventLoop) { self.loop = loop }
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        self.loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
+
+let pinnedGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+let pinnedExecutor = EventLoopTaskExecutor(pinnedGroup.next())
+
+func pinnedServe(port: Int) async throws {
+    let server = GRPCServer(
+        transport: .http2NIOPosix(address: .ipv4(host: "127.0.0.1", port: port), transportSecurity: .plaintext, eventLoopGroup: pinnedGroup),
+        services: [EchoNodeService()])
+    try await withTaskExecutorPreference(pinnedExecutor) {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.serve() }
+            if let address = try await server.listeningAddress?.ipv4 {
+                print("dip-grpc-bench: listening on \(address.host):\(address.port)")
+                fflush(nil)
+            }
+            try await group.next()
+        }
+    }
+}
+
+func pinnedPingPong(host: String, port: Int, count: Int, window: Int) async throws -> (latencies: [Double], perSecond: Double) {
+    try await withTaskExecutorPreference(pinnedExecutor) {
+        try await rawPingPong(host: host, port: port, count: count, window: window, group: pinnedGroup)
     }
 }

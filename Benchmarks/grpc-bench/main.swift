@@ -5,6 +5,8 @@
 //   dip-grpc-bench --serve 127.0.0.1:PORT [--image PATH --storage-root DIR]     # the node half only
 //   dip-grpc-bench --connect 127.0.0.1:PORT [--tasks N] [--concurrency C] [--unary] # the server half only
 //   dip-grpc-bench --serve 127.0.0.1:PORT --raw / --connect ADDRESS --raw [--tasks N]  # the floor (RawEcho.swift)
+//   ... --raw --pinned (both halves): the floor with the handlers on their channel's event loop
+//   ... --takeover (both halves): Swift Concurrency on NIO's event loops
 //
 // Without --image the node answers at once (pure transport overhead). With --image the node is a
 // real `ImagingNode` running the `identity` pipeline on that image (decode + encode included), and
@@ -16,6 +18,8 @@
 import DistributedImaging
 import DistributedImagingGRPC
 import Logging
+import NIOCore
+import NIOPosix
 
 #if canImport(Glibc)
 import Glibc
@@ -95,12 +99,18 @@ func measure(
             + "\(concurrency) in flight: \(format(perSecond)) tasks/s")
 }
 
+// --takeover: Swift Concurrency's jobs run on NIO's event loops (NIO's global-executor hook), so
+// no message hops between the cooperative pool and an event loop thread. Both halves, any mode.
+if CommandLine.arguments.contains("--takeover") {
+    precondition(NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor())
+}
 let count = Int(argument("--tasks") ?? "") ?? 2000
 let concurrency = Int(argument("--concurrency") ?? "") ?? 16
 let streaming = !CommandLine.arguments.contains("--unary")
 let serve = argument("--serve")
 let connect = argument("--connect")
 let raw = CommandLine.arguments.contains("--raw")
+let pinned = raw && CommandLine.arguments.contains("--pinned")
 let logger = Logger(label: "dip-grpc-bench", factory: { _ in SwiftLogNoOpLogHandler() })
 let path = streaming ? "RunTasks stream" : "unary RunTask"
 
@@ -145,13 +155,17 @@ func measureRemote(_ label: String, address: PeerAddress) async throws {
 
 if raw, let connect {
     let address = try PeerAddress(parsing: connect)
-    let (latencies, perSecond) = try await rawPingPong(host: address.host, port: address.port, count: count, window: concurrency)
+    let (latencies, perSecond) = pinned
+        ? try await pinnedPingPong(host: address.host, port: address.port, count: count, window: concurrency)
+        : try await rawPingPong(host: address.host, port: address.port, count: count, window: concurrency)
     let mean = latencies.reduce(0, +) / Double(max(latencies.count, 1))
     print(
         "gRPC loopback, separate processes, raw RunTasks echo (the floor), \(address): \(latencies.count) messages; "
             + "sequential mean \(format(mean)) µs, p50 \(format(latencies[latencies.count / 2])) µs, "
             + "p99 \(format(latencies[min(latencies.count - 1, latencies.count * 99 / 100)])) µs; "
             + "\(concurrency) in flight: \(format(perSecond)) messages/s")
+} else if raw, pinned, let serve {
+    try await pinnedServe(port: try PeerAddress(parsing: serve).port)
 } else if let connect {
     let address = try PeerAddress(parsing: connect)
     try await measureRemote("gRPC loopback, separate processes, \(path), \(address)", address: address)

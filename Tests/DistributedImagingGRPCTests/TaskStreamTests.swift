@@ -5,9 +5,10 @@ import GRPCNIOTransportHTTP2
 import Synchronization
 import Testing
 
-/// The long-lived `RunTasks` stream between a server and a node: one stream for many tasks, the
-/// unary fallback for an older node, cancellation of one task, and the ways a stream ends.
-@Suite("RunTasks stream", .timeLimit(.minutes(1)))
+/// The long-lived task stream between a server and a node (`RunTaskBatches`, else `RunTasks`):
+/// one stream for many tasks, the fallbacks for an older node, cancellation of one task, and the
+/// ways a stream ends.
+@Suite("Task stream", .timeLimit(.minutes(1)))
 struct TaskStreamTests {
     static func task(_ index: Int, input: String = "photos/a.png") -> TaskRequest {
         TaskRequest(
@@ -35,7 +36,7 @@ struct TaskStreamTests {
         }
     }
 
-    @Test("Many tasks, sequential and concurrent, travel on one stream; no unary calls")
+    @Test("Many tasks, sequential and concurrent, travel on one RunTaskBatches stream; no unary calls")
     func oneStream() async throws {
         let node = CountingNode(mode: .answer)
         try await self.withConnection(to: [node]) { connection, _ in
@@ -51,12 +52,30 @@ struct TaskStreamTests {
                 #expect(indices == Set(20..<60))
             }
         }
-        #expect(node.counts.streams == 1)
+        #expect(node.counts.batchStreams == 1)
+        #expect(node.counts.streams == 0)
         #expect(node.counts.streamTasks == 60)
+        #expect(node.counts.unaryCalls == 0)
+        #expect(node.counts.largestBatch >= 1 && node.counts.largestBatch <= 64)
+    }
+
+    @Test("A node without RunTaskBatches (an older release) gets the RunTasks stream; the task that found out is not lost")
+    func olderNode() async throws {
+        let node = CountingNode(mode: .noBatches)
+        try await self.withConnection(to: [node]) { connection, _ in
+            for index in 0..<3 {
+                let receipt = try await connection.run(Self.task(index))
+                #expect(receipt.status == .succeeded)
+                #expect(receipt.taskIndex == index)
+            }
+        }
+        #expect(node.counts.batchStreams == 1)
+        #expect(node.counts.streams == 1)
+        #expect(node.counts.streamTasks == 3)
         #expect(node.counts.unaryCalls == 0)
     }
 
-    @Test("A node without RunTasks gets unary RunTask calls")
+    @Test("A node without either stream gets unary RunTask calls")
     func fallback() async throws {
         let node = CountingNode(mode: .unimplemented)
         try await self.withConnection(to: [node]) { connection, _ in
@@ -65,6 +84,7 @@ struct TaskStreamTests {
                 #expect(receipt.status == .succeeded)
             }
         }
+        #expect(node.counts.batchStreams == 1)
         #expect(node.counts.streams == 1)
         #expect(node.counts.unaryCalls == 3)
     }
@@ -76,6 +96,7 @@ struct TaskStreamTests {
             _ = try await connection.run(Self.task(0))
             _ = try await connection.run(Self.task(1))
         }
+        #expect(node.counts.batchStreams == 0)
         #expect(node.counts.streams == 0)
         #expect(node.counts.unaryCalls == 2)
     }
@@ -92,7 +113,7 @@ struct TaskStreamTests {
                 _ = try await connection.run(Self.task(1))
             }
         }
-        #expect(node.counts.streams == 2)
+        #expect(node.counts.batchStreams == 2)
         #expect(node.counts.streamTasks == 2)
     }
 
@@ -194,6 +215,71 @@ struct TaskStreamTests {
         #expect(executor.calls.withLock { $0.count } == 1)
     }
 
+    @Test("A RunTaskBatches message is read request by request: each is answered for its id, bad ones with their error")
+    func batchOnNode() async throws {
+        let executor = FakeExecutor()
+        try await withEndpoint([NodeServiceProvider(executor: executor)]) { address in
+            try await withGRPCClient(
+                transport: try HTTP2ClientTransport.Posix(target: address.target, transportSecurity: .plaintext)
+            ) { client in
+                let answers = try await Dip_V1_NodeService.Client(wrapping: client).runTaskBatches(
+                    requestProducer: { writer in
+                        try await writer.write(
+                            .with {
+                                $0.requests = [
+                                    .with {
+                                        $0.protocolVersion = WireProtocol.wireValue
+                                        $0.id = 1
+                                        $0.task = Dip_V1_TaskRequest(Self.task(0))
+                                    },
+                                    .with {
+                                        $0.protocolVersion = WireProtocol.wireValue
+                                        $0.id = 2
+                                        $0.task = Dip_V1_TaskRequest(Self.task(1))
+                                        $0.runTimeoutMs = UInt64.max
+                                    },
+                                    .with {
+                                        $0.protocolVersion = Dip_V1_ProtocolVersion(rawValue: 99) ?? .unspecified
+                                        $0.id = 3
+                                        $0.task = Dip_V1_TaskRequest(Self.task(2))
+                                    },
+                                ]
+                            })
+                        try await writer.write(
+                            .with {
+                                $0.requests = [
+                                    .with {
+                                        $0.protocolVersion = WireProtocol.wireValue
+                                        $0.id = 4
+                                        $0.task = Dip_V1_TaskRequest(Self.task(3))
+                                    }
+                                ]
+                            })
+                    },
+                    onResponse: { response in
+                        var answers: [UInt64: Dip_V1_RunTasksResponse] = [:]
+                        for try await message in response.messages {
+                            for answer in message.responses {
+                                #expect(answers[answer.id] == nil, "answered twice: \(answer.id)")
+                                answers[answer.id] = answer
+                            }
+                        }
+                        return answers
+                    })
+                #expect(answers.count == 4)
+                #expect(answers[1]?.errorCode == 0)
+                #expect(answers[1]?.receipt.taskIndex == 0)
+                #expect(answers[2]?.errorCode == UInt32(RPCError.Code.invalidArgument.rawValue))
+                #expect(answers[2]?.errorMessage.contains("run_timeout_ms") == true)
+                #expect(answers[3]?.errorCode == UInt32(RPCError.Code.failedPrecondition.rawValue))
+                #expect(answers[3]?.dipErrorCode == "invalidConfiguration")
+                #expect(answers[4]?.errorCode == 0)
+                #expect(answers[4]?.receipt.taskIndex == 3)
+            }
+        }
+        #expect(executor.calls.withLock { $0.count } == 2)
+    }
+
     @Test("Another protocol revision on the stream fails the task `invalidConfiguration`")
     func versionMismatch() async throws {
         try await withEndpoint([NodeServiceProvider(executor: FakeExecutor())]) { address in
@@ -223,10 +309,17 @@ struct TaskStreamTests {
     }
 }
 
-/// A node service that counts streams, streamed tasks and unary calls.
+/// A node service that counts streams of each kind, streamed tasks and unary calls.
 final class CountingNode: Dip_V1_NodeService.SimpleServiceProtocol {
-    enum Mode { case answer, unimplemented, endAfterReadingOne }
-    struct Counts { var streams = 0, streamTasks = 0, unaryCalls = 0 }
+    enum Mode {
+        case answer
+        /// Serves neither stream.
+        case unimplemented
+        /// Serves `RunTasks` but not `RunTaskBatches`, as releases before it did.
+        case noBatches
+        case endAfterReadingOne
+    }
+    struct Counts { var batchStreams = 0, streams = 0, streamTasks = 0, unaryCalls = 0, largestBatch = 0 }
     let mode: Mode
     private let state = Mutex(Counts())
     var counts: Counts { self.state.withLock { $0 } }
@@ -262,6 +355,30 @@ final class CountingNode: Dip_V1_NodeService.SimpleServiceProtocol {
                     $0.id = message.id
                     $0.receipt = Self.receipt(for: message.task)
                 })
+        }
+    }
+
+    func runTaskBatches(
+        request: RPCAsyncSequence<Dip_V1_RunTasksRequestBatch, any Error>, response: RPCWriter<Dip_V1_RunTasksResponseBatch>,
+        context: ServerContext
+    ) async throws {
+        self.state.withLock { $0.batchStreams += 1 }
+        if self.mode == .unimplemented || self.mode == .noBatches {
+            throw RPCError(code: .unimplemented, message: "no RunTaskBatches here")
+        }
+        for try await batch in request {
+            self.state.withLock { $0.largestBatch = max($0.largestBatch, batch.requests.count) }
+            var answers: [Dip_V1_RunTasksResponse] = []
+            for message in batch.requests where !message.cancel {
+                self.state.withLock { $0.streamTasks += 1 }
+                if self.mode == .endAfterReadingOne { return }
+                answers.append(
+                    .with {
+                        $0.id = message.id
+                        $0.receipt = Self.receipt(for: message.task)
+                    })
+            }
+            if !answers.isEmpty { try await response.write(.with { $0.responses = answers }) }
         }
     }
 }

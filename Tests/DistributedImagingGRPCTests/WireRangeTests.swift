@@ -245,6 +245,22 @@ final class BadReceiptNode: Dip_V1_NodeService.SimpleServiceProtocol {
         }
     }
 
+    func runTaskBatches(
+        request: RPCAsyncSequence<Dip_V1_RunTasksRequestBatch, any Error>, response: RPCWriter<Dip_V1_RunTasksResponseBatch>,
+        context: ServerContext
+    ) async throws {
+        for try await batch in request {
+            let answers = batch.requests.filter { !$0.cancel }.map { message -> Dip_V1_RunTasksResponse in
+                self.calls.add(1, ordering: .relaxed)
+                return .with {
+                    $0.id = message.id
+                    $0.receipt = self.receipt(for: message.task)
+                }
+            }
+            if !answers.isEmpty { try await response.write(.with { $0.responses = answers }) }
+        }
+    }
+
     private func receipt(for task: Dip_V1_TaskRequest) -> Dip_V1_TaskReceipt {
         .with { receipt in
             receipt.jobID = task.jobID

@@ -7,10 +7,12 @@ import SwiftProtobuf
 /// The server's handle on a remote node: a ``DistributedImaging/NodeConnection`` that runs tasks
 /// over HTTP/2.
 ///
-/// Tasks travel on one long-lived `dip.v1.NodeService/RunTasks` stream, opened at the first task
-/// and again after it ends, so a task costs a message each way instead of an HTTP/2 stream and
-/// its set-up. A node that does not serve `RunTasks` (an older release), and a connection with a
-/// whole-call `timeout`, get one unary `RunTask` call per task instead.
+/// Tasks travel on one long-lived `dip.v1.NodeService/RunTaskBatches` stream, opened at the first
+/// task and again after it ends, so a task costs part of a message each way instead of an HTTP/2
+/// stream and its set-up: what is queued while the stream's writer is busy goes in one message,
+/// and the node answers the same way. A node that does not serve `RunTaskBatches` (an older
+/// release) gets the `RunTasks` stream, one message per task; one that serves neither, and a
+/// connection with a whole-call `timeout`, get one unary `RunTask` call per task.
 ///
 /// The connection owns a `GRPCClient`; ``runConnections()`` must be running (in a task the owner
 /// controls, e.g. ``DistributedImaging/NodeMembership/run()``) for calls to proceed, and ``close()`` ends it once calls
@@ -50,27 +52,38 @@ public final class GRPCNodeConnection: NodeConnection {
         var dropped: String?
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter: UInt64 = 0
-        /// The `RunTasks` stream's state.
+        /// The task stream's state.
         var stream = StreamState()
     }
 
-    /// The long-lived `RunTasks` stream: the requests waiting to be written to it, and the
+    /// The long-lived task stream: the requests waiting to be written to it, and the
     /// tasks it carries that are not answered yet. A stream is *wanted* once a task is queued
     /// for it; ``runStreams()`` opens it, and when it ends the tasks it carried fail and the next
     /// task wants a new one.
     private struct StreamState {
         /// The requests of the current (or wanted) stream; `nil` when none is open or wanted.
-        var outbox: AsyncStream<Dip_V1_RunTasksRequest>.Continuation?
-        var requests: AsyncStream<Dip_V1_RunTasksRequest>?
+        var outbox: MessageOutbox<Dip_V1_RunTasksRequest>?
+        /// The outbox of a stream wanted but not opened yet.
+        var requests: MessageOutbox<Dip_V1_RunTasksRequest>?
         /// Counts streams, so that an ending stream fails only its own tasks.
         var generation: UInt64 = 0
         var pending: [UInt64: Pending] = [:]
         var nextID: UInt64 = 0
         /// ``runStreams()`` waiting for a stream to be wanted.
         var opener: CheckedContinuation<Void, Never>?
-        /// The node answered `RunTasks` with UNIMPLEMENTED: unary calls from then on.
-        var unsupported = false
+        /// How tasks travel: lowered a step each time the node answers a stream UNIMPLEMENTED.
+        var mode = StreamMode.batches
         var closed = false
+    }
+
+    /// How tasks travel to the node, best first.
+    private enum StreamMode {
+        /// Unary `RunTask` calls (the node serves no stream).
+        case unary
+        /// The `RunTasks` stream, a message per task.
+        case single
+        /// The `RunTaskBatches` stream.
+        case batches
     }
 
     private struct Pending {
@@ -78,10 +91,11 @@ public final class GRPCNodeConnection: NodeConnection {
         let continuation: CheckedContinuation<TaskReceipt, any Error>
     }
 
-    /// A stream that ended before answering a task: the node does not serve `RunTasks`.
+    /// A stream that ended before answering a task: the node does not serve that kind of stream
+    /// (the connection now uses the next kind).
     private struct StreamUnsupported: Error {}
 
-    /// Whether tasks go over the `RunTasks` stream (else one `RunTask` call each).
+    /// Whether tasks go over a task stream (else one `RunTask` call each).
     private let streaming: Bool
     private let limiter: CallLimiter
 
@@ -98,7 +112,7 @@ public final class GRPCNodeConnection: NodeConnection {
     ///   - maxConcurrentCalls: The most tasks in flight at once on this connection (on the
     ///     stream, or as `RunTask` calls); keep it below the node's HTTP/2 concurrent-stream
     ///     limit (default ``defaultMaxConcurrentCalls``).
-    ///   - streaming: Whether tasks travel on the long-lived `RunTasks` stream (default) or as
+    ///   - streaming: Whether tasks travel on the long-lived task stream (default) or as
     ///     one `RunTask` call each. A `timeout` implies unary calls.
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration` when
     ///   the address cannot be resolved.
@@ -173,7 +187,7 @@ public final class GRPCNodeConnection: NodeConnection {
     /// placed again at once instead of waiting for a node that may never answer.
     public func drop(reason: String) {
         let (waiters, pending, outbox) = self.state.withLock {
-            state -> ([CheckedContinuation<Void, Never>], [Pending], AsyncStream<Dip_V1_RunTasksRequest>.Continuation?) in
+            state -> ([CheckedContinuation<Void, Never>], [Pending], MessageOutbox<Dip_V1_RunTasksRequest>?) in
             guard state.dropped == nil else { return ([], [], nil) }
             state.dropped = reason
             defer {
@@ -204,11 +218,11 @@ public final class GRPCNodeConnection: NodeConnection {
     ///   `invalidConfiguration` when the node speaks another protocol revision.
     public func run(_ task: TaskRequest) async throws -> TaskReceipt {
         if let reason = self.droppedReason { throw self.droppedError(reason) }
-        if self.streaming, !self.state.withLock({ $0.stream.unsupported }) {
+        while self.streaming, self.state.withLock({ $0.stream.mode }) != .unary {
             do {
                 return try await self.limiter.withPermit { try await self.runOnStream(task) }
             } catch is StreamUnsupported {
-                // An older node: unary calls (below) from now on.
+                // An older node: the next kind of stream, or unary calls (below), from now on.
             }
         }
         return try await self.runUnary(task)
@@ -251,7 +265,7 @@ public final class GRPCNodeConnection: NodeConnection {
         }
     }
 
-    /// Sends `task` on the `RunTasks` stream (wanting one when none is open) and waits for its
+    /// Sends `task` on the task stream (wanting one when none is open) and waits for its
     /// answer. Cancelled, it stops waiting at once and asks the node to cancel the task.
     private func runOnStream(_ task: TaskRequest) async throws -> TaskReceipt {
         let request = Dip_V1_RunTasksRequest.with {
@@ -266,27 +280,26 @@ public final class GRPCNodeConnection: NodeConnection {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<TaskReceipt, any Error>) in
                 enum Admission {
-                    case queued(AsyncStream<Dip_V1_RunTasksRequest>.Continuation, opener: CheckedContinuation<Void, Never>?)
+                    case queued(MessageOutbox<Dip_V1_RunTasksRequest>, opener: CheckedContinuation<Void, Never>?)
                     case refused(any Error)
                 }
                 let admission = self.state.withLock { state -> Admission in
                     if Task.isCancelled { return .refused(CancellationError()) }
                     if let reason = state.dropped { return .refused(self.droppedError(reason)) }
-                    if state.stream.unsupported { return .refused(StreamUnsupported()) }
+                    if state.stream.mode == .unary { return .refused(StreamUnsupported()) }
                     if state.stream.closed {
                         return .refused(DistributedImagingError(code: .unavailable, message: "the connection to \(self.peer) is closed"))
                     }
                     var opener: CheckedContinuation<Void, Never>?
-                    let outbox: AsyncStream<Dip_V1_RunTasksRequest>.Continuation
+                    let outbox: MessageOutbox<Dip_V1_RunTasksRequest>
                     if let open = state.stream.outbox {
                         outbox = open
                     } else {
                         // Want a new stream.
-                        let (requests, wanted) = AsyncStream<Dip_V1_RunTasksRequest>.makeStream()
-                        outbox = wanted
+                        outbox = MessageOutbox()
                         state.stream.generation &+= 1
-                        state.stream.outbox = wanted
-                        state.stream.requests = requests
+                        state.stream.outbox = outbox
+                        state.stream.requests = outbox
                         opener = state.stream.opener
                         state.stream.opener = nil
                     }
@@ -317,35 +330,47 @@ public final class GRPCNodeConnection: NodeConnection {
         }
     }
 
-    /// Opens a `RunTasks` stream each time one is wanted, until ``close()``.
+    /// Opens a stream each time one is wanted, until ``close()``.
     private func runStreams() async {
         let service = Dip_V1_NodeService.Client(wrapping: self.client)
         var options = self.options
         options.timeout = nil
-        while let wanted = await self.wantedStream() {
-            let (generation, requests) = wanted
+        while let (generation, mode, requests) = await self.wantedStream() {
             var failure: (any Error)?
             do {
-                try await service.runTasks(
-                    options: options,
-                    requestProducer: { writer in
-                        for await request in requests { try await writer.write(request) }
-                    },
-                    onResponse: { response in
-                        for try await message in response.messages { self.answer(message) }
-                    })
+                if mode == .batches {
+                    try await service.runTaskBatches(
+                        options: options,
+                        requestProducer: { writer in
+                            while let batch = await requests.next() { try await writer.write(.with { $0.requests = batch }) }
+                        },
+                        onResponse: { response in
+                            for try await message in response.messages {
+                                for answer in message.responses { self.answer(answer) }
+                            }
+                        })
+                } else {
+                    try await service.runTasks(
+                        options: options,
+                        requestProducer: { writer in
+                            while let batch = await requests.next() { try await writer.write(contentsOf: batch) }
+                        },
+                        onResponse: { response in
+                            for try await message in response.messages { self.answer(message) }
+                        })
+                }
             } catch {
                 failure = error
             }
-            self.endStream(generation, failure: failure)
+            self.endStream(generation, mode: mode, failure: failure)
         }
     }
 
     /// Waits until a stream is wanted; `nil` once closed.
-    private func wantedStream() async -> (UInt64, AsyncStream<Dip_V1_RunTasksRequest>)? {
+    private func wantedStream() async -> (UInt64, StreamMode, MessageOutbox<Dip_V1_RunTasksRequest>)? {
         while true {
             enum Next {
-                case open(UInt64, AsyncStream<Dip_V1_RunTasksRequest>)
+                case open(UInt64, StreamMode, MessageOutbox<Dip_V1_RunTasksRequest>)
                 case closed
                 case wait
             }
@@ -353,12 +378,12 @@ public final class GRPCNodeConnection: NodeConnection {
                 if state.stream.closed && state.stream.requests == nil { return .closed }
                 if let requests = state.stream.requests {
                     state.stream.requests = nil
-                    return .open(state.stream.generation, requests)
+                    return .open(state.stream.generation, state.stream.mode, requests)
                 }
                 return .wait
             }
             switch next {
-            case .open(let generation, let requests): return (generation, requests)
+            case .open(let generation, let mode, let requests): return (generation, mode, requests)
             case .closed: return nil
             case .wait:
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -391,13 +416,16 @@ public final class GRPCNodeConnection: NodeConnection {
         }
     }
 
-    /// The stream `generation` ended: its unanswered tasks fail (`unavailable`; the server
-    /// places them again), and the next task wants a new stream.
-    private func endStream(_ generation: UInt64, failure: (any Error)?) {
+    /// The stream `generation` (of kind `mode`) ended: its unanswered tasks fail (`unavailable`;
+    /// the server places them again), and the next task wants a new stream. A node that answered
+    /// UNIMPLEMENTED gets the next kind of stream (or unary calls), and the tasks are retried so.
+    private func endStream(_ generation: UInt64, mode: StreamMode, failure: (any Error)?) {
         let unsupported = (failure as? RPCError)?.code == .unimplemented
-        let (pending, outbox) = self.state.withLock { state -> ([Pending], AsyncStream<Dip_V1_RunTasksRequest>.Continuation?) in
-            if unsupported { state.stream.unsupported = true }
-            var outbox: AsyncStream<Dip_V1_RunTasksRequest>.Continuation?
+        let (pending, outbox) = self.state.withLock { state -> ([Pending], MessageOutbox<Dip_V1_RunTasksRequest>?) in
+            if unsupported, state.stream.mode == mode {
+                state.stream.mode = mode == .batches ? .single : .unary
+            }
+            var outbox: MessageOutbox<Dip_V1_RunTasksRequest>?
             if state.stream.generation == generation {
                 outbox = state.stream.outbox
                 state.stream.outbox = nil

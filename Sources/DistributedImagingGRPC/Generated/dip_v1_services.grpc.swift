@@ -1350,10 +1350,24 @@ public enum Dip_V1_NodeService: Sendable {
                 type: .bidirectionalStreaming
             )
         }
+        /// Namespace for "RunTaskBatches" metadata.
+        public enum RunTaskBatches: Sendable {
+            /// Request type for "RunTaskBatches".
+            public typealias Input = Dip_V1_RunTasksRequestBatch
+            /// Response type for "RunTaskBatches".
+            public typealias Output = Dip_V1_RunTasksResponseBatch
+            /// Descriptor for "RunTaskBatches".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "dip.v1.NodeService"),
+                method: "RunTaskBatches",
+                type: .bidirectionalStreaming
+            )
+        }
         /// Descriptors for all methods in the "dip.v1.NodeService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             RunTask.descriptor,
-            RunTasks.descriptor
+            RunTasks.descriptor,
+            RunTaskBatches.descriptor
         ]
     }
 }
@@ -1408,8 +1422,7 @@ extension Dip_V1_NodeService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Runs many tasks over one long-lived stream (what dip-server uses; RunTask stays for other
-        /// > clients). Each request carries a task (or cancels one) under an id chosen by the caller;
+        /// > Runs many tasks over one long-lived stream (RunTask stays for other clients). Each request carries a task (or cancels one) under an id chosen by the caller;
         /// > each task is answered once, in any order, by a response with the same id: its receipt, or
         /// > an error code when the task never reached the node's executor. The caller bounds the tasks
         /// > in flight. The node ends the stream (OK) when it shuts down, after answering the tasks it
@@ -1426,6 +1439,28 @@ extension Dip_V1_NodeService {
             request: GRPCCore.StreamingServerRequest<Dip_V1_RunTasksRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_RunTasksResponse>
+
+        /// Handle the "RunTaskBatches" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > RunTasks with several requests in one message and several answers in one message: what
+        /// > dip-server uses (a node that answers UNIMPLEMENTED, an older release, gets RunTasks).
+        /// > A sender puts in one message what it has ready when it writes, so a busy stream pays
+        /// > gRPC's per-message cost once for many tasks. Each request and answer means exactly what it
+        /// > does on RunTasks; ids are unique within the stream across all its messages.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Dip_V1_RunTasksRequestBatch` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Dip_V1_RunTasksResponseBatch` messages.
+        func runTaskBatches(
+            request: GRPCCore.StreamingServerRequest<Dip_V1_RunTasksRequestBatch>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_RunTasksResponseBatch>
     }
 
     /// Service protocol for the "dip.v1.NodeService" service.
@@ -1464,8 +1499,7 @@ extension Dip_V1_NodeService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Runs many tasks over one long-lived stream (what dip-server uses; RunTask stays for other
-        /// > clients). Each request carries a task (or cancels one) under an id chosen by the caller;
+        /// > Runs many tasks over one long-lived stream (RunTask stays for other clients). Each request carries a task (or cancels one) under an id chosen by the caller;
         /// > each task is answered once, in any order, by a response with the same id: its receipt, or
         /// > an error code when the task never reached the node's executor. The caller bounds the tasks
         /// > in flight. The node ends the stream (OK) when it shuts down, after answering the tasks it
@@ -1482,6 +1516,28 @@ extension Dip_V1_NodeService {
             request: GRPCCore.StreamingServerRequest<Dip_V1_RunTasksRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_RunTasksResponse>
+
+        /// Handle the "RunTaskBatches" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > RunTasks with several requests in one message and several answers in one message: what
+        /// > dip-server uses (a node that answers UNIMPLEMENTED, an older release, gets RunTasks).
+        /// > A sender puts in one message what it has ready when it writes, so a busy stream pays
+        /// > gRPC's per-message cost once for many tasks. Each request and answer means exactly what it
+        /// > does on RunTasks; ids are unique within the stream across all its messages.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Dip_V1_RunTasksRequestBatch` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Dip_V1_RunTasksResponseBatch` messages.
+        func runTaskBatches(
+            request: GRPCCore.StreamingServerRequest<Dip_V1_RunTasksRequestBatch>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_RunTasksResponseBatch>
     }
 
     /// Simple service protocol for the "dip.v1.NodeService" service.
@@ -1518,8 +1574,7 @@ extension Dip_V1_NodeService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Runs many tasks over one long-lived stream (what dip-server uses; RunTask stays for other
-        /// > clients). Each request carries a task (or cancels one) under an id chosen by the caller;
+        /// > Runs many tasks over one long-lived stream (RunTask stays for other clients). Each request carries a task (or cancels one) under an id chosen by the caller;
         /// > each task is answered once, in any order, by a response with the same id: its receipt, or
         /// > an error code when the task never reached the node's executor. The caller bounds the tasks
         /// > in flight. The node ends the stream (OK) when it shuts down, after answering the tasks it
@@ -1535,6 +1590,29 @@ extension Dip_V1_NodeService {
         func runTasks(
             request: GRPCCore.RPCAsyncSequence<Dip_V1_RunTasksRequest, any Swift.Error>,
             response: GRPCCore.RPCWriter<Dip_V1_RunTasksResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "RunTaskBatches" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > RunTasks with several requests in one message and several answers in one message: what
+        /// > dip-server uses (a node that answers UNIMPLEMENTED, an older release, gets RunTasks).
+        /// > A sender puts in one message what it has ready when it writes, so a busy stream pays
+        /// > gRPC's per-message cost once for many tasks. Each request and answer means exactly what it
+        /// > does on RunTasks; ids are unique within the stream across all its messages.
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Dip_V1_RunTasksRequestBatch` messages.
+        ///   - response: A response stream of `Dip_V1_RunTasksResponseBatch` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func runTaskBatches(
+            request: GRPCCore.RPCAsyncSequence<Dip_V1_RunTasksRequestBatch, any Swift.Error>,
+            response: GRPCCore.RPCWriter<Dip_V1_RunTasksResponseBatch>,
             context: GRPCCore.ServerContext
         ) async throws
     }
@@ -1561,6 +1639,17 @@ extension Dip_V1_NodeService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_RunTasksResponse>(),
             handler: { request, context in
                 try await self.runTasks(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Dip_V1_NodeService.Method.RunTaskBatches.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Dip_V1_RunTasksRequestBatch>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_RunTasksResponseBatch>(),
+            handler: { request, context in
+                try await self.runTaskBatches(
                     request: request,
                     context: context
                 )
@@ -1616,6 +1705,23 @@ extension Dip_V1_NodeService.SimpleServiceProtocol {
             }
         )
     }
+
+    public func runTaskBatches(
+        request: GRPCCore.StreamingServerRequest<Dip_V1_RunTasksRequestBatch>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Dip_V1_RunTasksResponseBatch> {
+        return GRPCCore.StreamingServerResponse<Dip_V1_RunTasksResponseBatch>(
+            metadata: [:],
+            producer: { writer in
+                try await self.runTaskBatches(
+                    request: request.messages,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
 }
 
 // MARK: dip.v1.NodeService (client)
@@ -1660,8 +1766,7 @@ extension Dip_V1_NodeService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Runs many tasks over one long-lived stream (what dip-server uses; RunTask stays for other
-        /// > clients). Each request carries a task (or cancels one) under an id chosen by the caller;
+        /// > Runs many tasks over one long-lived stream (RunTask stays for other clients). Each request carries a task (or cancels one) under an id chosen by the caller;
         /// > each task is answered once, in any order, by a response with the same id: its receipt, or
         /// > an error code when the task never reached the node's executor. The caller bounds the tasks
         /// > in flight. The node ends the stream (OK) when it shuts down, after answering the tasks it
@@ -1682,6 +1787,33 @@ extension Dip_V1_NodeService {
             deserializer: some GRPCCore.MessageDeserializer<Dip_V1_RunTasksResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Dip_V1_RunTasksResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RunTaskBatches" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > RunTasks with several requests in one message and several answers in one message: what
+        /// > dip-server uses (a node that answers UNIMPLEMENTED, an older release, gets RunTasks).
+        /// > A sender puts in one message what it has ready when it writes, so a busy stream pays
+        /// > gRPC's per-message cost once for many tasks. Each request and answer means exactly what it
+        /// > does on RunTasks; ids are unique within the stream across all its messages.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Dip_V1_RunTasksRequestBatch` messages.
+        ///   - serializer: A serializer for `Dip_V1_RunTasksRequestBatch` messages.
+        ///   - deserializer: A deserializer for `Dip_V1_RunTasksResponseBatch` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func runTaskBatches<Result>(
+            request: GRPCCore.StreamingClientRequest<Dip_V1_RunTasksRequestBatch>,
+            serializer: some GRPCCore.MessageSerializer<Dip_V1_RunTasksRequestBatch>,
+            deserializer: some GRPCCore.MessageDeserializer<Dip_V1_RunTasksResponseBatch>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Dip_V1_RunTasksResponseBatch>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1745,8 +1877,7 @@ extension Dip_V1_NodeService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Runs many tasks over one long-lived stream (what dip-server uses; RunTask stays for other
-        /// > clients). Each request carries a task (or cancels one) under an id chosen by the caller;
+        /// > Runs many tasks over one long-lived stream (RunTask stays for other clients). Each request carries a task (or cancels one) under an id chosen by the caller;
         /// > each task is answered once, in any order, by a response with the same id: its receipt, or
         /// > an error code when the task never reached the node's executor. The caller bounds the tasks
         /// > in flight. The node ends the stream (OK) when it shuts down, after answering the tasks it
@@ -1771,6 +1902,42 @@ extension Dip_V1_NodeService {
             try await self.client.bidirectionalStreaming(
                 request: request,
                 descriptor: Dip_V1_NodeService.Method.RunTasks.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RunTaskBatches" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > RunTasks with several requests in one message and several answers in one message: what
+        /// > dip-server uses (a node that answers UNIMPLEMENTED, an older release, gets RunTasks).
+        /// > A sender puts in one message what it has ready when it writes, so a busy stream pays
+        /// > gRPC's per-message cost once for many tasks. Each request and answer means exactly what it
+        /// > does on RunTasks; ids are unique within the stream across all its messages.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Dip_V1_RunTasksRequestBatch` messages.
+        ///   - serializer: A serializer for `Dip_V1_RunTasksRequestBatch` messages.
+        ///   - deserializer: A deserializer for `Dip_V1_RunTasksResponseBatch` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func runTaskBatches<Result>(
+            request: GRPCCore.StreamingClientRequest<Dip_V1_RunTasksRequestBatch>,
+            serializer: some GRPCCore.MessageSerializer<Dip_V1_RunTasksRequestBatch>,
+            deserializer: some GRPCCore.MessageDeserializer<Dip_V1_RunTasksResponseBatch>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Dip_V1_RunTasksResponseBatch>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.bidirectionalStreaming(
+                request: request,
+                descriptor: Dip_V1_NodeService.Method.RunTaskBatches.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1818,8 +1985,7 @@ extension Dip_V1_NodeService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Runs many tasks over one long-lived stream (what dip-server uses; RunTask stays for other
-    /// > clients). Each request carries a task (or cancels one) under an id chosen by the caller;
+    /// > Runs many tasks over one long-lived stream (RunTask stays for other clients). Each request carries a task (or cancels one) under an id chosen by the caller;
     /// > each task is answered once, in any order, by a response with the same id: its receipt, or
     /// > an error code when the task never reached the node's executor. The caller bounds the tasks
     /// > in flight. The node ends the stream (OK) when it shuts down, after answering the tasks it
@@ -1841,6 +2007,37 @@ extension Dip_V1_NodeService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_RunTasksRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Dip_V1_RunTasksResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RunTaskBatches" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > RunTasks with several requests in one message and several answers in one message: what
+    /// > dip-server uses (a node that answers UNIMPLEMENTED, an older release, gets RunTasks).
+    /// > A sender puts in one message what it has ready when it writes, so a busy stream pays
+    /// > gRPC's per-message cost once for many tasks. Each request and answer means exactly what it
+    /// > does on RunTasks; ids are unique within the stream across all its messages.
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Dip_V1_RunTasksRequestBatch` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func runTaskBatches<Result>(
+        request: GRPCCore.StreamingClientRequest<Dip_V1_RunTasksRequestBatch>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Dip_V1_RunTasksResponseBatch>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.runTaskBatches(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Dip_V1_RunTasksRequestBatch>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Dip_V1_RunTasksResponseBatch>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1889,8 +2086,7 @@ extension Dip_V1_NodeService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Runs many tasks over one long-lived stream (what dip-server uses; RunTask stays for other
-    /// > clients). Each request carries a task (or cancels one) under an id chosen by the caller;
+    /// > Runs many tasks over one long-lived stream (RunTask stays for other clients). Each request carries a task (or cancels one) under an id chosen by the caller;
     /// > each task is answered once, in any order, by a response with the same id: its receipt, or
     /// > an error code when the task never reached the node's executor. The caller bounds the tasks
     /// > in flight. The node ends the stream (OK) when it shuts down, after answering the tasks it
@@ -1916,6 +2112,42 @@ extension Dip_V1_NodeService.ClientProtocol {
             producer: producer
         )
         return try await self.runTasks(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RunTaskBatches" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > RunTasks with several requests in one message and several answers in one message: what
+    /// > dip-server uses (a node that answers UNIMPLEMENTED, an older release, gets RunTasks).
+    /// > A sender puts in one message what it has ready when it writes, so a busy stream pays
+    /// > gRPC's per-message cost once for many tasks. Each request and answer means exactly what it
+    /// > does on RunTasks; ids are unique within the stream across all its messages.
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func runTaskBatches<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Dip_V1_RunTasksRequestBatch>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Dip_V1_RunTasksResponseBatch>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Dip_V1_RunTasksRequestBatch>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.runTaskBatches(
             request: request,
             options: options,
             onResponse: handleResponse

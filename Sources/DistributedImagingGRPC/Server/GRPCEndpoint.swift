@@ -34,7 +34,7 @@ public final class GRPCEndpoint: ListeningEndpoint {
     private enum Serving {
         case idle, binding, stopRequested, listening
     }
-    /// Services with long-lived calls to end on graceful shutdown (`RunTasks` streams).
+    /// Services with long-lived calls to end on graceful shutdown (task streams).
     private let participants: [any GracefulShutdownParticipant]
 
     /// Creates an endpoint; nothing is bound until ``run()``.
@@ -139,7 +139,7 @@ public final class GRPCEndpoint: ListeningEndpoint {
         }
     }
 
-    /// Stops accepting calls; ``run()`` returns once calls in flight finish (a `RunTasks` stream
+    /// Stops accepting calls; ``run()`` returns once calls in flight finish (a task stream
     /// ends once the tasks it carries are answered).
     public func beginGracefulShutdown() {
         // Participants first: gRPC's quiescing cancels every call in flight, and they must know

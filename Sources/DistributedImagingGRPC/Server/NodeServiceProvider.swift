@@ -4,7 +4,7 @@ import SwiftProtobuf
 import Synchronization
 
 /// Serves any ``DistributedImaging/TaskExecutor`` as `dip.v1.NodeService`: the node side of the
-/// server → node `RunTasks` stream and `RunTask` call.
+/// server → node `RunTaskBatches` and `RunTasks` streams and the `RunTask` call.
 public struct NodeServiceProvider: Dip_V1_NodeService.SimpleServiceProtocol, GracefulShutdownParticipant {
     private let executor: any TaskExecutor
     private let shutdown = ShutdownSignal()
@@ -14,7 +14,7 @@ public struct NodeServiceProvider: Dip_V1_NodeService.SimpleServiceProtocol, Gra
         self.executor = executor
     }
 
-    /// Ends every `RunTasks` stream once the tasks it read are answered, and ends the ones that
+    /// Ends every task stream once the tasks it read are answered, and ends the ones that
     /// open later at once (``GRPCEndpoint`` calls it when it begins its graceful shutdown, which
     /// waits for calls in flight: a stream would otherwise keep it open as long as the server).
     public func beginGracefulShutdown() {
@@ -31,8 +31,33 @@ public struct NodeServiceProvider: Dip_V1_NodeService.SimpleServiceProtocol, Gra
         response: RPCWriter<Dip_V1_RunTasksResponse>,
         context: ServerContext
     ) async throws {
-        let (answers, answer) = AsyncStream<Dip_V1_RunTasksResponse>.makeStream()
-        let running = RunningTasks(answer: answer)
+        try await self.serveStream(
+            request, context: context, requests: { [$0] },
+            write: { answers in try await response.write(contentsOf: answers) })
+    }
+
+    /// Handles `RunTaskBatches`: `RunTasks` with many requests per message, and the answers that
+    /// are ready when the stream's writer gets to them in one message.
+    public func runTaskBatches(
+        request: RPCAsyncSequence<Dip_V1_RunTasksRequestBatch, any Error>,
+        response: RPCWriter<Dip_V1_RunTasksResponseBatch>,
+        context: ServerContext
+    ) async throws {
+        try await self.serveStream(
+            request, context: context, requests: { $0.requests },
+            write: { answers in try await response.write(.with { $0.responses = answers }) })
+    }
+
+    /// A task stream: reads `request`, runs what each message carries (`requests`), and writes
+    /// the answers with `write`, as many at once as are ready.
+    private func serveStream<Message: Sendable>(
+        _ request: RPCAsyncSequence<Message, any Error>,
+        context: ServerContext,
+        requests: @escaping @Sendable (Message) -> [Dip_V1_RunTasksRequest],
+        write: ([Dip_V1_RunTasksResponse]) async throws -> Void
+    ) async throws {
+        let answers = MessageOutbox<Dip_V1_RunTasksResponse>()
+        let running = RunningTasks(answers: answers)
         let executor = self.executor
         let shutdown = self.shutdown
         defer { running.cancelAll() }
@@ -50,7 +75,7 @@ public struct NodeServiceProvider: Dip_V1_NodeService.SimpleServiceProtocol, Gra
                     reading.addTask {
                         do {
                             for try await message in request {
-                                running.handle(message, executor: executor)
+                                for task in requests(message) { running.handle(task, executor: executor) }
                             }
                         } catch {
                             // The caller's half ended abruptly (its connection dropped): stop
@@ -62,8 +87,8 @@ public struct NodeServiceProvider: Dip_V1_NodeService.SimpleServiceProtocol, Gra
                     reading.cancelAll()
                 }
             }
-            for await message in answers {
-                try await response.write(message)
+            while let ready = await answers.next() {
+                try await write(ready)
             }
             group.cancelAll()
         }
@@ -150,19 +175,19 @@ public enum TaskDeadlineMetadata {
     }
 }
 
-/// The tasks of one `RunTasks` stream: each runs in its own task, so that a cancel request
-/// stops just that one; answers go to `answer`, which finishes once reading ended and every task
-/// read was answered.
+/// The tasks of one task stream: each runs in its own task, so that a cancel request stops just
+/// that one; answers go to `answers`, which finishes once reading ended and every task read was
+/// answered.
 private final class RunningTasks: Sendable {
     private struct State {
         var tasks: [UInt64: Task<Void, Never>] = [:]
         var readingEnded = false
     }
     private let state = Mutex(State())
-    private let answer: AsyncStream<Dip_V1_RunTasksResponse>.Continuation
+    private let answer: MessageOutbox<Dip_V1_RunTasksResponse>
 
-    init(answer: AsyncStream<Dip_V1_RunTasksResponse>.Continuation) {
-        self.answer = answer
+    init(answers: MessageOutbox<Dip_V1_RunTasksResponse>) {
+        self.answer = answers
     }
 
     func handle(_ message: Dip_V1_RunTasksRequest, executor: any TaskExecutor) {
@@ -195,7 +220,7 @@ private final class RunningTasks: Sendable {
         }
         if duplicate {
             self.answer.yield(
-                .failure(id: id, RPCError(code: .invalidArgument, message: "RunTasks: task id \(id) is already running on this stream")))
+                .failure(id: id, RPCError(code: .invalidArgument, message: "task stream: task id \(id) is already running on this stream")))
         }
     }
 
