@@ -4,8 +4,9 @@
 #   1. one task's round trip, node half and server half in separate processes:
 #        dip-grpc-bench --serve 127.0.0.1:0            (a node that answers at once)
 #        dip-grpc-bench --connect ADDRESS [--unary]    (sequential, then 16 in flight)
-#      the RunTasks stream (what dip-server uses), the unary RunTask call, and the floor under both
-#      (--raw: the same stream echoing bare ids, nothing of ours), alternated ROUNDS times;
+#      the task stream (RunTaskBatches, what dip-server uses), the unary RunTask call, and the floor
+#      under both
+#      (--raw: the RunTasks stream echoing bare ids, nothing of ours), alternated ROUNDS times;
 #   2. the network cost per task in a job: (wall of a N-image `identity` job over gRPC − the same
 #      job embedded) / N, with N random 8×8 PNGs on tmpfs, alternated ROUNDS times, medians:
 #        dip-server --storage-root ROOT --state-dir S1 + 2 × dip-node --policy mandatory --load 0 --delay 0

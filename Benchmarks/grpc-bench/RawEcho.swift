@@ -38,8 +38,8 @@ struct EchoNodeService: Dip_V1_NodeService.SimpleServiceProtocol {
     }
 }
 
-/// Sequential ping-pong of `count` ids on one stream (connections on `group`) (microseconds per round trip, sorted), then
-/// `count` ids with up to `window` unanswered (messages per second).
+/// Sequential ping-pong of `count` ids on one stream (microseconds per round trip, sorted), then
+/// `count` ids with up to `window` unanswered (messages per second); the connection runs on `group`.
 func rawPingPong(host: String, port: Int, count: Int, window: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> (latencies: [Double], perSecond: Double) {
     let client = GRPCClient(transport: try .http2NIOPosix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext, eventLoopGroup: group))
     return try await withThrowingTaskGroup(of: Void.self) { group in

@@ -112,7 +112,7 @@ let connect = argument("--connect")
 let raw = CommandLine.arguments.contains("--raw")
 let pinned = raw && CommandLine.arguments.contains("--pinned")
 let logger = Logger(label: "dip-grpc-bench", factory: { _ in SwiftLogNoOpLogHandler() })
-let path = streaming ? "RunTasks stream" : "unary RunTask"
+let path = streaming ? "task stream (RunTaskBatches)" : "unary RunTask"
 
 let executor: any TaskExecutor
 let tasks: [TaskRequest]
