@@ -78,6 +78,7 @@ public final class GRPCJobSubmitter: JobSubmitter {
             $0.protocolVersion = WireProtocol.wireValue
             $0.job = Dip_V1_JobRequest(request)
             $0.clientVersion = WireProtocol.softwareVersion
+            $0.batchedEvents = true
         }
         var options = CallOptions.defaults
         options.waitForReady = false
@@ -86,9 +87,10 @@ public final class GRPCJobSubmitter: JobSubmitter {
             receipt = try await service.submitJob(message, options: options) { response in
                 var receipt: JobReceipt?
                 for try await message in response.messages {
-                    let event = try JobEvent(message.event)
-                    await onEvent(event)
-                    if case .finished(let final) = event { receipt = final }
+                    for event in try Self.events(in: message) {
+                        await onEvent(event)
+                        if case .finished(let final) = event { receipt = final }
+                    }
                 }
                 return receipt
             }
@@ -125,6 +127,7 @@ public final class GRPCJobSubmitter: JobSubmitter {
         let message = Dip_V1_WatchJobRequest.with {
             $0.protocolVersion = WireProtocol.wireValue
             $0.jobID = id.rawValue
+            $0.batchedEvents = true
         }
         let peer = self.peer
         let (stream, continuation) = AsyncThrowingStream<JobEvent, any Error>.makeStream()
@@ -134,7 +137,7 @@ public final class GRPCJobSubmitter: JobSubmitter {
             do {
                 try await service.watchJob(message, options: options) { response in
                     for try await message in response.messages {
-                        continuation.yield(try JobEvent(message.event))
+                        for event in try Self.events(in: message) { continuation.yield(event) }
                     }
                 }
                 continuation.finish()
@@ -172,6 +175,17 @@ public final class GRPCJobSubmitter: JobSubmitter {
         } catch {
             throw DistributedImagingError.fromRPC(error, peer: self.peer)
         }
+    }
+
+    /// The events of one `SubmitJob` or `WatchJob` message, in order: `event`, then `events` (a
+    /// server of an older release sends only `event`).
+    ///
+    /// - Throws: `RPCError` for a malformed event or a message without any (the caller reports it
+    ///   as the server's error).
+    private static func events(in message: Dip_V1_SubmitJobResponse) throws(RPCError) -> [JobEvent] {
+        guard !message.events.isEmpty else { return [try JobEvent(message.event)] }
+        let batch = try message.events.map(JobEvent.init)
+        return message.hasEvent ? [try JobEvent(message.event)] + batch : batch
     }
 
     /// Makes one unary call, its errors as library errors.

@@ -48,6 +48,9 @@ public nonisolated struct Dip_V1_WatchJobRequest: Sendable {
 
   public var jobID: String = String()
 
+  /// As SubmitJobRequest.batched_events.
+  public var batchedEvents: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -131,6 +134,11 @@ public nonisolated struct Dip_V1_SubmitJobRequest: Sendable {
   /// The caller's software version, for logs.
   public var clientVersion: String = String()
 
+  /// Asks for the events in SubmitJobResponse.events, as many per message as the server has
+  /// ready when it writes (it never waits to fill one). Unset, each message carries one event in
+  /// `event`; a server of an older release ignores it and does so too.
+  public var batchedEvents: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -138,25 +146,32 @@ public nonisolated struct Dip_V1_SubmitJobRequest: Sendable {
   fileprivate var _job: Dip_V1_JobRequest? = nil
 }
 
-public nonisolated struct Dip_V1_SubmitJobResponse: Sendable {
+/// One event (`event`), or with `batched_events` several in order (`events`); a server sets one
+/// of the two fields, and a client reads `event` first, then `events`.
+public nonisolated struct Dip_V1_SubmitJobResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var event: Dip_V1_JobEvent {
-    get {_event ?? Dip_V1_JobEvent()}
-    set {_event = newValue}
+    get {_storage._event ?? Dip_V1_JobEvent()}
+    set {_uniqueStorage()._event = newValue}
   }
   /// Returns true if `event` has been explicitly set.
-  public var hasEvent: Bool {self._event != nil}
+  public var hasEvent: Bool {_storage._event != nil}
   /// Clears the value of `event`. Subsequent reads from it will return its default value.
-  public mutating func clearEvent() {self._event = nil}
+  public mutating func clearEvent() {_uniqueStorage()._event = nil}
+
+  public var events: [Dip_V1_JobEvent] {
+    get {_storage._events}
+    set {_uniqueStorage()._events = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _event: Dip_V1_JobEvent? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Dip_V1_RunTasksRequestBatch: Sendable {
@@ -507,7 +522,7 @@ nonisolated extension Dip_V1_StartJobResponse: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Dip_V1_WatchJobRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WatchJobRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0\u{3}batched_events\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -517,6 +532,7 @@ nonisolated extension Dip_V1_WatchJobRequest: SwiftProtobuf.Message, SwiftProtob
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularEnumField(value: &self.protocolVersion) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.batchedEvents) }()
       default: break
       }
     }
@@ -529,12 +545,16 @@ nonisolated extension Dip_V1_WatchJobRequest: SwiftProtobuf.Message, SwiftProtob
     if !self.jobID.isEmpty {
       try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 2)
     }
+    if self.batchedEvents != false {
+      try visitor.visitSingularBoolField(value: self.batchedEvents, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Dip_V1_WatchJobRequest, rhs: Dip_V1_WatchJobRequest) -> Bool {
     if lhs.protocolVersion != rhs.protocolVersion {return false}
     if lhs.jobID != rhs.jobID {return false}
+    if lhs.batchedEvents != rhs.batchedEvents {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -671,7 +691,7 @@ nonisolated extension Dip_V1_CancelJobResponse: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Dip_V1_SubmitJobRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubmitJobRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}job\0\u{3}client_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}job\0\u{3}client_version\0\u{3}batched_events\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -682,6 +702,7 @@ nonisolated extension Dip_V1_SubmitJobRequest: SwiftProtobuf.Message, SwiftProto
       case 1: try { try decoder.decodeSingularEnumField(value: &self.protocolVersion) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._job) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.clientVersion) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.batchedEvents) }()
       default: break
       }
     }
@@ -701,6 +722,9 @@ nonisolated extension Dip_V1_SubmitJobRequest: SwiftProtobuf.Message, SwiftProto
     if !self.clientVersion.isEmpty {
       try visitor.visitSingularStringField(value: self.clientVersion, fieldNumber: 3)
     }
+    if self.batchedEvents != false {
+      try visitor.visitSingularBoolField(value: self.batchedEvents, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -708,6 +732,7 @@ nonisolated extension Dip_V1_SubmitJobRequest: SwiftProtobuf.Message, SwiftProto
     if lhs.protocolVersion != rhs.protocolVersion {return false}
     if lhs._job != rhs._job {return false}
     if lhs.clientVersion != rhs.clientVersion {return false}
+    if lhs.batchedEvents != rhs.batchedEvents {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -715,33 +740,76 @@ nonisolated extension Dip_V1_SubmitJobRequest: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Dip_V1_SubmitJobResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubmitJobResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}event\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}event\0\u{1}events\0")
+
+  fileprivate class _StorageClass {
+    var _event: Dip_V1_JobEvent? = nil
+    var _events: [Dip_V1_JobEvent] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _event = source._event
+      _events = source._events
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._event) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._event) }()
+        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._events) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._event {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._event {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._events.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._events, fieldNumber: 2)
+      }
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Dip_V1_SubmitJobResponse, rhs: Dip_V1_SubmitJobResponse) -> Bool {
-    if lhs._event != rhs._event {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._event != rhs_storage._event {return false}
+        if _storage._events != rhs_storage._events {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -35,25 +35,24 @@ public struct JobServiceProvider: Dip_V1_JobService.SimpleServiceProtocol {
     ) async throws {
         try WireProtocol.check(request.protocolVersion, by: "dip-server")
         let job = try JobRequest(request.job)
-        let finishedWritten = Atomic<Bool>(false)
-        let receipt: JobReceipt
-        do {
-            let submitter = self.submitter
-            receipt = try await cancellingWithRPC(context) {
-                try await submitter.submit(job) { event in
-                    if case .finished = event { finishedWritten.store(true, ordering: .relaxed) }
-                    // A write fails only when the caller went away; the job then ends by cancellation.
-                    try? await response.write(.with { $0.event = Dip_V1_JobEvent(event) })
+        try await Self.writingEvents(to: response, batched: request.batchedEvents) { emit in
+            let finishedWritten = Atomic<Bool>(false)
+            let receipt: JobReceipt
+            do {
+                let submitter = self.submitter
+                receipt = try await cancellingWithRPC(context) {
+                    try await submitter.submit(job) { event in
+                        if case .finished = event { finishedWritten.store(true, ordering: .relaxed) }
+                        await emit(event)
+                    }
                 }
+            } catch let error as DistributedImagingError {
+                self.logger.debug(
+                    "job refused",
+                    metadata: ["dip.error.code": "\(error.code)", "error": "\(error.message)", "peer": "\(context.remotePeer)"])
+                throw RPCError(error)
             }
-        } catch let error as DistributedImagingError {
-            self.logger.debug(
-                "job refused",
-                metadata: ["dip.error.code": "\(error.code)", "error": "\(error.message)", "peer": "\(context.remotePeer)"])
-            throw RPCError(error)
-        }
-        if !finishedWritten.load(ordering: .relaxed) {
-            try await response.write(.with { $0.event = Dip_V1_JobEvent(.finished(receipt)) })
+            if !finishedWritten.load(ordering: .relaxed) { await emit(.finished(receipt)) }
         }
     }
 
@@ -73,12 +72,12 @@ public struct JobServiceProvider: Dip_V1_JobService.SimpleServiceProtocol {
     ) async throws {
         try WireProtocol.check(request.protocolVersion, by: "dip-server")
         let events = try await self.refusing(context) { try await self.submitter.watch(JobID(request.jobID)) }
-        do {
-            for try await event in events {
-                try await response.write(.with { $0.event = Dip_V1_JobEvent(event) })
+        try await Self.writingEvents(to: response, batched: request.batchedEvents) { emit in
+            do {
+                for try await event in events { await emit(event) }
+            } catch let error as DistributedImagingError {
+                throw RPCError(error)
             }
-        } catch let error as DistributedImagingError {
-            throw RPCError(error)
         }
     }
 
@@ -94,6 +93,48 @@ public struct JobServiceProvider: Dip_V1_JobService.SimpleServiceProtocol {
         try WireProtocol.check(request.protocolVersion, by: "dip-server")
         let record = try await self.refusing(context) { try await self.submitter.cancel(JobID(request.jobID)) }
         return .with { $0.job = Dip_V1_JobRecord(record) }
+    }
+
+    /// Runs `body` with a function that sends one job event to `response`, in order.
+    ///
+    /// Unbatched, each event is its own message, written before the function returns (a write
+    /// fails only when the caller went away; the job then ends by cancellation, or the watch by
+    /// the RPC's end). Batched, the function only queues the event: a writer alongside `body`
+    /// sends everything queued while it was busy as one message (`events`), and `body`'s end
+    /// waits for the queue to be written.
+    private static func writingEvents(
+        to response: RPCWriter<Dip_V1_SubmitJobResponse>, batched: Bool,
+        _ body: (_ emit: @escaping @Sendable (JobEvent) async -> Void) async throws -> Void
+    ) async throws {
+        guard batched else {
+            try await body { event in try? await response.write(.with { $0.event = Dip_V1_JobEvent(event) }) }
+            return
+        }
+        let outbox = MessageOutbox<JobEvent>()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var writing = true
+                while writing, let batch = await outbox.next() {
+                    do {
+                        try await response.write(.with { $0.events = batch.map(Dip_V1_JobEvent.init) })
+                    } catch {
+                        writing = false
+                        outbox.finish()
+                    }
+                }
+            }
+            // The writer sends what is queued also when `body` fails (a failed watch ends after
+            // its events), so wait for it before the group would cancel it.
+            var failure: (any Error)?
+            do {
+                try await body { outbox.yield($0) }
+            } catch {
+                failure = error
+            }
+            outbox.finish()
+            try await group.waitForAll()
+            if let failure { throw failure }
+        }
     }
 
     /// Runs `body`; a library error becomes the matching RPC status (logged at `debug`).
