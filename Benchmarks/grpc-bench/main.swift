@@ -7,6 +7,7 @@
 //   dip-grpc-bench --serve 127.0.0.1:PORT --raw / --connect ADDRESS --raw [--tasks N]  # the floor (RawEcho.swift)
 //   ... --raw --pinned (both halves): the floor with the handlers on their channel's event loop
 //   ... --takeover (both halves): Swift Concurrency on NIO's event loops
+//   dip-grpc-bench --serve 127.0.0.1:PORT --lean / --connect ADDRESS --lean [--tasks N]  # the raw exchange without HTTP/2 or gRPC (LeanEcho.swift)
 //
 // Without --image the node answers at once (pure transport overhead). With --image the node is a
 // real `ImagingNode` running the `identity` pipeline on that image (decode + encode included), and
@@ -111,6 +112,7 @@ let serve = argument("--serve")
 let connect = argument("--connect")
 let raw = CommandLine.arguments.contains("--raw")
 let pinned = raw && CommandLine.arguments.contains("--pinned")
+let lean = CommandLine.arguments.contains("--lean")
 let logger = Logger(label: "dip-grpc-bench", factory: { _ in SwiftLogNoOpLogHandler() })
 let path = streaming ? "task stream (RunTaskBatches)" : "unary RunTask"
 
@@ -153,7 +155,18 @@ func measureRemote(_ label: String, address: PeerAddress) async throws {
     }
 }
 
-if raw, let connect {
+if lean, let connect {
+    let address = try PeerAddress(parsing: connect)
+    let (latencies, perSecond) = try await leanPingPong(host: address.host, port: address.port, count: count, window: concurrency)
+    let mean = latencies.reduce(0, +) / Double(max(latencies.count, 1))
+    print(
+        "lean loopback (length-prefixed protobuf over TCP, no HTTP/2), separate processes, \(address): \(latencies.count) messages; "
+            + "sequential mean \(format(mean)) µs, p50 \(format(latencies[latencies.count / 2])) µs, "
+            + "p99 \(format(latencies[min(latencies.count - 1, latencies.count * 99 / 100)])) µs; "
+            + "\(concurrency) in flight: \(format(perSecond)) messages/s")
+} else if lean, let serve {
+    try await leanServe(port: try PeerAddress(parsing: serve).port)
+} else if raw, let connect {
     let address = try PeerAddress(parsing: connect)
     let (latencies, perSecond) = pinned
         ? try await pinnedPingPong(host: address.host, port: address.port, count: count, window: concurrency)
