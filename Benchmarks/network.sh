@@ -4,9 +4,10 @@
 #   1. one task's round trip, node half and server half in separate processes:
 #        dip-grpc-bench --serve 127.0.0.1:0            (a node that answers at once)
 #        dip-grpc-bench --connect ADDRESS [--unary]    (sequential, then 16 in flight)
-#      the task stream (RunTaskBatches, what dip-server uses), the unary RunTask call, and the floor
-#      under both
-#      (--raw: the RunTasks stream echoing bare ids, nothing of ours), alternated ROUNDS times;
+#      the task stream (RunTaskBatches, what dip-server uses), the unary RunTask call, the floor
+#      under both (--raw: the RunTasks stream echoing bare ids, nothing of ours), and the same
+#      exchange without HTTP/2 or gRPC (--lean: length-prefixed protobuf over TCP, a measurement
+#      for the transport decision), alternated ROUNDS times;
 #   2. the network cost per task in a job: (wall of a N-image `identity` job over gRPC − the same
 #      job embedded) / N, with N random 8×8 PNGs on tmpfs, alternated ROUNDS times, medians:
 #        dip-server --storage-root ROOT --state-dir S1 + 2 × dip-node --policy mandatory --load 0 --delay 0
@@ -40,11 +41,16 @@ ADDRESS=$(wait_for_line "$WORK/bench.out" "listening on" | awk '{print $4}')
 "$BIN/dip-grpc-bench" --serve 127.0.0.1:0 --raw >"$WORK/raw.out" 2>"$WORK/raw.err" &
 PIDS+=($!)
 RAW_ADDRESS=$(wait_for_line "$WORK/raw.out" "listening on" | awk '{print $4}')
+# Without HTTP/2 and gRPC: the same exchange as length-prefixed protobuf over TCP.
+"$BIN/dip-grpc-bench" --serve 127.0.0.1:0 --lean >"$WORK/lean.out" 2>"$WORK/lean.err" &
+PIDS+=($!)
+LEAN_ADDRESS=$(wait_for_line "$WORK/lean.out" "listening on" | awk '{print $4}')
 for round in $(seq 1 "$ROUNDS"); do
-    for mode in stream unary raw; do
+    for mode in stream unary raw lean; do
         flag=""; address="$ADDRESS"
         [[ $mode == unary ]] && flag="--unary"
         [[ $mode == raw ]] && flag="--raw" && address="$RAW_ADDRESS"
+        [[ $mode == lean ]] && flag="--lean" && address="$LEAN_ADDRESS"
         echo "round $round, load $(load): $("$BIN/dip-grpc-bench" --connect "$address" --tasks "$TASKS" --concurrency 16 $flag)"
     done
 done
