@@ -2,8 +2,8 @@
 // `GRPCNodeConnection` → HTTP/2 on 127.0.0.1 → `NodeServiceProvider` → a node.
 //
 //   swift run -c release dip-grpc-bench [--tasks N] [--concurrency C] [--image PATH --storage-root DIR] [--unary]
-//   dip-grpc-bench --serve 127.0.0.1:PORT [--image PATH --storage-root DIR]     # the node half only
-//   dip-grpc-bench --connect 127.0.0.1:PORT [--tasks N] [--concurrency C] [--unary] # the server half only
+//   dip-grpc-bench --serve 127.0.0.1:PORT [--image PATH --storage-root DIR]     # the node half only (and its task port)
+//   dip-grpc-bench --connect 127.0.0.1:PORT [--task-address ADDRESS] [--tasks N] [--concurrency C] [--unary] # the server half only
 //   dip-grpc-bench --serve 127.0.0.1:PORT --raw / --connect ADDRESS --raw [--tasks N]  # the floor (RawEcho.swift)
 //   ... --raw --pinned (both halves): the floor with the handlers on their channel's event loop
 //   ... --takeover (both halves): Swift Concurrency on NIO's event loops
@@ -12,10 +12,12 @@
 // Without --image the node answers at once (pure transport overhead). With --image the node is a
 // real `ImagingNode` running the `identity` pipeline on that image (decode + encode included), and
 // the same tasks are also timed with direct in-process calls, so the difference is the transport.
-// Tasks travel on the `RunTasks` stream unless --unary (one `RunTask` call each). --serve and
-// --connect put the two halves in separate processes (as dip-server and dip-node are): start
-// --serve first (it prints "listening on ADDRESS" and serves until killed), then --connect to
-// its address; --connect needs the same --image relative path (or none) as --serve.
+// Tasks travel on the `RunTaskBatches` stream unless --unary (one `RunTask` call each), over the
+// node's task port when --connect is given its --task-address (what dip-server does with a node
+// that advertises one). --serve and --connect put the two halves in separate processes (as
+// dip-server and dip-node are): start --serve first (it prints "listening on ADDRESS" and "task
+// port on ADDRESS" and serves until killed), then --connect to its addresses; --connect needs the
+// same --image relative path (or none) as --serve. In one process both paths are timed.
 import DistributedImaging
 import DistributedImagingGRPC
 import Logging
@@ -114,7 +116,8 @@ let raw = CommandLine.arguments.contains("--raw")
 let pinned = raw && CommandLine.arguments.contains("--pinned")
 let lean = CommandLine.arguments.contains("--lean")
 let logger = Logger(label: "dip-grpc-bench", factory: { _ in SwiftLogNoOpLogHandler() })
-let path = streaming ? "task stream (RunTaskBatches)" : "unary RunTask"
+let taskAddress = try argument("--task-address").map { try PeerAddress(parsing: $0) }
+let path = !streaming ? "unary RunTask" : taskAddress != nil ? "task port (RunTaskBatches messages over TCP)" : "task stream (RunTaskBatches)"
 
 let executor: any TaskExecutor
 let tasks: [TaskRequest]
@@ -145,9 +148,9 @@ if let image = argument("--image"), let root = argument("--storage-root") {
     }
 }
 
-/// Times the tasks over a connection to `address`.
-func measureRemote(_ label: String, address: PeerAddress) async throws {
-    let connection = try GRPCNodeConnection(node: executor.node, address: address, streaming: streaming)
+/// Times the tasks over a connection to `address` (and `taskAddress`, its task port).
+func measureRemote(_ label: String, address: PeerAddress, taskAddress: PeerAddress? = nil) async throws {
+    let connection = try GRPCNodeConnection(node: executor.node, address: address, streaming: streaming, taskAddress: taskAddress)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await connection.runConnections() }
         defer { connection.close() }
@@ -181,21 +184,33 @@ if lean, let connect {
     try await pinnedServe(port: try PeerAddress(parsing: serve).port)
 } else if let connect {
     let address = try PeerAddress(parsing: connect)
-    try await measureRemote("gRPC loopback, separate processes, \(path), \(address)", address: address)
+    try await measureRemote("gRPC loopback, separate processes, \(path), \(address)", address: address, taskAddress: taskAddress)
 } else {
     let endpoint = GRPCEndpoint(
         listen: try serve.map { try PeerAddress(parsing: $0) } ?? PeerAddress(host: "127.0.0.1", port: 0),
         services: raw ? [EchoNodeService()] : [NodeServiceProvider(executor: executor)])
+    let taskPort = raw ? nil : TaskPortListener(listen: PeerAddress(host: "127.0.0.1", port: 0), executor: executor, logger: logger)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await endpoint.run() }
-        defer { endpoint.beginGracefulShutdown() }
+        if let taskPort { group.addTask { try await taskPort.run() } }
+        defer {
+            endpoint.beginGracefulShutdown()
+            group.cancelAll()
+        }
         let address = try await endpoint.listeningAddress
+        let taskAddress = await taskPort?.listeningAddress
         if serve != nil {
             print("dip-grpc-bench: listening on \(address)")
+            if let taskAddress { print("dip-grpc-bench: task port on \(taskAddress)") }
             fflush(nil)  // all streams: "listening on" reaches a pipe at once
             try await group.next()
             return
         }
         try await measureRemote("gRPC loopback, one process, \(path), \(address)", address: address)
+        if streaming, let taskAddress {
+            try await measureRemote(
+                "gRPC loopback, one process, task port (RunTaskBatches messages over TCP), \(taskAddress)",
+                address: address, taskAddress: taskAddress)
+        }
     }
 }

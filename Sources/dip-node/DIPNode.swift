@@ -78,6 +78,8 @@ struct DIPNode: AsyncParsableCommand {
 
     @Option(name: .long, help: "Calls one client connection may have open at once (default 256); announced as HTTP/2 MAX_CONCURRENT_STREAMS, so a busier client waits.")
     var maxConcurrentStreams: Int?
+    @Option(name: .long, help: "HOST:PORT for the task port, which carries tasks without HTTP/2 (default: the --listen host, a free port), or 'off'. Opened only without TLS and token.")
+    var taskListen: String?
     @Flag(name: .long, help: "Flush each output to disk before renaming it into place, and its directory after (slower; survives power loss).")
     var durableWrites = false
 
@@ -102,6 +104,7 @@ struct DIPNode: AsyncParsableCommand {
                 FlagOverride(\.delay, self.delay), FlagOverride(\.maxConcurrentTasks, self.maxConcurrent),
                 FlagOverride(\.seed, ifGiven: self.seed), FlagOverride(\.maxPixels, self.maxPixels),
                 FlagOverride(\.maxFileBytes, self.maxFileBytes), FlagOverride(\.maxConcurrentStreams, self.maxConcurrentStreams),
+                FlagOverride(\.taskListen, ifGiven: self.taskListen),
                 FlagOverride(\.durableWrites, self.durableWrites ? true : nil),
             ])
             logger = try Console.logger(label: "dip-node", level: self.logLevel)

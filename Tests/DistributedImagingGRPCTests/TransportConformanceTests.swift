@@ -11,6 +11,11 @@ struct TransportConformanceTests {
         try await TransportConformance(GRPCUnderTest()).run(check)
     }
 
+    @Test("gRPC, tasks over the nodes' task ports", arguments: TransportConformance.Check.allCases)
+    func taskPorts(_ check: TransportConformance.Check) async throws {
+        try await TransportConformance(GRPCUnderTest(taskPorts: true)).run(check)
+    }
+
     /// A task the other gRPC tests send.
     static let tasks: [TaskRequest] = [
         TaskRequest(

@@ -36,14 +36,18 @@ public struct NodeAdvertisement: Sendable, Hashable, Codable {
     /// A server's status only: `true` while the server skips the node because its last call
     /// failed (unreachable or past the task deadline) less than a heartbeat interval ago.
     public var suspect: Bool?
+    /// `HOST:PORT` of the node's task port, where a transport that has one carries tasks without
+    /// its usual protocol (the gRPC transport: the task stream without HTTP/2); `nil`: none.
+    public var taskAddress: String?
 
     /// Creates an advertisement.
     public init(
         name: NodeID, address: String, policy: SchedulingPolicy? = nil, load: Double = 0, maxConcurrentTasks: Int = 0,
         activeTasks: Int = 0, softwareVersion: String = DistributedImagingVersion.current, source: Source = .registered,
         activity: ClusterActivity.NodeActivity? = nil, suspect: Bool? = nil, loadMode: NodeLoad.Mode? = nil,
-        queuedTasks: Int? = nil
+        queuedTasks: Int? = nil, taskAddress: String? = nil
     ) {
+        self.taskAddress = taskAddress
         self.loadMode = loadMode
         self.queuedTasks = queuedTasks
         self.name = name
@@ -60,12 +64,13 @@ public struct NodeAdvertisement: Sendable, Hashable, Codable {
 
     /// A node's own advertisement, its policy, load and occupancy taken from `state`.
     public init(
-        name: NodeID, address: String, state: NodeState, softwareVersion: String = DistributedImagingVersion.current
+        name: NodeID, address: String, state: NodeState, softwareVersion: String = DistributedImagingVersion.current,
+        taskAddress: String? = nil
     ) {
         self.init(
             name: name, address: address, policy: state.policy, load: state.load, maxConcurrentTasks: state.slots ?? 0,
             activeTasks: state.busySlots, softwareVersion: softwareVersion, loadMode: state.loadMode,
-            queuedTasks: state.queueLength)
+            queuedTasks: state.queueLength, taskAddress: taskAddress)
     }
 
     /// What placements read of the node: its policy, load, slots, busy slots and queue as it

@@ -192,7 +192,10 @@ public final class NodeMembership: NodeDirectory, Service, Sendable {
     public func admit(_ node: NodeAdvertisement) async throws {
         try Self.validate(node)
         let known = self.state.withLock { state in
-            state.entries[node.name].map { $0.connection.addressDescription == node.address && $0.answering } ?? false
+            state.entries[node.name].map {
+                $0.connection.addressDescription == node.address && $0.advertisement.taskAddress == node.taskAddress
+                    && $0.answering
+            } ?? false
         }
         if !known {
             let probe = try self.open(node)
@@ -238,7 +241,10 @@ public final class NodeMembership: NodeDirectory, Service, Sendable {
                     code: .invalidArgument,
                     message: "node name '\(node.name)' is taken by a node in the server's configuration (server.nodes): choose another --name")
             }
-            if var entry = state.entries[node.name], entry.connection.addressDescription == node.address {
+            // A node that comes back on another address, or another task port, gets a new connection.
+            if var entry = state.entries[node.name], entry.connection.addressDescription == node.address,
+                entry.advertisement.taskAddress == node.taskAddress
+            {
                 advertisement.address = entry.connection.addressDescription
                 entry.advertisement = advertisement
                 entry.lastSeen = self.now()

@@ -15,7 +15,8 @@ extension GRPCNodeConnection: MemberConnection {
     }
 
     /// The ``DistributedImaging/NodeMembership/Connect`` of the gRPC transport: a connection to
-    /// the node's `NodeService`.
+    /// the node's `NodeService`, and to its task port when it advertised one (and `security` has
+    /// neither TLS nor token).
     ///
     /// A registered node's address must be `HOST:PORT` with a host and port the server can call
     /// (not a wildcard, not port 0); a configured node's is checked by ``ServerSettings``.
@@ -35,8 +36,19 @@ extension GRPCNodeConnection: MemberConnection {
                     code: .invalidArgument,
                     message: "node '\(node.name)' advertised \(address), which cannot be called: pass --advertise HOST:PORT")
             }
+            var taskAddress: PeerAddress?
+            if let advertised = node.taskAddress {
+                let task = try PeerAddress(parsing: advertised, key: "node '\(node.name)' advertised task address")
+                if task.isWildcard || task.port == 0 {
+                    throw DistributedImagingError(
+                        code: .invalidArgument,
+                        message: "node '\(node.name)' advertised the task address \(task), which cannot be called")
+                }
+                taskAddress = task
+            }
             return try GRPCNodeConnection(
-                node: node.name, address: address, timeout: timeout, security: security, slots: node.maxConcurrentTasks)
+                node: node.name, address: address, timeout: timeout, security: security, slots: node.maxConcurrentTasks,
+                taskAddress: taskAddress)
         }
     }
 }

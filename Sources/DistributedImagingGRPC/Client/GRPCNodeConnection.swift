@@ -1,6 +1,8 @@
 public import DistributedImaging
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOCore
+import NIOPosix
 import Synchronization
 import SwiftProtobuf
 
@@ -10,9 +12,12 @@ import SwiftProtobuf
 /// Tasks travel on one long-lived `dip.v1.NodeService/RunTaskBatches` stream, opened at the first
 /// task and again after it ends, so a task costs part of a message each way instead of an HTTP/2
 /// stream and its set-up: what is queued while the stream's writer is busy goes in one message,
-/// and the node answers the same way. A node that does not serve `RunTaskBatches` (an older
-/// release) gets the `RunTasks` stream, one message per task; one that serves neither, and a
-/// connection with a whole-call `timeout`, get one unary `RunTask` call per task.
+/// and the node answers the same way. Given the node's task port (``taskAddress``), the same
+/// stream runs over a plain TCP connection to it instead, without HTTP/2 and gRPC; a task port
+/// that cannot be reached, or answers with something else, gets `RunTaskBatches` from then on.
+/// A node that does not serve `RunTaskBatches` (an older release) gets the `RunTasks` stream, one
+/// message per task; one that serves neither, and a connection with a whole-call `timeout`, get
+/// one unary `RunTask` call per task.
 ///
 /// The connection owns a `GRPCClient`; ``runConnections()`` must be running (in a task the owner
 /// controls, e.g. ``DistributedImaging/NodeMembership/run()``) for calls to proceed, and ``close()`` ends it once calls
@@ -31,6 +36,8 @@ public final class GRPCNodeConnection: NodeConnection {
     public let node: NodeID
     /// Where the node listens.
     public let address: PeerAddress
+    /// The node's task port, when tasks go there (see the type's discussion).
+    public let taskAddress: PeerAddress?
 
     /// The most `RunTask` calls one connection carries at once (default); more wait their turn
     /// in the server. It stays below 100, the concurrent-stream limit SwiftNIO HTTP/2 assumes for
@@ -76,7 +83,7 @@ public final class GRPCNodeConnection: NodeConnection {
         var closed = false
     }
 
-    /// How tasks travel to the node, best first.
+    /// How tasks travel to the node, best last.
     private enum StreamMode {
         /// Unary `RunTask` calls (the node serves no stream).
         case unary
@@ -84,6 +91,17 @@ public final class GRPCNodeConnection: NodeConnection {
         case single
         /// The `RunTaskBatches` stream.
         case batches
+        /// The `RunTaskBatches` stream's messages over the node's task port.
+        case taskPort
+
+        /// The next kind to try when the node does not serve this one.
+        var fallback: StreamMode {
+            switch self {
+            case .taskPort: .batches
+            case .batches: .single
+            case .single, .unary: .unary
+            }
+        }
     }
 
     private struct Pending {
@@ -94,6 +112,11 @@ public final class GRPCNodeConnection: NodeConnection {
     /// A stream that ended before answering a task: the node does not serve that kind of stream
     /// (the connection now uses the next kind).
     private struct StreamUnsupported: Error {}
+
+    /// The task port could not be reached, or its stream ended or broke before the first answer.
+    private struct TaskPortUnusable: Error {
+        let cause: any Error
+    }
 
     /// Whether tasks go over a task stream (else one `RunTask` call each).
     private let streaming: Bool
@@ -114,14 +137,20 @@ public final class GRPCNodeConnection: NodeConnection {
     ///     limit (default ``defaultMaxConcurrentCalls``).
     ///   - streaming: Whether tasks travel on the long-lived task stream (default) or as
     ///     one `RunTask` call each. A `timeout` implies unary calls.
+    ///   - taskAddress: The node's task port (``TaskPortListener``), to carry the task stream
+    ///     without HTTP/2 (default none). Used only without TLS and token in `security` (the
+    ///     port has neither) and with `streaming`.
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration` when
     ///   the address cannot be resolved.
     public init(
         node: NodeID, address: PeerAddress, timeout: Duration? = nil, security: PeerSecurity = .none, slots: Int? = nil,
-        maxConcurrentCalls: Int = GRPCNodeConnection.defaultMaxConcurrentCalls, streaming: Bool = true
+        maxConcurrentCalls: Int = GRPCNodeConnection.defaultMaxConcurrentCalls, streaming: Bool = true,
+        taskAddress: PeerAddress? = nil
     ) throws {
         self.node = node
         self.streaming = streaming && timeout == nil
+        self.taskAddress = security.allowsTaskPort ? taskAddress : nil
+        if self.taskAddress != nil { self.state.withLock { $0.stream.mode = .taskPort } }
         self.state.withLock { $0.slots = slots.flatMap { $0 > 0 ? $0 : nil } }
         self.limiter = CallLimiter(limit: maxConcurrentCalls)
         self.address = address
@@ -338,7 +367,9 @@ public final class GRPCNodeConnection: NodeConnection {
         while let (generation, mode, requests) = await self.wantedStream() {
             var failure: (any Error)?
             do {
-                if mode == .batches {
+                if mode == .taskPort, let taskAddress = self.taskAddress {
+                    try await self.runOnTaskPort(taskAddress, requests: requests)
+                } else if mode == .batches {
                     try await service.runTaskBatches(
                         options: options,
                         requestProducer: { writer in
@@ -365,6 +396,64 @@ public final class GRPCNodeConnection: NodeConnection {
             self.endStream(generation, mode: mode, failure: failure)
         }
     }
+
+    /// One task stream over the node's task port: `RunTaskBatches`'s messages, each behind its
+    /// length, on a TCP connection of its own. Ends when the node closes the connection (after
+    /// answering what it read, once the requests ended). Throws ``TaskPortUnusable`` when the
+    /// port cannot be reached, or the stream ends or breaks before its first answer.
+    private func runOnTaskPort(_ address: PeerAddress, requests: MessageOutbox<Dip_V1_RunTasksRequest>) async throws {
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(Self.taskPortConnectTimeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.allowRemoteHalfClosure, value: true)
+                .connect(host: address.host, port: address.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TaskPortFrameDecoder()))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                    }
+                }
+        } catch {
+            throw TaskPortUnusable(cause: error)
+        }
+        let allocator = channel.channel.allocator
+        try await channel.executeThenClose { inbound, outbound in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while let batch = await requests.next() {
+                        try await outbound.write(
+                            TaskPortFraming.frame(Dip_V1_RunTasksRequestBatch.with { $0.requests = batch }, allocator: allocator))
+                    }
+                    outbound.finish()
+                }
+                defer { group.cancelAll() }
+                // A stream opens for a task, so one that ends before any answer did not reach a
+                // task port (another service on that port, or a node going away at that moment):
+                // its tasks go again, on RunTaskBatches.
+                var answered = false
+                do {
+                    for try await frame in inbound {
+                        let message = try TaskPortFraming.decode(Dip_V1_RunTasksResponseBatch.self, from: frame)
+                        answered = true
+                        for answer in message.responses { self.answer(answer) }
+                    }
+                } catch where !answered {
+                    throw TaskPortUnusable(cause: error)
+                }
+                if !answered { throw TaskPortUnusable(cause: TaskPortEndedEarly()) }
+            }
+        }
+    }
+
+    /// A task port stream that ended before its first answer.
+    private struct TaskPortEndedEarly: Error, CustomStringConvertible {
+        var description: String { "the task port closed the connection before answering" }
+    }
+
+    /// How long connecting to a task port may take before the connection uses `RunTaskBatches`.
+    static let taskPortConnectTimeout = TimeAmount.seconds(2)
 
     /// Waits until a stream is wanted; `nil` once closed.
     private func wantedStream() async -> (UInt64, StreamMode, MessageOutbox<Dip_V1_RunTasksRequest>)? {
@@ -420,10 +509,10 @@ public final class GRPCNodeConnection: NodeConnection {
     /// the server places them again), and the next task wants a new stream. A node that answered
     /// UNIMPLEMENTED gets the next kind of stream (or unary calls), and the tasks are retried so.
     private func endStream(_ generation: UInt64, mode: StreamMode, failure: (any Error)?) {
-        let unsupported = (failure as? RPCError)?.code == .unimplemented
+        let unsupported = (failure as? RPCError)?.code == .unimplemented || failure is TaskPortUnusable
         let (pending, outbox) = self.state.withLock { state -> ([Pending], MessageOutbox<Dip_V1_RunTasksRequest>?) in
             if unsupported, state.stream.mode == mode {
-                state.stream.mode = mode == .batches ? .single : .unary
+                state.stream.mode = mode.fallback
             }
             var outbox: MessageOutbox<Dip_V1_RunTasksRequest>?
             if state.stream.generation == generation {

@@ -45,6 +45,11 @@ public struct NodeSettings: Sendable, Hashable, Codable, NodeLoadSettings {
     /// Flush each output to disk before renaming it into place, and its directory after (key
     /// `durableWrites`, flag `--durable-writes`; default `false`).
     public var durableWrites = false
+    /// Where the task port listens (key `taskListen`, flag `--task-listen`): `HOST:PORT`, or
+    /// `off`; default: the host of ``listen`` and a free port. The port carries the task stream
+    /// without HTTP/2 (``TaskPortListener``); it has no TLS and no token, so a node with either
+    /// opens none.
+    public var taskListen: String?
 
     /// The shared token and TLS files (key `security`; default: no token, plaintext).
     public var security = SecuritySettings()
@@ -73,7 +78,7 @@ public struct NodeSettings: Sendable, Hashable, Codable, NodeLoadSettings {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case name, listen, advertise, server, storageRoot, policy, load, delay, maxConcurrentTasks, seed, security
-        case maxPixels, maxFileBytes, metricsListen, maxConcurrentStreams, durableWrites
+        case maxPixels, maxFileBytes, metricsListen, maxConcurrentStreams, durableWrites, taskListen
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -84,6 +89,7 @@ public struct NodeSettings: Sendable, Hashable, Codable, NodeLoadSettings {
         self.name = try container.decodeIfPresent(String.self, forKey: .name)
         self.listen = try container.decodeIfPresent(String.self, forKey: .listen) ?? defaults.listen
         self.metricsListen = try container.decodeIfPresent(String.self, forKey: .metricsListen)
+        self.taskListen = try container.decodeIfPresent(String.self, forKey: .taskListen)
         self.advertise = try container.decodeIfPresent(String.self, forKey: .advertise)
         self.server = try container.decodeIfPresent(String.self, forKey: .server)
         self.storageRoot = try container.decodeIfPresent(String.self, forKey: .storageRoot)
@@ -186,6 +192,19 @@ public struct NodeSettings: Sendable, Hashable, Codable, NodeLoadSettings {
         try PeerAddress(parsing: self.listen, key: "node.listen (--listen)").resolvedForListening(key: "node.listen (--listen)")
     }
 
+    /// Where the task port listens: ``taskListen``, or the host of ``listen`` with port 0 (any
+    /// free port); `nil` for `off`.
+    public func taskListenAddress() throws -> PeerAddress? {
+        let key = "node.taskListen (--task-listen)"
+        guard let text = self.taskListen else {
+            var address = try self.listenAddress()
+            address.port = 0
+            return address
+        }
+        if text == "off" { return nil }
+        return try PeerAddress(parsing: text, key: key).resolvedForListening(key: key)
+    }
+
     /// The address the server calls: `advertise`, or `listen` when that is callable.
     ///
     /// - Parameter bound: The address actually bound (its port replaces a 0 port).
@@ -239,6 +258,7 @@ public struct NodeSettings: Sendable, Hashable, Codable, NodeLoadSettings {
                 message: "node.maxConcurrentStreams (--max-concurrent-streams): must be 1...100000, not \(self.maxConcurrentStreams)")
         }
         _ = try self.listenAddress()
+        _ = try self.taskListenAddress()
         if self.server != nil {
             _ = try self.advertisedAddress(bound: PeerAddress(host: "0.0.0.0", port: 1))
         }

@@ -1124,6 +1124,11 @@ public nonisolated struct Dip_V1_NodeInfo: Sendable {
   /// Clears the value of `queuedTasks`. Subsequent reads from it will return its default value.
   public mutating func clearQueuedTasks() {self._queuedTasks = nil}
 
+  /// host:port of the node's task port: the task stream without HTTP/2 (Docs/Protocol.md, "Task
+  /// port"). Empty: none (an older node, a node with TLS or a token, or one started with
+  /// --task-listen off); the server then uses NodeService.RunTaskBatches.
+  public var taskAddress: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2284,7 +2289,7 @@ nonisolated extension Dip_V1_TaskReceipt: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Dip_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".NodeInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}address\0\u{1}policy\0\u{1}load\0\u{3}max_concurrent_tasks\0\u{3}active_tasks\0\u{3}software_version\0\u{1}source\0\u{1}activity\0\u{1}suspect\0\u{3}load_mode\0\u{3}queued_tasks\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}address\0\u{1}policy\0\u{1}load\0\u{3}max_concurrent_tasks\0\u{3}active_tasks\0\u{3}software_version\0\u{1}source\0\u{1}activity\0\u{1}suspect\0\u{3}load_mode\0\u{3}queued_tasks\0\u{3}task_address\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2304,6 +2309,7 @@ nonisolated extension Dip_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 10: try { try decoder.decodeSingularBoolField(value: &self._suspect) }()
       case 11: try { try decoder.decodeSingularEnumField(value: &self.loadMode) }()
       case 12: try { try decoder.decodeSingularInt32Field(value: &self._queuedTasks) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.taskAddress) }()
       default: break
       }
     }
@@ -2350,6 +2356,9 @@ nonisolated extension Dip_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._Mes
     try { if let v = self._queuedTasks {
       try visitor.visitSingularInt32Field(value: v, fieldNumber: 12)
     } }()
+    if !self.taskAddress.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskAddress, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2366,6 +2375,7 @@ nonisolated extension Dip_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs._suspect != rhs._suspect {return false}
     if lhs.loadMode != rhs.loadMode {return false}
     if lhs._queuedTasks != rhs._queuedTasks {return false}
+    if lhs.taskAddress != rhs.taskAddress {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -3,8 +3,10 @@ public import Logging
 import ServiceLifecycle
 
 /// Everything `dip-node` runs besides the node role itself, wired: a ``GRPCEndpoint`` serving
-/// `NodeService` and `HealthService` for a ``DistributedImaging/TaskExecutor``, and, when a
-/// server is configured, a ``NodeRegistrar`` that registers the node and heartbeats.
+/// `NodeService` and `HealthService` for a ``DistributedImaging/TaskExecutor``, its task port
+/// (``TaskPortListener``, unless `node.taskListen` is `off` or the node has TLS or a token), and,
+/// when a server is configured, a ``NodeRegistrar`` that registers the node (and its task port)
+/// and heartbeats.
 ///
 /// Run ``services(around:)`` with the node role in a `ServiceGroup`: on shutdown the node
 /// deregisters, drains (rejects new tasks, finishes those in flight), then stops listening.
@@ -13,6 +15,8 @@ public final class GRPCNodeHost: Sendable {
     public let endpoint: GRPCEndpoint
     /// The registrar, when the node registers with a server.
     public let registrar: NodeRegistrar?
+    /// The task port, when the node opens one.
+    public let taskPort: TaskPortListener?
 
     /// Wires a node.
     ///
@@ -39,20 +43,28 @@ public final class GRPCNodeHost: Sendable {
     ) throws {
         try settings.validate()
         let listen = try settings.listenAddress()
-        let describe: @Sendable (PeerAddress?) -> NodeAdvertisement = { bound in
-            let address = (try? settings.advertisedAddress(bound: bound)).map { "\($0)" } ?? settings.listen
+        let taskPort = try settings.taskListenAddress().flatMap { address in
+            security.allowsTaskPort ? TaskPortListener(listen: address, executor: executor, logger: logger) : nil
+        }
+        self.taskPort = taskPort
+        // The task port is advertised on the host the server calls, with the port it bound.
+        let describe: @Sendable (PeerAddress?, PeerAddress?) -> NodeAdvertisement = { bound, taskBound in
+            let advertised = try? settings.advertisedAddress(bound: bound)
+            let address = advertised.map { "\($0)" } ?? settings.listen
+            var taskAddress: String?
+            if let advertised, let taskBound { taskAddress = "\(PeerAddress(host: advertised.host, port: taskBound.port))" }
             if let current = state?() {
-                return NodeAdvertisement(name: executor.node, address: address, state: current)
+                return NodeAdvertisement(name: executor.node, address: address, state: current, taskAddress: taskAddress)
             }
             return NodeAdvertisement(
                 name: executor.node, address: address, policy: settings.policy, load: settings.load,
-                maxConcurrentTasks: settings.maxConcurrentTasks, activeTasks: activeTasks())
+                maxConcurrentTasks: settings.maxConcurrentTasks, activeTasks: activeTasks(), taskAddress: taskAddress)
         }
         let endpoint = GRPCEndpoint(
             listen: listen,
             services: [
                 NodeServiceProvider(executor: executor),
-                HealthServiceProvider { PeerStatus(role: .node, node: describe(nil)) },
+                HealthServiceProvider { PeerStatus(role: .node, node: describe(nil, nil)) },
             ],
             security: security,
             maxConcurrentStreams: settings.maxConcurrentStreams,
@@ -61,7 +73,7 @@ public final class GRPCNodeHost: Sendable {
         self.endpoint = endpoint
         if let server = try settings.serverAddress() {
             self.registrar = try NodeRegistrar(server: server, security: security, logger: logger) {
-                describe(try await endpoint.listeningAddress)
+                describe(try await endpoint.listeningAddress, await taskPort?.advertisableAddress)
             }
         } else {
             self.registrar = nil

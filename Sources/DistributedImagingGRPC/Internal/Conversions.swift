@@ -437,6 +437,7 @@ extension Dip_V1_NodeInfo {
         case nil: self.loadMode = .unspecified
         }
         if let queued = node.queuedTasks { self.queuedTasks = Int32(clamping: queued) }
+        self.taskAddress = node.taskAddress ?? ""
     }
 }
 
@@ -459,7 +460,8 @@ extension NodeAdvertisement {
                     rejected: Int(wire.activity.rejected))
                 : nil,
             suspect: wire.hasSuspect ? wire.suspect : nil, loadMode: NodeLoad.Mode(wire.loadMode),
-            queuedTasks: wire.hasQueuedTasks ? Int(wire.queuedTasks) : nil)
+            queuedTasks: wire.hasQueuedTasks ? Int(wire.queuedTasks) : nil,
+            taskAddress: wire.taskAddress.isEmpty ? nil : wire.taskAddress)
     }
 }
 
@@ -489,6 +491,7 @@ extension NodeAdvertisement {
         }
         self.init(wire)
         if let address = try? PeerAddress(parsing: wire.address) { self.address = "\(address)" }
+        self.taskAddress = self.taskAddress.map { Echo.excerpt($0, limit: 300) }
         self.softwareVersion = Echo.excerpt(wire.softwareVersion, limit: 100)
         self.activity = nil
         self.suspect = nil

@@ -51,6 +51,10 @@ public struct PeerSecurity: Sendable, Hashable {
     /// Whether the listening side serves TLS (a certificate and key are set).
     public var servesTLS: Bool { self.tls?.certificate != nil && self.tls?.privateKey != nil }
 
+    /// Whether a node's task port may be used: it has neither TLS nor a token, so only with
+    /// neither configured (``TaskPortListener``).
+    public var allowsTaskPort: Bool { self.authToken == nil && self.tls == nil }
+
     /// The interceptors a calling process installs.
     var clientInterceptors: [any ClientInterceptor] {
         self.authToken.map { [BearerTokenClientInterceptor(token: $0)] } ?? []

@@ -9,15 +9,21 @@ import Testing
 /// 127.0.0.1 with an ephemeral port, reached by a `GRPCNodeConnection`; a node is cut off by
 /// stopping its endpoint. Jobs go through a `GRPCJobSubmitter` to a `JobServiceProvider`.
 struct GRPCUnderTest: TransportUnderTest {
+    /// Whether each node also serves a task port, and its connection carries tasks there.
+    var taskPorts = false
+
     func withNodes<Result: Sendable>(
         _ executors: [any TaskExecutor], _ body: (TransportConformance.ConnectedNodes) async throws -> Result
     ) async throws -> Result {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            var endpoints: [NodeID: (endpoint: GRPCEndpoint, stopped: AsyncStream<Void>)] = [:]
+            var endpoints: [NodeID: (endpoint: GRPCEndpoint, stopped: AsyncStream<Void>, taskPort: TaskPortListener?)] = [:]
             var connections: [GRPCNodeConnection] = []
             defer {
                 for connection in connections { connection.close() }
-                for node in endpoints.values { node.endpoint.beginGracefulShutdown() }
+                for node in endpoints.values {
+                    node.endpoint.beginGracefulShutdown()
+                    node.taskPort?.beginGracefulShutdown()
+                }
             }
             for executor in executors {
                 let endpoint = GRPCEndpoint(
@@ -27,19 +33,34 @@ struct GRPCUnderTest: TransportUnderTest {
                     defer { continuation.finish() }
                     try await endpoint.run()
                 }
-                endpoints[executor.node] = (endpoint, stopped)
-                let connection = try GRPCNodeConnection(node: executor.node, address: try await endpoint.listeningAddress)
+                var taskAddress: PeerAddress?
+                var taskPort: TaskPortListener?
+                if self.taskPorts {
+                    let listener = TaskPortListener(
+                        listen: PeerAddress(host: "127.0.0.1", port: 0), executor: executor,
+                        logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+                    group.addTask { try await listener.run() }
+                    taskAddress = await listener.listeningAddress
+                    taskPort = listener
+                }
+                endpoints[executor.node] = (endpoint, stopped, taskPort)
+                let connection = try GRPCNodeConnection(
+                    node: executor.node, address: try await endpoint.listeningAddress, taskAddress: taskAddress)
                 group.addTask { try await connection.runConnections() }
                 connections.append(connection)
             }
             let cutOff: @Sendable (NodeID) async throws -> Void = { [endpoints] node in
                 guard let served = endpoints[node] else { return }
+                served.taskPort?.beginGracefulShutdown()
                 served.endpoint.beginGracefulShutdown()
                 for await _ in served.stopped {}
             }
             let result = try await body(.init(connections, cutOff: cutOff))
             for connection in connections { connection.close() }
-            for node in endpoints.values { node.endpoint.beginGracefulShutdown() }
+            for node in endpoints.values {
+                node.endpoint.beginGracefulShutdown()
+                node.taskPort?.beginGracefulShutdown()
+            }
             try await group.waitForAll()
             return result
         }
