@@ -2,12 +2,13 @@
 # The network path (Docs/Benchmarks.md, "Network (gRPC loopback)"; issue #14 item 2), release build:
 #
 #   1. one task's round trip, node half and server half in separate processes:
-#        dip-grpc-bench --serve 127.0.0.1:0            (a node that answers at once)
-#        dip-grpc-bench --connect ADDRESS [--unary]    (sequential, then 16 in flight)
-#      the task stream (RunTaskBatches, what dip-server uses), the unary RunTask call, the floor
-#      under both (--raw: the RunTasks stream echoing bare ids, nothing of ours), and the same
-#      exchange without HTTP/2 or gRPC (--lean: length-prefixed protobuf over TCP, a measurement
-#      for the transport decision), alternated ROUNDS times;
+#        dip-grpc-bench --serve 127.0.0.1:0            (a node that answers at once, with its task port)
+#        dip-grpc-bench --connect ADDRESS [--task-address TASK_ADDRESS | --unary]  (sequential, then 16 in flight)
+#      the task port (RunTaskBatches's messages over TCP, what dip-server uses with a node that
+#      has one), the task stream over gRPC (RunTaskBatches), the unary RunTask call, the gRPC
+#      floor under both (--raw: the RunTasks stream echoing bare ids, nothing of ours), and the
+#      floor under the task port (--lean: the same exchange as length-prefixed protobuf over
+#      TCP), alternated ROUNDS times;
 #   2. the network cost per task in a job: (wall of a N-image `identity` job over gRPC − the same
 #      job embedded) / N, with N random 8×8 PNGs on tmpfs, alternated ROUNDS times, medians:
 #        dip-server --storage-root ROOT --state-dir S1 + 2 × dip-node --policy mandatory --load 0 --delay 0
@@ -37,6 +38,7 @@ echo "== 1. round trip, separate processes (dip-grpc-bench --serve / --connect),
 "$BIN/dip-grpc-bench" --serve 127.0.0.1:0 >"$WORK/bench.out" 2>"$WORK/bench.err" &
 PIDS+=($!)
 ADDRESS=$(wait_for_line "$WORK/bench.out" "listening on" | awk '{print $4}')
+TASK_ADDRESS=$(wait_for_line "$WORK/bench.out" "task port on" | awk '{print $5}')
 # The floor: the same stream carrying bare ids, grpc-swift's generated code and nothing of ours.
 "$BIN/dip-grpc-bench" --serve 127.0.0.1:0 --raw >"$WORK/raw.out" 2>"$WORK/raw.err" &
 PIDS+=($!)
@@ -46,8 +48,9 @@ RAW_ADDRESS=$(wait_for_line "$WORK/raw.out" "listening on" | awk '{print $4}')
 PIDS+=($!)
 LEAN_ADDRESS=$(wait_for_line "$WORK/lean.out" "listening on" | awk '{print $4}')
 for round in $(seq 1 "$ROUNDS"); do
-    for mode in stream unary raw lean; do
+    for mode in port stream unary raw lean; do
         flag=""; address="$ADDRESS"
+        [[ $mode == port ]] && flag="--task-address $TASK_ADDRESS"
         [[ $mode == unary ]] && flag="--unary"
         [[ $mode == raw ]] && flag="--raw" && address="$RAW_ADDRESS"
         [[ $mode == lean ]] && flag="--lean" && address="$LEAN_ADDRESS"

@@ -184,7 +184,7 @@ if lean, let connect {
     try await pinnedServe(port: try PeerAddress(parsing: serve).port)
 } else if let connect {
     let address = try PeerAddress(parsing: connect)
-    try await measureRemote("gRPC loopback, separate processes, \(path), \(address)", address: address, taskAddress: taskAddress)
+    try await measureRemote("loopback, separate processes, \(path), \(taskAddress ?? address)", address: address, taskAddress: taskAddress)
 } else {
     let endpoint = GRPCEndpoint(
         listen: try serve.map { try PeerAddress(parsing: $0) } ?? PeerAddress(host: "127.0.0.1", port: 0),
@@ -206,10 +206,10 @@ if lean, let connect {
             try await group.next()
             return
         }
-        try await measureRemote("gRPC loopback, one process, \(path), \(address)", address: address)
+        try await measureRemote("loopback, one process, \(path), \(address)", address: address)
         if streaming, let taskAddress {
             try await measureRemote(
-                "gRPC loopback, one process, task port (RunTaskBatches messages over TCP), \(taskAddress)",
+                "loopback, one process, task port (RunTaskBatches messages over TCP), \(taskAddress)",
                 address: address, taskAddress: taskAddress)
         }
     }
