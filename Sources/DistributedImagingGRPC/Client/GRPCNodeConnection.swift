@@ -149,7 +149,7 @@ public final class GRPCNodeConnection: NodeConnection {
     ) throws {
         self.node = node
         self.streaming = streaming && timeout == nil
-        self.taskAddress = security.allowsTaskPort ? taskAddress : nil
+        self.taskAddress = security.allowsTaskPort && self.streaming ? taskAddress : nil
         if self.taskAddress != nil { self.state.withLock { $0.stream.mode = .taskPort } }
         self.state.withLock { $0.slots = slots.flatMap { $0 > 0 ? $0 : nil } }
         self.limiter = CallLimiter(limit: maxConcurrentCalls)
