@@ -1,10 +1,10 @@
-// What a transport without HTTP/2 and gRPC would cost (`--lean`, both halves): the raw floor's
-// exchange — a `RunTasksRequest` carrying an id, answered by a `RunTasksResponse` with the same
-// id, serialized with SwiftProtobuf — over a plain NIO TCP connection, each message a 4-byte
-// big-endian length and its bytes. The node half answers in its channel handler on the event
-// loop; the caller half reads and writes from Swift Concurrency through `NIOAsyncChannel`, as a
-// server's dispatch code would. A measurement for the transport decision, not a transport: no
-// TLS, no token, no deadlines, no flow control beyond TCP's.
+// The floor under the task port (`--lean`, both halves): the raw floor's exchange — a
+// `RunTasksRequest` carrying an id, answered by a `RunTasksResponse` with the same id,
+// serialized with SwiftProtobuf — over a plain NIO TCP connection, each message a 4-byte
+// big-endian length and its bytes (the task port's framing). The node half answers in its
+// channel handler on the event loop; the caller half reads and writes from Swift Concurrency
+// through `NIOAsyncChannel`, as a server's dispatch code would. Nothing of ours around it: no
+// task conversion, no task spawned per message, no queue of answers.
 import DistributedImagingGRPC
 import NIOCore
 import NIOPosix
@@ -14,36 +14,9 @@ import SwiftProtobuf
 import Glibc
 #endif
 
-/// Splits the byte stream into messages: a 4-byte big-endian length, then that many bytes.
-final class LengthPrefixedFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
-
-    /// Frames longer than this close the connection (the gRPC default receive limit).
-    static let maximumLength = 4 * 1024 * 1024
-
-    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
-        guard Int(length) <= Self.maximumLength else { throw LeanEchoError.frameTooLong(Int(length)) }
-        guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
-        buffer.moveReaderIndex(forwardBy: 4)
-        context.fireChannelRead(Self.wrapInboundOut(buffer.readSlice(length: Int(length))!))
-        return .continue
-    }
-}
-
 enum LeanEchoError: Error {
-    case frameTooLong(Int)
     case closedEarly
     case wrongID(expected: UInt64, got: UInt64)
-}
-
-/// `message` serialized behind its length.
-func leanFrame(_ message: some SwiftProtobuf.Message, allocator: ByteBufferAllocator) throws -> ByteBuffer {
-    let bytes: [UInt8] = try message.serializedBytes()
-    var buffer = allocator.buffer(capacity: 4 + bytes.count)
-    buffer.writeInteger(UInt32(bytes.count))
-    buffer.writeBytes(bytes)
-    return buffer
 }
 
 /// Answers each request with its id, on the event loop; flushes once per read burst.
@@ -54,8 +27,8 @@ final class LeanEchoHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = Self.unwrapInboundIn(data)
         do {
-            let request = try Dip_V1_RunTasksRequest(serializedBytes: Array(frame.readableBytesView))
-            let answer = try leanFrame(Dip_V1_RunTasksResponse.with { $0.id = request.id }, allocator: context.channel.allocator)
+            let request = try TaskPortFraming.decode(Dip_V1_RunTasksRequest.self, from: frame)
+            let answer = try TaskPortFraming.frame(Dip_V1_RunTasksResponse.with { $0.id = request.id }, allocator: context.channel.allocator)
             context.write(Self.wrapOutboundOut(answer), promise: nil)
         } catch {
             context.close(promise: nil)
@@ -74,7 +47,7 @@ func leanServe(port: Int) async throws {
         .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
         .childChannelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder()))
+                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TaskPortFrameDecoder()))
                 try channel.pipeline.syncOperations.addHandler(LeanEchoHandler())
             }
         }
@@ -92,13 +65,13 @@ func leanPingPong(host: String, port: Int, count: Int, window: Int) async throws
         .channelOption(.socketOption(.tcp_nodelay), value: 1)
         .connect(host: host, port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder()))
+                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TaskPortFrameDecoder()))
                 return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
             }
         }
     let allocator = ByteBufferAllocator()
     func request(_ id: Int) throws -> ByteBuffer {
-        try leanFrame(
+        try TaskPortFraming.frame(
             Dip_V1_RunTasksRequest.with {
                 $0.protocolVersion = .protocolVersion1
                 $0.id = UInt64(id)
@@ -108,7 +81,7 @@ func leanPingPong(host: String, port: Int, count: Int, window: Int) async throws
         var answers = inbound.makeAsyncIterator()
         func answer() async throws -> UInt64 {
             guard let frame = try await answers.next() else { throw LeanEchoError.closedEarly }
-            return try Dip_V1_RunTasksResponse(serializedBytes: Array(frame.readableBytesView)).id
+            return try TaskPortFraming.decode(Dip_V1_RunTasksResponse.self, from: frame).id
         }
         let clock = ContinuousClock()
         var latencies: [Double] = []
