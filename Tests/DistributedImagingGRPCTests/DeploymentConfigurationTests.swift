@@ -34,7 +34,23 @@ struct DeploymentConfigurationTests {
                 == ["listen", "storageRoot", "maxAttempts", "maxConcurrentTasks", "seed", "heartbeatInterval", "taskTimeout", "nodes", "security", "maxImagesPerJob", "shutdownGracePeriod", "metricsListen", "maxConcurrentStreams", "stateDirectory", "jobRetention", "placement", "jobTimeout", "dispatchOrder", "nodeRoom"])
         #expect(
             Set(sections["node"]?.keys.map { $0 } ?? [])
-                == ["name", "listen", "advertise", "server", "storageRoot", "policy", "load", "delay", "maxConcurrentTasks", "seed", "security", "maxPixels", "maxFileBytes", "metricsListen", "maxConcurrentStreams", "durableWrites"])
+                == ["name", "listen", "advertise", "server", "storageRoot", "policy", "load", "delay", "maxConcurrentTasks", "seed", "security", "maxPixels", "maxFileBytes", "metricsListen", "maxConcurrentStreams", "durableWrites", "taskListen"])
+    }
+
+    @Test("node.taskListen: default the listen host and a free port, a HOST:PORT, or off; a bad one is named")
+    func taskListen() throws {
+        var settings = NodeSettings(name: "n", listen: "127.0.0.1:7100", storageRoot: "/tmp")
+        #expect(try settings.taskListenAddress() == PeerAddress(host: "127.0.0.1", port: 0))
+        settings.taskListen = "127.0.0.1:7101"
+        #expect(try settings.taskListenAddress() == PeerAddress(host: "127.0.0.1", port: 7101))
+        settings.taskListen = "off"
+        #expect(try settings.taskListenAddress() == nil)
+        settings.taskListen = "nowhere:port"
+        let error = #expect(throws: DistributedImagingError.self) { try settings.validate() }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error?.message.contains("node.taskListen (--task-listen)") == true)
+        let decoded = try DeploymentConfiguration.decode(Data(#"{"node": {"name": "n", "taskListen": "off"}}"#.utf8))
+        #expect(decoded.node.taskListen == "off")
     }
 
     @Test("node.durableWrites decodes (default false) and reaches the node's configuration and storage")
