@@ -192,6 +192,10 @@ public final class GRPCNodeConnection: NodeConnection {
         opener?.resume()
     }
 
+    /// Whether tasks still go to the node's task port (`false` without one, and once the
+    /// connection fell back to `RunTaskBatches`).
+    var usesTaskPort: Bool { self.state.withLock { $0.stream.mode == .taskPort } }
+
     /// The node's slots as it last advertised them (registration or health check).
     public var slots: Int? { self.state.withLock { $0.slots } }
 

@@ -1,8 +1,9 @@
 import DistributedImaging
-import DistributedImagingGRPC
+@testable import DistributedImagingGRPC
 import DistributedImagingTestKit
 import GRPCCore
 import Logging
+import Synchronization
 import Testing
 
 /// The gRPC transport as the conformance kit drives it: each node behind its own endpoint on
@@ -49,13 +50,22 @@ struct GRPCUnderTest: TransportUnderTest {
                 group.addTask { try await connection.runConnections() }
                 connections.append(connection)
             }
+            let cut = CutNodes()
             let cutOff: @Sendable (NodeID) async throws -> Void = { [endpoints] node in
+                cut.nodes.withLock { _ = $0.insert(node) }
                 guard let served = endpoints[node] else { return }
                 served.taskPort?.beginGracefulShutdown()
                 served.endpoint.beginGracefulShutdown()
                 for await _ in served.stopped {}
             }
             let result = try await body(.init(connections, cutOff: cutOff))
+            if self.taskPorts {
+                // The checks ran over the task ports: no connection to a node still up fell
+                // back to RunTaskBatches.
+                let up = connections.filter { connection in !cut.nodes.withLock { $0.contains(connection.node) } }
+                let fellBack = up.filter { !$0.usesTaskPort }.map(\.node)
+                #expect(fellBack.isEmpty, "connections fell back from their task ports")
+            }
             for connection in connections { connection.close() }
             for node in endpoints.values {
                 node.endpoint.beginGracefulShutdown()
@@ -91,4 +101,9 @@ func withEndpoint<Result: Sendable>(
         try await group.waitForAll()
         return result
     }
+}
+
+/// The nodes a conformance check cut off.
+final class CutNodes: Sendable {
+    let nodes = Mutex<Set<NodeID>>([])
 }
