@@ -64,10 +64,7 @@ func leanPingPong(host: String, port: Int, count: Int, window: Int) async throws
     let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .channelOption(.socketOption(.tcp_nodelay), value: 1)
         .connect(host: host, port: port) { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TaskPortFrameDecoder()))
-                return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-            }
+            channel.eventLoop.makeCompletedFuture { try TaskPortFraming.asyncChannel(channel, halfClosure: false) }
         }
     let allocator = ByteBufferAllocator()
     func request(_ id: Int) throws -> ByteBuffer {

@@ -148,6 +148,17 @@ if let image = argument("--image"), let root = argument("--storage-root") {
     }
 }
 
+/// Prints an echo floor's figures: sequential round trips (`latencies`, sorted, microseconds) and
+/// messages per second with `concurrency` in flight.
+func printEcho(_ label: String, _ latencies: [Double], _ perSecond: Double) {
+    let mean = latencies.reduce(0, +) / Double(max(latencies.count, 1))
+    print(
+        "\(label): \(latencies.count) messages; "
+            + "sequential mean \(format(mean)) µs, p50 \(format(latencies[latencies.count / 2])) µs, "
+            + "p99 \(format(latencies[min(latencies.count - 1, latencies.count * 99 / 100)])) µs; "
+            + "\(concurrency) in flight: \(format(perSecond)) messages/s")
+}
+
 /// Times the tasks over a connection to `address` (and `taskAddress`, its task port).
 func measureRemote(_ label: String, address: PeerAddress, taskAddress: PeerAddress? = nil) async throws {
     let connection = try GRPCNodeConnection(node: executor.node, address: address, streaming: streaming, taskAddress: taskAddress)
@@ -161,12 +172,7 @@ func measureRemote(_ label: String, address: PeerAddress, taskAddress: PeerAddre
 if lean, let connect {
     let address = try PeerAddress(parsing: connect)
     let (latencies, perSecond) = try await leanPingPong(host: address.host, port: address.port, count: count, window: concurrency)
-    let mean = latencies.reduce(0, +) / Double(max(latencies.count, 1))
-    print(
-        "lean loopback (length-prefixed protobuf over TCP, no HTTP/2), separate processes, \(address): \(latencies.count) messages; "
-            + "sequential mean \(format(mean)) µs, p50 \(format(latencies[latencies.count / 2])) µs, "
-            + "p99 \(format(latencies[min(latencies.count - 1, latencies.count * 99 / 100)])) µs; "
-            + "\(concurrency) in flight: \(format(perSecond)) messages/s")
+    printEcho("lean loopback (length-prefixed protobuf over TCP, no HTTP/2), separate processes, \(address)", latencies, perSecond)
 } else if lean, let serve {
     try await leanServe(port: try PeerAddress(parsing: serve).port)
 } else if raw, let connect {
@@ -174,12 +180,7 @@ if lean, let connect {
     let (latencies, perSecond) = pinned
         ? try await pinnedPingPong(host: address.host, port: address.port, count: count, window: concurrency)
         : try await rawPingPong(host: address.host, port: address.port, count: count, window: concurrency)
-    let mean = latencies.reduce(0, +) / Double(max(latencies.count, 1))
-    print(
-        "gRPC loopback, separate processes, raw RunTasks echo (the floor), \(address): \(latencies.count) messages; "
-            + "sequential mean \(format(mean)) µs, p50 \(format(latencies[latencies.count / 2])) µs, "
-            + "p99 \(format(latencies[min(latencies.count - 1, latencies.count * 99 / 100)])) µs; "
-            + "\(concurrency) in flight: \(format(perSecond)) messages/s")
+    printEcho("gRPC loopback, separate processes, raw RunTasks echo (the floor), \(address)", latencies, perSecond)
 } else if raw, pinned, let serve {
     try await pinnedServe(port: try PeerAddress(parsing: serve).port)
 } else if let connect {

@@ -28,27 +28,34 @@ extension GRPCNodeConnection: MemberConnection {
         timeout: Duration? = nil, security: PeerSecurity = .none
     ) -> NodeMembership.Connect {
         { node in
-            let registered = node.source == .registered
-            let key = registered ? "node '\(node.name)' advertised address" : "server.nodes[\(node.name)].address"
-            let address = try PeerAddress(parsing: node.address, key: key)
-            if registered, address.isWildcard || address.port == 0 {
-                throw DistributedImagingError(
-                    code: .invalidArgument,
-                    message: "node '\(node.name)' advertised \(address), which cannot be called: pass --advertise HOST:PORT")
+            let address: PeerAddress
+            if node.source == .registered {
+                address = try Self.callable(
+                    node.address, key: "node '\(node.name)' advertised address",
+                    refusal: { "node '\(node.name)' advertised \($0), which cannot be called: pass --advertise HOST:PORT" })
+            } else {
+                address = try PeerAddress(parsing: node.address, key: "server.nodes[\(node.name)].address")
             }
-            var taskAddress: PeerAddress?
-            if let advertised = node.taskAddress {
-                let task = try PeerAddress(parsing: advertised, key: "node '\(node.name)' advertised task address")
-                if task.isWildcard || task.port == 0 {
-                    throw DistributedImagingError(
-                        code: .invalidArgument,
-                        message: "node '\(node.name)' advertised the task address \(task), which cannot be called")
-                }
-                taskAddress = task
+            let taskAddress = try node.taskAddress.map { advertised in
+                try Self.callable(
+                    advertised, key: "node '\(node.name)' advertised task address",
+                    refusal: { "node '\(node.name)' advertised the task address \($0), which cannot be called" })
             }
             return try GRPCNodeConnection(
                 node: node.name, address: address, timeout: timeout, security: security, slots: node.maxConcurrentTasks,
                 taskAddress: taskAddress)
         }
+    }
+
+    /// `text` parsed, and refused (`invalidArgument`, with `refusal`'s message) when a server
+    /// cannot call it: a wildcard host or port 0.
+    private static func callable(
+        _ text: String, key: String, refusal: (PeerAddress) -> String
+    ) throws -> PeerAddress {
+        let address = try PeerAddress(parsing: text, key: key)
+        guard !address.isWildcard, address.port != 0 else {
+            throw DistributedImagingError(code: .invalidArgument, message: refusal(address))
+        }
+        return address
     }
 }

@@ -413,11 +413,7 @@ public final class GRPCNodeConnection: NodeConnection {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelOption(.allowRemoteHalfClosure, value: true)
                 .connect(host: address.host, port: address.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TaskPortFrameDecoder()))
-                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
-                            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                    }
+                    channel.eventLoop.makeCompletedFuture { try TaskPortFraming.asyncChannel(channel) }
                 }
         } catch {
             throw TaskPortUnusable(cause: error)

@@ -105,12 +105,7 @@ public final class TaskPortListener: Service, Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .bind(host: self.listen.host, port: self.listen.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TaskPortFrameDecoder()))
-                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
-                            wrappingChannelSynchronously: channel,
-                            configuration: .init(isOutboundHalfClosureEnabled: true))
-                    }
+                    channel.eventLoop.makeCompletedFuture { try TaskPortFraming.asyncChannel(channel) }
                 }
         } catch {
             throw DistributedImagingError(

@@ -26,6 +26,18 @@ package enum TaskPortFraming {
         return buffer
     }
 
+    /// `channel` (in its initializer, on its event loop) as a task port stream: frames in
+    /// (``TaskPortFrameDecoder``), buffers out. With `halfClosure`, finishing the writer closes
+    /// only the sending half (the task port's protocol; `allowRemoteHalfClosure` lets the peer
+    /// do the same).
+    package static func asyncChannel(
+        _ channel: any Channel, halfClosure: Bool = true
+    ) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TaskPortFrameDecoder()))
+        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: halfClosure))
+    }
+
     /// The message in `frame` (what ``TaskPortFrameDecoder`` passes on).
     package static func decode<Message: SwiftProtobuf.Message>(_ type: Message.Type, from frame: ByteBuffer) throws -> Message {
         try Message(serializedBytes: Array(frame.readableBytesView))
