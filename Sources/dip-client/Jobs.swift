@@ -39,8 +39,11 @@ struct Wait: AsyncParsableCommand {
             Console.error("\ndip-client: detached from job \(id); it keeps running (dip-client cancel \(id) stops it)")
         }
         let deadline = self.timeout.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
+        let events = self.report.eventSelection
         try await self.report.follow { onEvent in
-            try await GRPCJobSubmitter.follow(id, server: address, security: security, until: deadline, onEvent: onEvent) {
+            try await GRPCJobSubmitter.follow(
+                id, server: address, security: security, until: deadline, events: events, onEvent: onEvent
+            ) {
                 Console.error("dip-client: \($0.message); reconnecting until job \(id) ends")
             }
         }

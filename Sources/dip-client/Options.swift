@@ -49,6 +49,10 @@ struct ReportOptions: ParsableArguments {
         }
     }
 
+    /// The events to ask the server for: with `--quiet` and no `--events`, only those that print
+    /// something (the start, failed tasks, the end).
+    var eventSelection: JobEvent.Selection { self.quiet && self.events == nil ? .failures : .all }
+
     /// Where the human lines go: stdout, or stderr when stdout carries JSON.
     var say: @Sendable (String) -> Void {
         let toStandardError = self.json || self.events != nil

@@ -158,7 +158,9 @@ struct Submit: AsyncParsableCommand {
         }
         if !self.detach { self.report.say("server: \(address)") }
         let timeout = Duration.milliseconds(Int64(self.timeout * 1000))
-        try await GRPCJobSubmitter.withSubmitter(server: address, security: security, timeout: timeout) { submitter in
+        try await GRPCJobSubmitter.withSubmitter(
+            server: address, security: security, timeout: timeout, events: self.report.eventSelection
+        ) { submitter in
             try await submitter.checkReachable(timeout: timeout)
             guard self.detach else {
                 return try await self.report.follow { try await submitter.submit(request, onEvent: $0) }

@@ -16,7 +16,9 @@ struct EventBatchTests {
     let submitter = BurstSubmitter(count: 300)
 
     /// Calls `SubmitJob` on `submitter` behind a real endpoint and returns every message.
-    func submitMessages(batched: Bool) async throws -> [Dip_V1_SubmitJobResponse] {
+    func submitMessages(
+        batched: Bool, selection: Dip_V1_EventSelection = .all
+    ) async throws -> [Dip_V1_SubmitJobResponse] {
         try await withEndpoint([JobServiceProvider(submitter: self.submitter, logger: self.logger)]) { address in
             try await withGRPCClient(
                 transport: try HTTP2ClientTransport.Posix(target: address.target, transportSecurity: .plaintext)
@@ -26,6 +28,7 @@ struct EventBatchTests {
                         $0.protocolVersion = WireProtocol.wireValue
                         $0.job.inputDirectory = "photos"
                         $0.batchedEvents = batched
+                        $0.eventSelection = selection
                     }
                 ) { response in
                     var messages: [Dip_V1_SubmitJobResponse] = []
@@ -89,6 +92,40 @@ struct EventBatchTests {
         #expect(error?.message.contains("job event without a case") == true)
     }
 
+    @Test("With event_selection failures, only the start, the failed tasks and the end arrive", arguments: [true, false])
+    func failuresOnly(batched: Bool) async throws {
+        let wanted = self.submitter.events.filter { $0.isSelected(by: .failures) }
+        // The burst has placements, rejections, succeeded and failed tasks: the selection drops some of each kind but failures.
+        #expect(wanted.count > 2 && wanted.count < self.submitter.events.count / 4)
+        #expect(wanted.contains { if case .completed(let task) = $0 { task.status == .failed } else { false } })
+        let messages = try await self.submitMessages(batched: batched, selection: .failures)
+        let events = try messages.flatMap { try ($0.hasEvent ? [$0.event] : $0.events).map(JobEvent.init) }
+        #expect(events == wanted)
+    }
+
+    @Test("A selection this server does not know means every event")
+    func unknownSelection() async throws {
+        let messages = try await self.submitMessages(batched: true, selection: .UNRECOGNIZED(7))
+        #expect(try messages.flatMap { try $0.events.map(JobEvent.init) } == self.submitter.events)
+    }
+
+    @Test("GRPCJobSubmitter asks for its selection on submit and on watch", arguments: [JobEvent.Selection.all, .failures])
+    func submitterSelection(selection: JobEvent.Selection) async throws {
+        let service = JobServiceProvider(submitter: self.submitter, logger: self.logger)
+        let (submitted, watched) = try await withEndpoint([service]) { address in
+            try await GRPCJobSubmitter.withSubmitter(server: address, events: selection) { submitter in
+                let log = EventLog()
+                _ = try await submitter.submit(JobRequest(inputDirectory: "photos")) { log.append($0) }
+                var watched: [JobEvent] = []
+                for try await event in try await submitter.watch(JobID("burst")) { watched.append(event) }
+                return (log.events, watched)
+            }
+        }
+        let wanted = self.submitter.events.filter { $0.isSelected(by: selection) }
+        #expect(submitted == wanted)
+        #expect(watched == wanted)
+    }
+
     @Test("A batched watch that fails ends with the job's error after all its events")
     func watchFailsAfterEvents() async throws {
         let service = JobServiceProvider(submitter: self.submitter, logger: self.logger)
@@ -110,7 +147,7 @@ struct EventBatchTests {
 }
 
 /// Emits, without pausing between them: `started`, then `placed` and `completed` for each of
-/// `count` tasks, then `finished`. `watch` gives the same events for any id except
+/// `count` tasks (every fifth first rejected once, every seventh failed), then `finished`. `watch` gives the same events for any id except
 /// ``failingJob``, whose stream ends with an `unavailable` error instead of `finished`.
 struct BurstSubmitter: JobSubmitter {
     static let failingJob = JobID("failing")
@@ -119,7 +156,7 @@ struct BurstSubmitter: JobSubmitter {
 
     var receipt: JobReceipt {
         JobReceipt(
-            jobID: JobID("burst"), status: .succeeded, input: "photos", output: "photos-out", pipeline: "identity",
+            jobID: JobID("burst"), status: .failed, input: "photos", output: "photos-out", pipeline: "identity",
             tasks: (0..<self.count).map(Self.task), elapsed: 1, message: "")
     }
 
@@ -127,6 +164,10 @@ struct BurstSubmitter: JobSubmitter {
         var events: [JobEvent] = [.started(jobID: JobID("burst"), tasks: self.count, skipped: 0)]
         for index in 0..<self.count {
             let task = Self.task(index)
+            if index % 5 == 0 {
+                events.append(.placed(taskIndex: index, input: task.input, node: NodeID("n1"), attempt: 1))
+                events.append(.rejected(taskIndex: index, input: task.input, node: NodeID("n1"), attempt: 1, reason: "busy"))
+            }
             events.append(.placed(taskIndex: index, input: task.input, node: NodeID("n\(index % 2)"), attempt: 1))
             events.append(.completed(task))
         }
@@ -136,8 +177,8 @@ struct BurstSubmitter: JobSubmitter {
 
     static func task(_ index: Int) -> JobReceipt.Task {
         JobReceipt.Task(
-            input: "photos/\(index).png", output: "photos-out/\(index).png", status: .succeeded,
-            node: NodeID("n\(index % 2)"), attempts: 1, elapsed: 0.001)
+            input: "photos/\(index).png", output: "photos-out/\(index).png", status: index % 7 == 3 ? .failed : .succeeded,
+            node: NodeID("n\(index % 2)"), attempts: 1, elapsed: 0.001, error: index % 7 == 3 ? "broken" : nil)
     }
 
     func submit(_ request: JobRequest, onEvent: @escaping @Sendable (JobEvent) async -> Void) async throws -> JobReceipt {

@@ -34,6 +34,27 @@ public enum JobEvent: Sendable, Codable, Hashable {
 }
 
 extension JobEvent {
+    /// Which of a job's events a follower wants (`SubmitJob` and `WatchJob` ask for one).
+    public enum Selection: Sendable, Hashable {
+        /// Every event.
+        case all
+        /// ``started(jobID:tasks:skipped:)``, ``snapshot(_:)``, ``finished(_:)`` and the
+        /// ``completed(_:)`` events of tasks that failed: what a follower that shows no progress
+        /// prints (`dip-client --quiet`), without a message per placement and per task.
+        case failures
+    }
+
+    /// Whether a follower that asked for `selection` gets this event.
+    public func isSelected(by selection: Selection) -> Bool {
+        switch (selection, self) {
+        case (.all, _), (.failures, .started), (.failures, .snapshot), (.failures, .finished): true
+        case (.failures, .completed(let task)): task.status == .failed
+        case (.failures, .placed), (.failures, .rejected): false
+        }
+    }
+}
+
+extension JobEvent {
     /// The values of the `"event"` discriminator.
     private enum Kind: String, Codable {
         case started, placed, rejected, completed, finished, snapshot

@@ -7,6 +7,7 @@ extension GRPCJobSubmitter {
     ///
     /// - Parameters:
     ///   - deadline: When to give up (`nil`: never).
+    ///   - events: The events to ask for (default all).
     ///   - onEvent: Every event of every watch, in order (each watch starts with a snapshot).
     ///   - onReconnect: Called the first time the server is lost, with why.
     /// - Returns: The job's receipt.
@@ -14,6 +15,7 @@ extension GRPCJobSubmitter {
     ///   `deadline` passes, `notFound` for an unknown id, or another code the server answered.
     public static func follow(
         _ id: JobID, server: PeerAddress, security: PeerSecurity = .none, until deadline: ContinuousClock.Instant? = nil,
+        events: JobEvent.Selection = .all,
         onEvent: @escaping @Sendable (JobEvent) async -> Void,
         onReconnect: @escaping @Sendable (DistributedImagingError) -> Void = { _ in }
     ) async throws -> JobReceipt {
@@ -24,7 +26,7 @@ extension GRPCJobSubmitter {
                 var warned = false
                 while true {
                     do {
-                        return try await Self.withSubmitter(server: server, security: security, timeout: .seconds(10)) {
+                        return try await Self.withSubmitter(server: server, security: security, timeout: .seconds(10), events: events) {
                             for try await event in try await $0.watch(id) {
                                 await onEvent(event)
                                 if case .finished(let receipt) = event { return receipt }

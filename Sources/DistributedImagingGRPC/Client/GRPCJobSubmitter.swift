@@ -19,6 +19,9 @@ public final class GRPCJobSubmitter: JobSubmitter {
     /// The server's address.
     public let server: PeerAddress
 
+    /// The events ``submit(_:onEvent:)`` and ``watch(_:)`` ask the server for.
+    public let events: JobEvent.Selection
+
     private let client: GRPCClient<HTTP2ClientTransport.Posix>
     private let peer: String
 
@@ -30,20 +33,26 @@ public final class GRPCJobSubmitter: JobSubmitter {
     ///   - timeout: How long the server may stay silent during a job before the job fails with
     ///     `unavailable` (HTTP/2 keepalive; at least 10 s before the ping, then this long for the
     ///     answer); `nil` waits forever.
+    ///   - events: The events to ask for (default all); ``DistributedImaging/JobEvent/Selection/failures``
+    ///     saves the server a message per placement and per task when nothing shows progress.
+    ///     A server of an older release sends all.
     /// - Throws: ``DistributedImaging/DistributedImagingError`` with code `invalidConfiguration` when
     ///   the address cannot be resolved.
-    public init(server: PeerAddress, security: PeerSecurity = .none, timeout: Duration? = nil) throws {
+    public init(
+        server: PeerAddress, security: PeerSecurity = .none, timeout: Duration? = nil, events: JobEvent.Selection = .all
+    ) throws {
         self.server = server
+        self.events = events
         self.peer = "dip-server at \(server)"
         self.client = try security.makeClient(to: server, peer: self.peer, keepalive: timeout)
     }
 
     /// Runs `body` with a submitter connected to `server`, then closes it.
     public static func withSubmitter<Result: Sendable>(
-        server: PeerAddress, security: PeerSecurity = .none, timeout: Duration? = nil,
+        server: PeerAddress, security: PeerSecurity = .none, timeout: Duration? = nil, events: JobEvent.Selection = .all,
         _ body: (GRPCJobSubmitter) async throws -> Result
     ) async throws -> Result {
-        let submitter = try GRPCJobSubmitter(server: server, security: security, timeout: timeout)
+        let submitter = try GRPCJobSubmitter(server: server, security: security, timeout: timeout, events: events)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await submitter.runConnections() }
             defer { submitter.close() }
@@ -79,6 +88,7 @@ public final class GRPCJobSubmitter: JobSubmitter {
             $0.job = Dip_V1_JobRequest(request)
             $0.clientVersion = WireProtocol.softwareVersion
             $0.batchedEvents = true
+            $0.eventSelection = Dip_V1_EventSelection(self.events)
         }
         var options = CallOptions.defaults
         options.waitForReady = false
@@ -128,6 +138,7 @@ public final class GRPCJobSubmitter: JobSubmitter {
             $0.protocolVersion = WireProtocol.wireValue
             $0.jobID = id.rawValue
             $0.batchedEvents = true
+            $0.eventSelection = Dip_V1_EventSelection(self.events)
         }
         let peer = self.peer
         let (stream, continuation) = AsyncThrowingStream<JobEvent, any Error>.makeStream()

@@ -27,6 +27,47 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// Which of a job's events a SubmitJob or WatchJob caller wants.
+public nonisolated enum Dip_V1_EventSelection: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Every event.
+  case all // = 0
+
+  /// The first event (started, or a watch's snapshot), the completed events of tasks that failed
+  /// for good, and the finished event: no placed, rejected or succeeded-task events. What a caller
+  /// that shows no progress prints (dip-client --quiet), for a fraction of the messages.
+  case failures // = 1
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .all
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .all
+    case 1: self = .failures
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .all: return 0
+    case .failures: return 1
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Dip_V1_EventSelection] = [
+    .all,
+    .failures,
+  ]
+
+}
+
 public nonisolated struct Dip_V1_StartJobResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -50,6 +91,9 @@ public nonisolated struct Dip_V1_WatchJobRequest: Sendable {
 
   /// As SubmitJobRequest.batched_events.
   public var batchedEvents: Bool = false
+
+  /// As SubmitJobRequest.event_selection; the snapshot counts as the first event.
+  public var eventSelection: Dip_V1_EventSelection = .all
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -138,6 +182,10 @@ public nonisolated struct Dip_V1_SubmitJobRequest: Sendable {
   /// ready when it writes (it never waits to fill one). Unset, each message carries one event in
   /// `event`; a server of an older release ignores it and does so too.
   public var batchedEvents: Bool = false
+
+  /// Which events to send (unset: all). A value this server does not know means all, and a
+  /// server of an older release sends all too.
+  public var eventSelection: Dip_V1_EventSelection = .all
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -493,6 +541,10 @@ public nonisolated struct Dip_V1_GetStatusResponse: @unchecked Sendable {
 
 fileprivate nonisolated let _protobuf_package = "dip.v1"
 
+nonisolated extension Dip_V1_EventSelection: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EVENT_SELECTION_ALL\0\u{1}EVENT_SELECTION_FAILURES\0")
+}
+
 nonisolated extension Dip_V1_StartJobResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StartJobResponse"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0")
@@ -525,7 +577,7 @@ nonisolated extension Dip_V1_StartJobResponse: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Dip_V1_WatchJobRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WatchJobRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0\u{3}batched_events\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0\u{3}batched_events\0\u{3}event_selection\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -536,6 +588,7 @@ nonisolated extension Dip_V1_WatchJobRequest: SwiftProtobuf.Message, SwiftProtob
       case 1: try { try decoder.decodeSingularEnumField(value: &self.protocolVersion) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.batchedEvents) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.eventSelection) }()
       default: break
       }
     }
@@ -551,6 +604,9 @@ nonisolated extension Dip_V1_WatchJobRequest: SwiftProtobuf.Message, SwiftProtob
     if self.batchedEvents != false {
       try visitor.visitSingularBoolField(value: self.batchedEvents, fieldNumber: 3)
     }
+    if self.eventSelection != .all {
+      try visitor.visitSingularEnumField(value: self.eventSelection, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -558,6 +614,7 @@ nonisolated extension Dip_V1_WatchJobRequest: SwiftProtobuf.Message, SwiftProtob
     if lhs.protocolVersion != rhs.protocolVersion {return false}
     if lhs.jobID != rhs.jobID {return false}
     if lhs.batchedEvents != rhs.batchedEvents {return false}
+    if lhs.eventSelection != rhs.eventSelection {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -694,7 +751,7 @@ nonisolated extension Dip_V1_CancelJobResponse: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Dip_V1_SubmitJobRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubmitJobRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}job\0\u{3}client_version\0\u{3}batched_events\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}job\0\u{3}client_version\0\u{3}batched_events\0\u{3}event_selection\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -706,6 +763,7 @@ nonisolated extension Dip_V1_SubmitJobRequest: SwiftProtobuf.Message, SwiftProto
       case 2: try { try decoder.decodeSingularMessageField(value: &self._job) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.clientVersion) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.batchedEvents) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.eventSelection) }()
       default: break
       }
     }
@@ -728,6 +786,9 @@ nonisolated extension Dip_V1_SubmitJobRequest: SwiftProtobuf.Message, SwiftProto
     if self.batchedEvents != false {
       try visitor.visitSingularBoolField(value: self.batchedEvents, fieldNumber: 4)
     }
+    if self.eventSelection != .all {
+      try visitor.visitSingularEnumField(value: self.eventSelection, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -736,6 +797,7 @@ nonisolated extension Dip_V1_SubmitJobRequest: SwiftProtobuf.Message, SwiftProto
     if lhs._job != rhs._job {return false}
     if lhs.clientVersion != rhs.clientVersion {return false}
     if lhs.batchedEvents != rhs.batchedEvents {return false}
+    if lhs.eventSelection != rhs.eventSelection {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -658,3 +658,23 @@ enum WireRange {
         return value
     }
 }
+
+extension Dip_V1_EventSelection {
+    init(_ selection: JobEvent.Selection) {
+        switch selection {
+        case .all: self = .all
+        case .failures: self = .failures
+        }
+    }
+}
+
+extension JobEvent.Selection {
+    /// A value this side does not know means every event: the selection only ever saves
+    /// messages, so sending all of them is always correct.
+    init(_ wire: Dip_V1_EventSelection) {
+        switch wire {
+        case .failures: self = .failures
+        case .all, .UNRECOGNIZED: self = .all
+        }
+    }
+}

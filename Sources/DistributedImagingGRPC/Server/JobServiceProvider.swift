@@ -35,7 +35,9 @@ public struct JobServiceProvider: Dip_V1_JobService.SimpleServiceProtocol {
     ) async throws {
         try WireProtocol.check(request.protocolVersion, by: "dip-server")
         let job = try JobRequest(request.job)
-        try await Self.writingEvents(to: response, batched: request.batchedEvents) { emit in
+        try await Self.writingEvents(
+            to: response, batched: request.batchedEvents, selection: JobEvent.Selection(request.eventSelection)
+        ) { emit in
             let finishedWritten = Atomic<Bool>(false)
             let receipt: JobReceipt
             do {
@@ -72,7 +74,9 @@ public struct JobServiceProvider: Dip_V1_JobService.SimpleServiceProtocol {
     ) async throws {
         try WireProtocol.check(request.protocolVersion, by: "dip-server")
         let events = try await self.refusing(context) { try await self.submitter.watch(JobID(request.jobID)) }
-        try await Self.writingEvents(to: response, batched: request.batchedEvents) { emit in
+        try await Self.writingEvents(
+            to: response, batched: request.batchedEvents, selection: JobEvent.Selection(request.eventSelection)
+        ) { emit in
             do {
                 for try await event in events { await emit(event) }
             } catch let error as DistributedImagingError {
@@ -101,13 +105,16 @@ public struct JobServiceProvider: Dip_V1_JobService.SimpleServiceProtocol {
     /// fails only when the caller went away; the job then ends by cancellation, or the watch by
     /// the RPC's end). Batched, the function only queues the event: a writer alongside `body`
     /// sends everything queued while it was busy as one message (`events`), and `body`'s end
-    /// waits for the queue to be written.
+    /// waits for the queue to be written. Events `selection` leaves out are dropped.
     private static func writingEvents(
-        to response: RPCWriter<Dip_V1_SubmitJobResponse>, batched: Bool,
+        to response: RPCWriter<Dip_V1_SubmitJobResponse>, batched: Bool, selection: JobEvent.Selection,
         _ body: (_ emit: @escaping @Sendable (JobEvent) async -> Void) async throws -> Void
     ) async throws {
         guard batched else {
-            try await body { event in try? await response.write(.with { $0.event = Dip_V1_JobEvent(event) }) }
+            try await body { event in
+                guard event.isSelected(by: selection) else { return }
+                try? await response.write(.with { $0.event = Dip_V1_JobEvent(event) })
+            }
             return
         }
         let outbox = MessageOutbox<JobEvent>()
@@ -127,7 +134,9 @@ public struct JobServiceProvider: Dip_V1_JobService.SimpleServiceProtocol {
             // its events), so wait for it before the group would cancel it.
             var failure: (any Error)?
             do {
-                try await body { outbox.yield($0) }
+                try await body { event in
+                    if event.isSelected(by: selection) { outbox.yield(event) }
+                }
             } catch {
                 failure = error
             }

@@ -84,4 +84,26 @@ struct JobEventCodingTests {
             try JSONDecoder().decode(JobEvent.self, from: Data(#"{"event":"started","jobID":"abc","tasks":3}"#.utf8))
         }
     }
+
+    @Test("The failures selection keeps the start, the snapshot, failed tasks and the end, and is what --quiet prints")
+    func failuresSelection() {
+        var failed = Self.task
+        failed.status = .failed
+        var skipped = Self.task
+        skipped.status = .skipped
+        let record = JobRecord(
+            id: JobID("abc"), request: JobRequest(inputDirectory: "in"), input: "in", output: "out", pipeline: "invert",
+            tasks: 3, skipped: 1, submitted: Date(timeIntervalSince1970: 0))
+        let kept: [JobEvent] = [.started(jobID: JobID("abc"), tasks: 3, skipped: 1), .snapshot(record), .completed(failed), .finished(Self.receipt)]
+        let dropped: [JobEvent] = [
+            .placed(taskIndex: 0, input: "in/a.png", node: NodeID("n1"), attempt: 1),
+            .rejected(taskIndex: 0, input: "in/a.png", node: NodeID("n1"), attempt: 1, reason: "busy"),
+            .completed(Self.task), .completed(skipped),
+        ]
+        for event in kept + dropped { #expect(event.isSelected(by: .all)) }
+        for event in kept { #expect(event.isSelected(by: .failures), "\(event)") }
+        for event in dropped { #expect(!event.isSelected(by: .failures), "\(event)") }
+        // A quiet follower prints a line for no event the selection drops.
+        for event in dropped { #expect(event.progressLine(quiet: true) == nil, "\(event)") }
+    }
 }
