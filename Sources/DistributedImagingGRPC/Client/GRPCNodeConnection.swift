@@ -114,7 +114,7 @@ public final class GRPCNodeConnection: NodeConnection {
     private struct StreamUnsupported: Error {}
 
     /// The task port could not be reached, or its stream ended or broke before the first answer.
-    private struct TaskPortUnusable: Error {
+    fileprivate struct TaskPortUnusable: Error {
         let cause: any Error
     }
 
@@ -405,50 +405,62 @@ public final class GRPCNodeConnection: NodeConnection {
     /// length, on a TCP connection of its own. Ends when the node closes the connection (after
     /// answering what it read, once the requests ended). Throws ``TaskPortUnusable`` when the
     /// port cannot be reached, or the stream ends or breaks before its first answer.
+    ///
+    /// Answers are decoded and handed to their tasks on the connection's event loop
+    /// (``TaskPortAnswerHandler``); requests are written as they are queued, without waiting for
+    /// the socket (the tasks in flight, bounded by the server, bound what can be queued).
     private func runOnTaskPort(_ address: PeerAddress, requests: MessageOutbox<Dip_V1_RunTasksRequest>) async throws {
-        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        let ended = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: Void.self)
+        let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(Self.taskPortConnectTimeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelOption(.allowRemoteHalfClosure, value: true)
-                .connect(host: address.host, port: address.port) { channel in
-                    channel.eventLoop.makeCompletedFuture { try TaskPortFraming.asyncChannel(channel) }
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers(
+                            ByteToMessageHandler(TaskPortFrameDecoder()),
+                            TaskPortAnswerHandler(answer: { self.answer($0) }, ended: ended))
+                    }
                 }
+                .connect(host: address.host, port: address.port)
+                .get()
         } catch {
+            ended.fail(error)  // never read: completes the promise before it is dropped
             throw TaskPortUnusable(cause: error)
         }
-        let allocator = channel.channel.allocator
-        try await channel.executeThenClose { inbound, outbound in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    while let batch = await requests.next() {
-                        try await outbound.write(
-                            TaskPortFraming.frame(Dip_V1_RunTasksRequestBatch.with { $0.requests = batch }, allocator: allocator))
-                    }
-                    outbound.finish()
-                }
-                defer { group.cancelAll() }
-                // A stream opens for a task, so one that ends before any answer did not reach a
-                // task port (another service on that port, or a node going away at that moment):
-                // its tasks go again, on RunTaskBatches.
-                var answered = false
+        defer { channel.close(promise: nil) }
+        let allocator = channel.allocator
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
                 do {
-                    for try await frame in inbound {
-                        let message = try TaskPortFraming.decode(Dip_V1_RunTasksResponseBatch.self, from: frame)
-                        answered = true
-                        for answer in message.responses { self.answer(answer) }
+                    var written: EventLoopFuture<Void>?
+                    while let batch = await requests.next() {
+                        let frame = try TaskPortFraming.frame(
+                            Dip_V1_RunTasksRequestBatch.with { $0.requests = batch }, allocator: allocator)
+                        written = channel.writeAndFlush(frame)
                     }
-                } catch where !answered {
-                    throw TaskPortUnusable(cause: error)
+                    // No more requests: once they are on their way, close the sending half; the
+                    // node answers what it read and closes.
+                    try await written?.get()
+                    try await channel.close(mode: .output)
+                } catch {
+                    // The requests cannot be sent: end the stream (its tasks are placed again).
+                    channel.close(promise: nil)
                 }
-                if !answered { throw TaskPortUnusable(cause: TaskPortEndedEarly()) }
+            }
+            defer { group.cancelAll() }
+            try await withTaskCancellationHandler {
+                try await ended.futureResult.get()
+            } onCancel: {
+                channel.close(promise: nil)
             }
         }
     }
 
     /// A task port stream that ended before its first answer.
-    private struct TaskPortEndedEarly: Error, CustomStringConvertible {
+    fileprivate struct TaskPortEndedEarly: Error, CustomStringConvertible {
         var description: String { "the task port closed the connection before answering" }
     }
 
@@ -572,5 +584,68 @@ public final class GRPCNodeConnection: NodeConnection {
         var options = self.options
         options.timeout = timeout
         return try await HealthClient.status(of: self.client, options: options, peer: self.peer)
+    }
+}
+
+/// The server's end of a task port connection, on its event loop: hands each answer to its task
+/// and completes `ended` when the node closes the connection (or its sending half): with success
+/// once an answer came, else with ``TaskPortUnusable`` (the stream never reached a task port);
+/// a message that cannot be decoded after that fails it with the decoding error.
+final class TaskPortAnswerHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let answer: @Sendable (Dip_V1_RunTasksResponse) -> Void
+    private let ended: EventLoopPromise<Void>
+    private var answered = false
+    private var failure: (any Error)?
+    private var done = false
+
+    init(answer: @escaping @Sendable (Dip_V1_RunTasksResponse) -> Void, ended: EventLoopPromise<Void>) {
+        self.answer = answer
+        self.ended = ended
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard self.failure == nil else { return }
+        do {
+            let message = try TaskPortFraming.decode(Dip_V1_RunTasksResponseBatch.self, from: Self.unwrapInboundIn(data))
+            self.answered = true
+            for answer in message.responses { self.answer(answer) }
+        } catch {
+            self.fail(context: context, error)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(.inputClosed) = event as? ChannelEvent {
+            self.end()  // the node answered what it read
+            context.close(promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.fail(context: context, error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.end()
+        context.fireChannelInactive()
+    }
+
+    private func fail(context: ChannelHandlerContext, _ error: any Error) {
+        if self.failure == nil { self.failure = error }
+        context.close(promise: nil)
+    }
+
+    private func end() {
+        guard !self.done else { return }
+        self.done = true
+        switch (self.failure, self.answered) {
+        case (nil, true): self.ended.succeed()
+        case (nil, false): self.ended.fail(GRPCNodeConnection.TaskPortUnusable(cause: GRPCNodeConnection.TaskPortEndedEarly()))
+        case (let error?, true): self.ended.fail(error)
+        case (let error?, false): self.ended.fail(GRPCNodeConnection.TaskPortUnusable(cause: error))
+        }
     }
 }

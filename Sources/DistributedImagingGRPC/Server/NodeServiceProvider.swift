@@ -60,7 +60,7 @@ public struct NodeServiceProvider: Dip_V1_NodeService.SimpleServiceProtocol, Gra
         write: ([Dip_V1_RunTasksResponse]) async throws -> Void
     ) async throws {
         let answers = MessageOutbox<Dip_V1_RunTasksResponse>()
-        let running = RunningTasks(answers: answers)
+        let running = RunningTasks(answer: { answers.yield($0) }, allAnswered: { answers.finish() })
         let executor = self.executor
         let shutdown = self.shutdown
         defer { running.cancelAll() }
@@ -179,20 +179,25 @@ public enum TaskDeadlineMetadata {
 }
 
 /// The tasks of one task stream: each runs in its own task, so that a cancel request stops just
-/// that one; answers go to `answers`, which finishes once reading ended and every task read was
-/// answered.
-private final class RunningTasks: Sendable {
+/// that one. Each answer goes to `answer`; `allAnswered` is called once, after the last answer,
+/// when reading ended and every task read was answered. Shared by the gRPC task streams
+/// (``NodeServiceProvider``) and the task port (``TaskPortListener``).
+final class RunningTasks: Sendable {
     private struct State {
         var tasks: [UInt64: Task<Void, Never>] = [:]
         var readingEnded = false
     }
     private let state = Mutex(State())
-    private let answer: MessageOutbox<Dip_V1_RunTasksResponse>
+    private let answer: @Sendable (Dip_V1_RunTasksResponse) -> Void
+    private let allAnswered: @Sendable () -> Void
 
-    init(answers: MessageOutbox<Dip_V1_RunTasksResponse>) {
-        self.answer = answers
+    init(answer: @escaping @Sendable (Dip_V1_RunTasksResponse) -> Void, allAnswered: @escaping @Sendable () -> Void) {
+        self.answer = answer
+        self.allAnswered = allAnswered
     }
 
+    /// Runs the task `message` carries (checked first: a bad request is answered with an error
+    /// for its id), or cancels the one it names.
     func handle(_ message: Dip_V1_RunTasksRequest, executor: any TaskExecutor) {
         let id = message.id
         if message.cancel {
@@ -206,14 +211,14 @@ private final class RunningTasks: Sendable {
             request.runTimeout = try TaskDeadlineMetadata.check(milliseconds: message.runTimeoutMs)
             task = request
         } catch {
-            self.answer.yield(.failure(id: id, error))
+            self.answer(.failure(id: id, error))
             return
         }
         let duplicate = self.state.withLock { state -> Bool in
             guard state.tasks[id] == nil else { return true }
             state.tasks[id] = Task {
                 let receipt = await executor.execute(task)
-                self.answer.yield(.with {
+                self.answer(.with {
                     $0.id = id
                     $0.receipt = Dip_V1_TaskReceipt(receipt)
                 })
@@ -222,7 +227,7 @@ private final class RunningTasks: Sendable {
             return false
         }
         if duplicate {
-            self.answer.yield(
+            self.answer(
                 .failure(id: id, RPCError(code: .invalidArgument, message: "task stream: task id \(id) is already running on this stream")))
         }
     }
@@ -232,15 +237,17 @@ private final class RunningTasks: Sendable {
             state.tasks.removeValue(forKey: id)
             return state.readingEnded && state.tasks.isEmpty
         }
-        if done { self.answer.finish() }
+        if done { self.allAnswered() }
     }
 
+    /// No more requests: `allAnswered` follows once the tasks running are answered (at once
+    /// when none is). Call it once.
     func endReading() {
         let done = self.state.withLock { state -> Bool in
             state.readingEnded = true
             return state.tasks.isEmpty
         }
-        if done { self.answer.finish() }
+        if done { self.allAnswered() }
     }
 
     func cancelAll() {
