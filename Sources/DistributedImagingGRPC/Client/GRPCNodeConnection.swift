@@ -589,8 +589,10 @@ public final class GRPCNodeConnection: NodeConnection {
 
 /// The server's end of a task port connection, on its event loop: hands each answer to its task
 /// and completes `ended` when the node closes the connection (or its sending half): with success
-/// once an answer came, else with ``TaskPortUnusable`` (the stream never reached a task port);
-/// a message that cannot be decoded after that fails it with the decoding error.
+/// once an answer came, else with ``TaskPortUnusable``: a stream opens for a task, so one that
+/// ends before any answer did not reach a task port (another service on that port, or a node
+/// going away at that moment), and its tasks go again, on `RunTaskBatches`. A message that cannot
+/// be decoded after the first answer fails it with the decoding error.
 final class TaskPortAnswerHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 

@@ -196,6 +196,9 @@ final class TaskPortStreamHandler: ChannelInboundHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         self.watcher?.cancel()
         self.context = nil
+        // `running` answers through this handler: let the two go (the tasks still running keep
+        // it until they end; their answers are then dropped).
+        self.running = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
