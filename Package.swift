@@ -46,11 +46,14 @@ let package = Package(
         ),
         // Hot 8-bit filter kernels with SSE2 and AVX2 code paths chosen at run time.
         .target(name: "CImageKernels"),
+        // A compute limit shared by the dip-node processes of one machine (System V semaphore).
+        .target(name: "CHostGate"),
         .target(
             name: "DistributedImaging",
             dependencies: [
                 "CImageCodec",
                 "CImageKernels",
+                "CHostGate",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

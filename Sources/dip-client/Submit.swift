@@ -68,7 +68,7 @@ struct Submit: AsyncParsableCommand {
     @Option(name: .long, help: "With --embedded: the server's bound on tasks in flight (default 64).")
     var maxConcurrentTasks: Int?
 
-    @Option(name: .long, help: "With --embedded: the order tasks are dispatched in: submission (default) or largest-first (decreasing input size).")
+    @Option(name: .long, help: "With --embedded: the order tasks are dispatched in: largest-first (decreasing input size, the default) or submission (as listed).")
     var dispatchOrder: String?
 
     @Option(name: .long, help: "With --embedded: tasks the server keeps on one node, per slot (1...1000, default 2), or 'unbounded' (the seed's dispatch: a node queues whatever placement sends it).")

@@ -82,6 +82,8 @@ struct DIPNode: AsyncParsableCommand {
     var taskListen: String?
     @Flag(name: .long, help: "Flush each output to disk before renaming it into place, and its directory after (slower; survives power loss).")
     var durableWrites = false
+    @Flag(inversion: .prefixedNo, help: "Share the machine's cores with the other dip-node processes of this user there: at most one image per core at once between them (default: share).")
+    var shareCores: Bool?
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
@@ -106,11 +108,21 @@ struct DIPNode: AsyncParsableCommand {
                 FlagOverride(\.maxFileBytes, self.maxFileBytes), FlagOverride(\.maxConcurrentStreams, self.maxConcurrentStreams),
                 FlagOverride(\.taskListen, ifGiven: self.taskListen),
                 FlagOverride(\.durableWrites, self.durableWrites ? true : nil),
+                FlagOverride(\.shareCores, self.shareCores),
             ])
             logger = try Console.logger(label: "dip-node", level: self.logLevel)
             let configuration = try settings.nodeConfiguration()
             let storage = try settings.storage()
-            node = try ImagingNode(configuration: configuration, storage: storage, codec: try settings.codec(), logger: logger)
+            var gate: MachineComputeGate?
+            if settings.shareCores {
+                do {
+                    gate = try MachineComputeGate.machine()
+                } catch let error as DistributedImagingError {
+                    logger.warning("not sharing the machine's cores with other nodes", metadata: ["error": "\(error.message)"])
+                }
+            }
+            node = try ImagingNode(
+                configuration: configuration, storage: storage, codec: try settings.codec(), computeGate: gate, logger: logger)
             host = try GRPCNodeHost(
                 settings: settings, executor: MeteredTaskExecutor(node, factory: PrometheusMetricsFactory(registry: registry)),
                 activeTasks: { node.activeTasks }, state: { node.advertisedState },

@@ -75,7 +75,7 @@ struct DIPServer: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a job may run before its tasks still searching for a node fail (default: no limit).")
     var jobTimeout: Double?
 
-    @Option(name: .long, help: "The order a job's tasks are dispatched in: submission (default) or largest-first (decreasing input size).")
+    @Option(name: .long, help: "The order a job's tasks are dispatched in: largest-first (decreasing input size, the default) or submission (as listed).")
     var dispatchOrder: String?
 
     @Option(name: .long, help: "Tasks the server keeps on one node at once, per slot of the node (1...1000, default 2: its slots and a queue as long), or 'unbounded': the seed's dispatch, where a node queues whatever placement sends it.")

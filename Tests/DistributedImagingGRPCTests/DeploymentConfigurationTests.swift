@@ -34,7 +34,7 @@ struct DeploymentConfigurationTests {
                 == ["listen", "storageRoot", "maxAttempts", "maxConcurrentTasks", "seed", "heartbeatInterval", "taskTimeout", "nodes", "security", "maxImagesPerJob", "shutdownGracePeriod", "metricsListen", "maxConcurrentStreams", "stateDirectory", "jobRetention", "placement", "jobTimeout", "dispatchOrder", "nodeRoom"])
         #expect(
             Set(sections["node"]?.keys.map { $0 } ?? [])
-                == ["name", "listen", "advertise", "server", "storageRoot", "policy", "load", "delay", "maxConcurrentTasks", "seed", "security", "maxPixels", "maxFileBytes", "metricsListen", "maxConcurrentStreams", "durableWrites", "taskListen"])
+                == ["name", "listen", "advertise", "server", "storageRoot", "policy", "load", "delay", "maxConcurrentTasks", "seed", "security", "maxPixels", "maxFileBytes", "metricsListen", "maxConcurrentStreams", "durableWrites", "taskListen", "shareCores"])
     }
 
     @Test("node.taskListen: default the listen host and a free port, a HOST:PORT, or off; a bad one is named")
@@ -51,6 +51,12 @@ struct DeploymentConfigurationTests {
         #expect(error?.message.contains("node.taskListen (--task-listen)") == true)
         let decoded = try DeploymentConfiguration.decode(Data(#"{"node": {"name": "n", "taskListen": "off"}}"#.utf8))
         #expect(decoded.node.taskListen == "off")
+    }
+
+    @Test("node.shareCores decodes (default true)")
+    func shareCores() throws {
+        #expect(try DeploymentConfiguration.decode(Data(#"{"node": {"name": "n"}}"#.utf8)).node.shareCores)
+        #expect(try !DeploymentConfiguration.decode(Data(#"{"node": {"name": "n", "shareCores": false}}"#.utf8)).node.shareCores)
     }
 
     @Test("node.durableWrites decodes (default false) and reaches the node's configuration and storage")

@@ -27,7 +27,7 @@ extension LocalCluster {
         /// Seconds a job may run before its tasks still searching for a node fail; `nil` for none.
         public var jobTimeout: Double?
         /// The dispatch order's name (see ``DispatchOrder``).
-        public var dispatchOrder = DispatchOrder.submission.rawValue
+        public var dispatchOrder = DispatchOrder.largestFirst.rawValue
         /// Tasks the server keeps on one node, per slot or `unbounded` (see ``NodeRoom``).
         public var nodeRoom = NodeRoom.default.description
         /// Seeds every random choice; see ``LocalCluster/init(storageRoot:nodes:server:seed:placement:registry:codec:store:threadPool:logger:)``.

@@ -11,9 +11,9 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
     /// after each back-off; a task a node holds is not interrupted by it. Config key
     /// `jobTimeout`, in seconds.
     public var jobTimeout: Duration?
-    /// The order a job's tasks are dispatched in (default ``DispatchOrder/submission``).
+    /// The order a job's tasks are dispatched in (default ``DispatchOrder/largestFirst``).
     /// Config key `dispatchOrder`.
-    public var dispatchOrder: DispatchOrder = .submission
+    public var dispatchOrder: DispatchOrder = .largestFirst
     /// Tasks of one job in flight at once (the dispatch bound; default 64).
     public var maxConcurrentTasks: Int
     /// How many tasks the server keeps on one node at once, over all its jobs (default 2 per
@@ -158,10 +158,12 @@ public struct ServerConfiguration: Sendable, Hashable, Codable {
 
 /// The order a job's tasks are dispatched in (`server.dispatchOrder`, `--dispatch-order`).
 public enum DispatchOrder: String, Sendable, Hashable, Codable, CaseIterable, NamedSetting {
-    /// As the input lists them (sorted by path): the default.
+    /// As the input lists them (sorted by path).
     case submission
     /// Largest input file first (classic LPT: longest processing time first, with the file size
-    /// standing in for the time); equal sizes keep their submission order.
+    /// standing in for the time); equal sizes keep their submission order. The default: a job
+    /// ends no later than its largest image does, so that one should start first. It costs one
+    /// `stat` per input before the first task is placed.
     case largestFirst = "largest-first"
 
     public static let settingKey = "server.dispatchOrder (--dispatch-order)"

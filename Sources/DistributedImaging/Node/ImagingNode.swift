@@ -33,6 +33,7 @@ public final class ImagingNode: TaskExecutor, Service {
     private let registry: FilterRegistry
     private let codec: ImageCodec
     private let threadPool: NIOThreadPool
+    private let computeGate: MachineComputeGate?
     private let seed: UInt64
     private let logger: Logger
     private let admission: Mutex<AdmissionStateMachine<CheckedContinuation<Void, any Error>>>
@@ -52,6 +53,9 @@ public final class ImagingNode: TaskExecutor, Service {
     ///   - registry: The filters pipelines may name.
     ///   - codec: Decoding limits and options.
     ///   - threadPool: Where decoding, filtering and encoding run (started by its owner).
+    ///   - computeGate: Shares the machine's cores with the nodes of other processes: each task's
+    ///     work waits for a permit on the thread pool (default `nil`: no gate; `dip-node` uses
+    ///     ``MachineComputeGate/machine(permits:)`` unless told not to).
     ///   - clock: The clock the injected delay runs on (default ``ContinuousClock``; tests
     ///     inject a manual one so a delay costs no wall time).
     ///   - logger: Where the node logs (`debug` per task).
@@ -63,6 +67,7 @@ public final class ImagingNode: TaskExecutor, Service {
         registry: FilterRegistry = .standard,
         codec: ImageCodec = .default,
         threadPool: NIOThreadPool = .singleton,
+        computeGate: MachineComputeGate? = nil,
         clock: any Clock<Duration> = ContinuousClock(),
         logger: Logger
     ) throws {
@@ -77,6 +82,7 @@ public final class ImagingNode: TaskExecutor, Service {
         self.registry = registry
         self.codec = codec
         self.threadPool = threadPool
+        self.computeGate = computeGate
         self.seed = configuration.seed ?? SystemRandomNumberGenerator().seedValue
         var logger = logger
         logger[metadataKey: "dip.node.id"] = "\(configuration.name)"
@@ -239,8 +245,9 @@ public final class ImagingNode: TaskExecutor, Service {
             let pipeline = try self.pipeline(task.pipeline)
             let storage = self.storage
             let codec = self.codec
+            let gate = self.computeGate
             try await self.threadPool.runAbandoningOnCancel {
-                try Self.process(task, pipeline: pipeline, codec: codec, storage: storage)
+                try Self.process(task, pipeline: pipeline, codec: codec, storage: storage, gate: gate)
             }
             logger.debug("task succeeded", metadata: ["input": "\(task.inputPath)", "delayed": "\(delayed)"])
             return timed(receipt(.succeeded, delayed, nil))
@@ -260,19 +267,26 @@ public final class ImagingNode: TaskExecutor, Service {
         return seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
     }
 
-    /// The work of one task: read, decode, filter, encode, write atomically.
+    /// The work of one task: read, decode, filter, encode, write atomically. With `gate`, an input
+    /// of at least ``MachineComputeGate/minimumInputBytes`` is decoded, filtered and encoded
+    /// holding one of its permits (the file is read and written without).
     ///
     /// Runs on a thread-pool thread.
     /// A task whose output is its own input (after resolving symbolic links, or the same device
     /// and inode) is refused with `invalidArgument` before anything is read or written.
-    static func process(_ task: TaskRequest, pipeline: Pipeline, codec: ImageCodec, storage: SharedStorage) throws {
+    static func process(
+        _ task: TaskRequest, pipeline: Pipeline, codec: ImageCodec, storage: SharedStorage, gate: MachineComputeGate? = nil
+    ) throws {
         if try storage.isSameFile(task.inputPath, task.outputPath) {
             throw DistributedImagingError.invalidArgument(
                 "output '\(task.outputPath)' is the input file itself; refusing to overwrite an input")
         }
         let bytes = try storage.read(task.inputPath)
-        let encoded = try ImageProcessor(pipeline: pipeline, codec: codec)
-            .encodedOutput(decoding: bytes, name: task.inputPath, format: task.outputFormat)
+        let work = {
+            try ImageProcessor(pipeline: pipeline, codec: codec)
+                .encodedOutput(decoding: bytes, name: task.inputPath, format: task.outputFormat)
+        }
+        let encoded = if let gate, bytes.count >= MachineComputeGate.minimumInputBytes { try gate.withPermit(work) } else { try work() }
         try storage.write(encoded, to: task.outputPath)
     }
 

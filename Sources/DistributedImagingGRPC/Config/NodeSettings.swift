@@ -50,6 +50,12 @@ public struct NodeSettings: Sendable, Hashable, Codable, NodeLoadSettings {
     /// without HTTP/2 (``TaskPortListener``); it has no TLS and no token, so a node with either
     /// opens none.
     public var taskListen: String?
+    /// Whether the node shares the machine's cores with the other `dip-node` processes of its
+    /// user there (key `shareCores`, flags `--share-cores` / `--no-share-cores`; default `true`):
+    /// at most as many images are decoded, filtered and encoded at once between them as the
+    /// machine has cores (``DistributedImaging/MachineComputeGate``). A node alone on its
+    /// machine never waits for it.
+    public var shareCores = true
 
     /// The shared token and TLS files (key `security`; default: no token, plaintext).
     public var security = SecuritySettings()
@@ -78,7 +84,7 @@ public struct NodeSettings: Sendable, Hashable, Codable, NodeLoadSettings {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case name, listen, advertise, server, storageRoot, policy, load, delay, maxConcurrentTasks, seed, security
-        case maxPixels, maxFileBytes, metricsListen, maxConcurrentStreams, durableWrites, taskListen
+        case maxPixels, maxFileBytes, metricsListen, maxConcurrentStreams, durableWrites, taskListen, shareCores
     }
 
     /// Decodes the section; omitted keys take their defaults, unknown keys are refused.
@@ -105,6 +111,7 @@ public struct NodeSettings: Sendable, Hashable, Codable, NodeLoadSettings {
         self.maxPixels = try container.decodeIfPresent(Int.self, forKey: .maxPixels) ?? defaults.maxPixels
         self.maxFileBytes = try container.decodeIfPresent(Int.self, forKey: .maxFileBytes) ?? defaults.maxFileBytes
         self.durableWrites = try container.decodeIfPresent(Bool.self, forKey: .durableWrites) ?? defaults.durableWrites
+        self.shareCores = try container.decodeIfPresent(Bool.self, forKey: .shareCores) ?? defaults.shareCores
         if let policy = try container.decodeIfPresent(String.self, forKey: .policy) {
             try self.setPolicy(policy, key: "node.policy")
         }

@@ -32,8 +32,8 @@ public struct ServerSettings: Sendable, Hashable, Codable {
     /// `jobTimeout`, flag `--job-timeout`; default none).
     public var jobTimeout: Double?
     /// The order a job's tasks are dispatched in (key `dispatchOrder`, flag `--dispatch-order`):
-    /// `submission` (default) or `largest-first` (decreasing input size).
-    public var dispatchOrder: String = DispatchOrder.submission.rawValue
+    /// `largest-first` (decreasing input size; default) or `submission`.
+    public var dispatchOrder: String = DispatchOrder.largestFirst.rawValue
     /// Tasks of one job in flight at once (default 64).
     public var maxConcurrentTasks: Int
     /// How many tasks the server keeps on one node at once, over all its jobs (key `nodeRoom`,

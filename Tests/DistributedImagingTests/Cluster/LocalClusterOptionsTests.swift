@@ -13,7 +13,7 @@ struct LocalClusterOptionsTests {
         #expect(nodes.map(\.load) == LocalCluster.demoLoads)
         #expect(nodes.allSatisfy { $0.policy == .optional && $0.delay == 0.5 })
         let server = try options.serverConfiguration()
-        #expect(server.maxAttempts == nil && server.jobTimeout == nil && server.dispatchOrder == .submission)
+        #expect(server.maxAttempts == nil && server.jobTimeout == nil && server.dispatchOrder == .largestFirst)
         #expect(options.summary == "4 optional nodes (node-1 0.8, node-2 0.6, node-3 0.5, node-4 0.2), random placement, delay 0.5 s")
     }
 
