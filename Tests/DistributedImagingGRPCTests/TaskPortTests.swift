@@ -109,75 +109,75 @@ struct TaskPortTests {
         }
     }
 
-    @Test("A message that is not a request batch ends reading: the tasks read before it are answered, then the node closes")
-    func undecodableMessage() async throws {
-        let executor = FakeExecutor()
+    /// Runs `body` with a raw connection to a real task port for `executor` (inbound split into
+    /// frames when `framed`), then stops the listener.
+    func withRawConnection<Result: Sendable>(
+        to executor: any TaskExecutor, framed: Bool,
+        _ body: (NIOAsyncChannelInboundStream<ByteBuffer>, NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws -> Result
+    ) async throws -> Result {
         let listener = TaskPortListener(listen: PeerAddress(host: "127.0.0.1", port: 0), executor: executor, logger: self.logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await listener.run() }
-            defer { listener.beginGracefulShutdown() }
-            let address = try #require(await listener.listeningAddress)
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connect(host: address.host, port: address.port) { channel in
-                    channel.eventLoop.makeCompletedFuture { try TaskPortFraming.asyncChannel(channel, halfClosure: false) }
-                }
-            func batch(_ ids: ClosedRange<UInt64>) throws -> ByteBuffer {
-                try TaskPortFraming.frame(
-                    Dip_V1_RunTasksRequestBatch.with { batch in
-                        batch.requests = ids.map { id in
-                            .with {
-                                $0.protocolVersion = WireProtocol.wireValue
-                                $0.id = id
-                                $0.task = Dip_V1_TaskRequest(Self.task(Int(id)))
-                            }
-                        }
-                    }, allocator: ByteBufferAllocator())
-            }
-            let answered = try await channel.executeThenClose { inbound, outbound in
-                var bytes = try batch(1...3)
-                bytes.writeInteger(UInt32(3))
-                bytes.writeBytes([0xFF, 0xFF, 0xFF])  // a truncated varint: not a message
-                var after = try batch(4...4)
-                bytes.writeBuffer(&after)
-                try await outbound.write(bytes)  // all in one write: the node reads them together
-                var ids: [UInt64] = []
-                for try await frame in inbound {
-                    ids += try TaskPortFraming.decode(Dip_V1_RunTasksResponseBatch.self, from: frame).responses.map(\.id)
-                }
-                return ids.sorted()
-            }
-            // The connection ended without this side closing: the node closed it.
-            #expect(answered == [1, 2, 3])
-            #expect(executor.calls.withLock { $0.map(\.taskIndex).sorted() } == [1, 2, 3])
-            listener.beginGracefulShutdown()
-            try await group.waitForAll()
-        }
-    }
-
-    @Test("A frame longer than 4 MiB closes the connection before its bytes are read")
-    func frameTooLong() async throws {
-        let listener = TaskPortListener(listen: PeerAddress(host: "127.0.0.1", port: 0), executor: FakeExecutor(), logger: self.logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await listener.run() }
             defer { listener.beginGracefulShutdown() }
             let address = try #require(await listener.listeningAddress)
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connect(host: address.host, port: address.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                        framed
+                            ? try TaskPortFraming.asyncChannel(channel, halfClosure: false)
+                            : try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
                 }
-            let closed = try await channel.executeThenClose { inbound, outbound in
-                var header = ByteBuffer()
-                header.writeInteger(UInt32(TaskPortFraming.maximumLength + 1))
-                try await outbound.write(header)
-                for try await _ in inbound {}
-                return true
-            }
-            #expect(closed)
+            let result = try await channel.executeThenClose { try await body($0, $1) }
             listener.beginGracefulShutdown()
             try await group.waitForAll()
+            return result
         }
+    }
+
+    @Test("A message that is not a request batch ends reading: the tasks read before it are answered, then the node closes")
+    func undecodableMessage() async throws {
+        func batch(_ ids: ClosedRange<UInt64>) throws -> ByteBuffer {
+            try TaskPortFraming.frame(
+                Dip_V1_RunTasksRequestBatch.with { batch in
+                    batch.requests = ids.map { id in
+                        .with {
+                            $0.protocolVersion = WireProtocol.wireValue
+                            $0.id = id
+                            $0.task = Dip_V1_TaskRequest(Self.task(Int(id)))
+                        }
+                    }
+                }, allocator: ByteBufferAllocator())
+        }
+        let executor = FakeExecutor()
+        let answered = try await self.withRawConnection(to: executor, framed: true) { inbound, outbound in
+            var bytes = try batch(1...3)
+            bytes.writeInteger(UInt32(3))
+            bytes.writeBytes([0xFF, 0xFF, 0xFF])  // a truncated varint: not a message
+            var after = try batch(4...4)
+            bytes.writeBuffer(&after)
+            try await outbound.write(bytes)  // all in one write: the node reads them together
+            var ids: [UInt64] = []
+            for try await frame in inbound {
+                ids += try TaskPortFraming.decode(Dip_V1_RunTasksResponseBatch.self, from: frame).responses.map(\.id)
+            }
+            return ids.sorted()
+        }
+        // The connection ended without this side closing: the node closed it.
+        #expect(answered == [1, 2, 3])
+        #expect(executor.calls.withLock { $0.map(\.taskIndex).sorted() } == [1, 2, 3])
+    }
+
+    @Test("A frame longer than 4 MiB closes the connection before its bytes are read")
+    func frameTooLong() async throws {
+        let closed = try await self.withRawConnection(to: FakeExecutor(), framed: false) { inbound, outbound in
+            var header = ByteBuffer()
+            header.writeInteger(UInt32(TaskPortFraming.maximumLength + 1))
+            try await outbound.write(header)
+            for try await _ in inbound {}
+            return true
+        }
+        #expect(closed)
     }
 }
 

@@ -53,9 +53,11 @@ public final class ImagingNode: TaskExecutor, Service {
     ///   - registry: The filters pipelines may name.
     ///   - codec: Decoding limits and options.
     ///   - threadPool: Where decoding, filtering and encoding run (started by its owner).
-    ///   - computeGate: Shares the machine's cores with the nodes of other processes: each task's
-    ///     work waits for a permit on the thread pool (default `nil`: no gate; `dip-node` uses
-    ///     ``MachineComputeGate/machine(permits:)`` unless told not to).
+    ///   - computeGate: Shares the machine's cores with the nodes of other processes: the work on
+    ///     an input of at least ``MachineComputeGate/minimumInputBytes`` waits for a permit, on
+    ///     the thread pool (that wait counts against the task deadline, as waiting for a pool
+    ///     thread does). Default `nil`: no gate; `dip-node` uses
+    ///     ``MachineComputeGate/machine(permits:)`` unless told not to.
     ///   - clock: The clock the injected delay runs on (default ``ContinuousClock``; tests
     ///     inject a manual one so a delay costs no wall time).
     ///   - logger: Where the node logs (`debug` per task).
