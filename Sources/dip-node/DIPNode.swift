@@ -113,16 +113,9 @@ struct DIPNode: AsyncParsableCommand {
             logger = try Console.logger(label: "dip-node", level: self.logLevel)
             let configuration = try settings.nodeConfiguration()
             let storage = try settings.storage()
-            var gate: MachineComputeGate?
-            if settings.shareCores {
-                do {
-                    gate = try MachineComputeGate.machine()
-                } catch let error as DistributedImagingError {
-                    logger.warning("not sharing the machine's cores with other nodes", metadata: ["error": "\(error.message)"])
-                }
-            }
             node = try ImagingNode(
-                configuration: configuration, storage: storage, codec: try settings.codec(), computeGate: gate, logger: logger)
+                configuration: configuration, storage: storage, codec: try settings.codec(),
+                computeGate: settings.computeGate(logger: logger), logger: logger)
             host = try GRPCNodeHost(
                 settings: settings, executor: MeteredTaskExecutor(node, factory: PrometheusMetricsFactory(registry: registry)),
                 activeTasks: { node.activeTasks }, state: { node.advertisedState },

@@ -1,4 +1,5 @@
 public import DistributedImaging
+public import Logging
 
 /// The `node` section of a ``DeploymentConfiguration``: what `dip-node` listens on, what it tells
 /// the server, where the shared storage is mounted, and how it admits tasks.
@@ -171,6 +172,19 @@ public struct NodeSettings: Sendable, Hashable, Codable, NodeLoadSettings {
         storage.maxFileBytes = self.maxFileBytes
         storage.durableWrites = self.durableWrites
         return storage
+    }
+
+    /// The machine's compute gate when ``shareCores`` is set, else `nil`. A gate that cannot be
+    /// opened is logged as a warning to `logger`, and the node runs without one.
+    public func computeGate(logger: Logger) -> MachineComputeGate? {
+        guard self.shareCores else { return nil }
+        do {
+            return try MachineComputeGate.machine()
+        } catch {
+            logger.warning(
+                "not sharing the machine's cores with other nodes", metadata: ["error": "\(DistributedImagingError.message(of: error))"])
+            return nil
+        }
     }
 
     /// The codec with ``maxPixels`` and ``maxFileBytes``.

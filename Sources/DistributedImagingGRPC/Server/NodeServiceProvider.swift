@@ -32,7 +32,7 @@ public struct NodeServiceProvider: Dip_V1_NodeService.SimpleServiceProtocol, Gra
         context: ServerContext
     ) async throws {
         try await self.serveStream(
-            request, callerGone: { try? await context.cancellation.cancelled }, requests: { [$0] },
+            request, context: context, requests: { [$0] },
             write: { answers in try await response.write(contentsOf: answers) })
     }
 
@@ -44,19 +44,17 @@ public struct NodeServiceProvider: Dip_V1_NodeService.SimpleServiceProtocol, Gra
         context: ServerContext
     ) async throws {
         try await self.serveStream(
-            request, callerGone: { try? await context.cancellation.cancelled }, requests: { $0.requests },
+            request, context: context, requests: { $0.requests },
             write: { answers in try await response.write(.with { $0.responses = answers }) })
     }
 
-    /// A task stream: reads `request`, runs what each message carries (`requests`; one that
-    /// throws ends the reading as a broken connection does), and writes the answers with `write`,
-    /// as many at once as are ready. `callerGone` returns when the caller went away (its tasks
-    /// are then cancelled, unless this provider is shutting down) or when cancelled. Also the task
-    /// port's streams (``TaskPortListener``).
-    func serveStream<Message: Sendable>(
+    /// A task stream: reads `request`, runs what each message carries (`requests`), and writes
+    /// the answers with `write`, as many at once as are ready. A caller that goes away (its
+    /// call cancelled) has its tasks cancelled, unless this provider is shutting down.
+    private func serveStream<Message: Sendable>(
         _ request: RPCAsyncSequence<Message, any Error>,
-        callerGone: @escaping @Sendable () async -> Void,
-        requests: @escaping @Sendable (Message) throws -> [Dip_V1_RunTasksRequest],
+        context: ServerContext,
+        requests: @escaping @Sendable (Message) -> [Dip_V1_RunTasksRequest],
         write: ([Dip_V1_RunTasksResponse]) async throws -> Void
     ) async throws {
         let answers = MessageOutbox<Dip_V1_RunTasksResponse>()
@@ -69,7 +67,7 @@ public struct NodeServiceProvider: Dip_V1_NodeService.SimpleServiceProtocol, Gra
                 // The caller went away or its deadline passed: stop the tasks (their answers are
                 // dropped). Returns too once the handler ended first and this task is cancelled.
                 // gRPC cancels calls on a graceful shutdown too: then the tasks read are answered.
-                await callerGone()
+                try? await context.cancellation.cancelled
                 if !shutdown.isSignalled { running.cancelAll() }
             }
             group.addTask {
@@ -78,7 +76,7 @@ public struct NodeServiceProvider: Dip_V1_NodeService.SimpleServiceProtocol, Gra
                     reading.addTask {
                         do {
                             for try await message in request {
-                                for task in try requests(message) { running.handle(task, executor: executor) }
+                                for task in requests(message) { running.handle(task, executor: executor) }
                             }
                         } catch {
                             // The caller's half ended abruptly (its connection dropped): stop
